@@ -1,0 +1,41 @@
+# `make run` and `make test` work on a fresh machine: the virtual environment is
+# created and the package installed on first use, and again only when
+# pyproject.toml changes.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run chat test lint format check bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## run: the bot on Telegram when TELEGRAM_BOT_TOKEN is set, else a chat in the terminal
+run: $(STAMP)
+	$(BIN)/python -m bot
+
+## chat: the terminal channel, whatever the environment says
+chat: $(STAMP)
+	$(BIN)/python -m bot chat
+
+## test: lint, check the shipped flows, run the test suite
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m bot flows check
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
