@@ -1,0 +1,168 @@
+"""Flows and texts made ready to serve: indexes and predicates built once.
+
+A ``Catalog`` is what the loader returns and every channel serves from. It
+is immutable, so a reload builds a new one and swaps it in whole; nothing a
+conversation needs is computed per update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.conditions import Predicate, compile_condition, facts_read
+from bot.model import RESULT, Caution, ConditionalText, Flow, Option, Outcome, Question
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledReason:
+    """A reason text, when it applies, and the facts it cites."""
+
+    text: str
+    applies: Predicate
+    cites: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledOutcome:
+    """An outcome rule with its condition compiled."""
+
+    model: Outcome
+    applies: Predicate
+    reasons: tuple[CompiledReason, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCaution:
+    """A caution with its condition compiled and the facts it cites."""
+
+    model: Caution
+    applies: Predicate
+    cites: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledQuestion:
+    """A question with its options indexed and its ways on compiled."""
+
+    model: Question
+    number: int
+    options: Mapping[str, Option]
+    option_ids: tuple[str, ...]
+    branches: tuple[tuple[Predicate, str], ...]
+    labels: Mapping[str, Mapping[str, str]]
+    """Per locale, each option's label (case-folded) mapped to its id."""
+
+    @property
+    def id(self) -> str:
+        return self.model.id
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledFlow:
+    """A flow ready for the engine."""
+
+    model: Flow
+    questions: Mapping[str, CompiledQuestion]
+    outcomes: tuple[CompiledOutcome, ...]
+    cautions: tuple[CompiledCaution, ...]
+    fact_sources: Mapping[str, tuple[str, ...]]
+    """For each fact, the questions whose answers can set it."""
+
+    @property
+    def id(self) -> str:
+        return self.model.id
+
+    @property
+    def version(self) -> int:
+        return self.model.version
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """Everything a channel serves: flows by id and texts by locale."""
+
+    flows: Mapping[str, CompiledFlow]
+    texts: Mapping[str, Mapping[str, str]]
+    default_locale: str = "en"
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        """Locales with texts, the default first."""
+        others = sorted(loc for loc in self.texts if loc != self.default_locale)
+        return (self.default_locale, *others)
+
+    def text(self, locale: str, text_id: str) -> str:
+        """The text for an id; the default locale's, then the id itself, if missing.
+
+        Loading refuses flows with missing texts, so the fallbacks only
+        matter for a UI id used before its text was added.
+        """
+        texts = self.texts.get(locale) or self.texts.get(self.default_locale, {})
+        found = texts.get(text_id)
+        if found is None:
+            found = self.texts.get(self.default_locale, {}).get(text_id, text_id)
+        return found
+
+
+def compile_flow(flow: Flow, texts: Mapping[str, Mapping[str, str]]) -> CompiledFlow:
+    """Build a flow's indexes; the flow must already have passed ``checks``."""
+    order = [q.id for q in flow.questions]
+    questions: dict[str, CompiledQuestion] = {}
+    for number, question in enumerate(flow.questions, start=1):
+        fallback = order[number] if number < len(order) else RESULT
+        if isinstance(question.next, list):
+            branches = tuple((compile_condition(b.when), b.goto) for b in question.next)
+        else:
+            branches = ((compile_condition(None), question.next or fallback),)
+        labels = {
+            locale: {table.get(o.label, o.label).casefold(): o.id for o in question.options}
+            for locale, table in texts.items()
+        }
+        questions[question.id] = CompiledQuestion(
+            model=question,
+            number=number,
+            options={o.id: o for o in question.options},
+            option_ids=tuple(o.id for o in question.options),
+            branches=branches,
+            labels=labels,
+        )
+    sources: dict[str, list[str]] = {}
+    for question in flow.questions:
+        sources.setdefault(question.id, []).append(question.id)
+        for option in question.options:
+            for name in option.set:
+                if question.id not in sources.setdefault(name, []):
+                    sources[name].append(question.id)
+    outcomes = []
+    for outcome in flow.outcomes:
+        reasons = []
+        for reason in outcome.reasons:
+            if isinstance(reason, ConditionalText):
+                reasons.append(
+                    CompiledReason(
+                        reason.text,
+                        compile_condition(reason.when),
+                        tuple(dict.fromkeys(facts_read(reason.when))),
+                    )
+                )
+            else:
+                reasons.append(
+                    CompiledReason(
+                        reason,
+                        compile_condition(None),
+                        tuple(dict.fromkeys(facts_read(outcome.when))),
+                    )
+                )
+        outcomes.append(CompiledOutcome(outcome, compile_condition(outcome.when), tuple(reasons)))
+    cautions = tuple(
+        CompiledCaution(c, compile_condition(c.when), tuple(dict.fromkeys(facts_read(c.when))))
+        for c in flow.cautions
+    )
+    return CompiledFlow(
+        model=flow,
+        questions=questions,
+        outcomes=tuple(outcomes),
+        cautions=cautions,
+        fact_sources={k: tuple(v) for k, v in sources.items()},
+    )

@@ -1,0 +1,396 @@
+"""The dialogue engine: sessions in, sessions and results out.
+
+Pure functions over immutable values, with no I/O and no channel types, so
+the terminal, Telegram and the tests drive the very same logic, and a
+session can be stored as JSON between any two steps.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from bot.catalog import CompiledFlow, CompiledQuestion
+from bot.model import RESULT, Level, QuestionKind
+
+Answer = str | tuple[str, ...]
+"""An option id (choice), option ids (multi) or the text typed (text)."""
+
+SESSION_FORMAT = 1
+
+
+class SessionError(ValueError):
+    """A stored session cannot be read or does not fit its flow."""
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Where one person is in one flow, small enough to store on every step.
+
+    ``history`` is the path of answered questions in order and ``answers``
+    holds exactly their answers, so going back simply pops the last one.
+    ``question`` is None once the result is reached. ``draft`` holds the
+    picks of a multi-select question not yet confirmed.
+    """
+
+    flow_id: str
+    flow_version: int
+    question: str | None
+    history: tuple[str, ...] = ()
+    answers: Mapping[str, Answer] = field(default_factory=lambda: MappingProxyType({}))
+    draft: tuple[str, ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        return self.question is None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-shaped copy; ``from_json`` reads it back unchanged."""
+        return {
+            "format": SESSION_FORMAT,
+            "flow": self.flow_id,
+            "version": self.flow_version,
+            "question": self.question,
+            "history": list(self.history),
+            "answers": {k: list(v) if isinstance(v, tuple) else v for k, v in self.answers.items()},
+            "draft": list(self.draft),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Session:
+        """Read a stored session, refusing anything malformed."""
+        try:
+            if data.get("format") != SESSION_FORMAT:
+                raise SessionError(f"unknown session format {data.get('format')!r}")
+            answers: dict[str, Answer] = {}
+            for key, value in dict(data["answers"]).items():
+                if isinstance(value, list):
+                    answers[str(key)] = tuple(str(v) for v in value)
+                elif isinstance(value, str):
+                    answers[str(key)] = value
+                else:
+                    raise SessionError(f"bad answer for {key!r}")
+            question = data["question"]
+            session = cls(
+                flow_id=str(data["flow"]),
+                flow_version=int(data["version"]),
+                question=None if question is None else str(question),
+                history=tuple(str(h) for h in data["history"]),
+                answers=MappingProxyType(answers),
+                draft=tuple(str(d) for d in data.get("draft", ())),
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise SessionError(f"malformed session: {exc}") from None
+        if set(session.history) != set(session.answers) or len(session.history) != len(
+            set(session.history)
+        ):
+            raise SessionError("session history and answers disagree")
+        return session
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why an answer was not taken: a UI text id and the values it mentions."""
+
+    text: str
+    values: Mapping[str, str | int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The session after an attempt, and the problem if the answer was refused."""
+
+    session: Session
+    problem: Problem | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.problem is None
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """A reason for the recommendation and the questions whose answers it rests on."""
+
+    text: str
+    cited: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CautionHit:
+    """A caution that applies, with the questions whose answers raised it."""
+
+    id: str
+    title: str
+    why: str
+    do: str
+    cited: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The advice for a finished session, as text ids to render in any locale."""
+
+    flow_id: str
+    level: Level
+    outcome_id: str
+    reasons: tuple[Reason, ...]
+    cautions: tuple[CautionHit, ...]
+    would_change: tuple[str, ...]
+    next_steps: tuple[str, ...]
+    answers: tuple[tuple[str, Answer], ...]
+    """Every answer on the path, in the order given."""
+
+    @property
+    def caution_ids(self) -> frozenset[str]:
+        return frozenset(c.id for c in self.cautions)
+
+
+def start(flow: CompiledFlow) -> Session:
+    """A new session at the flow's first question."""
+    return Session(flow.id, flow.version, flow.model.start)
+
+
+def current(flow: CompiledFlow, session: Session) -> CompiledQuestion | None:
+    """The question the session is waiting on, or None when finished."""
+    if session.question is None:
+        return None
+    return flow.questions[session.question]
+
+
+def facts(flow: CompiledFlow, session: Session) -> dict[str, Any]:
+    """The facts the answers on the session's path set."""
+    found: dict[str, Any] = {}
+    for question_id in session.history:
+        question = flow.questions[question_id]
+        value = session.answers[question_id]
+        if question.model.kind is QuestionKind.TEXT:
+            if value:
+                found[question_id] = value
+            continue
+        found[question_id] = value
+        chosen = value if isinstance(value, tuple) else (value,)
+        for option_id in chosen:
+            found.update(question.options[option_id].set)
+    return found
+
+
+def answer(flow: CompiledFlow, session: Session, raw: str, locale: str, skip_word: str) -> Step:
+    """Take a typed answer: an option's number, id or label, or free text."""
+    question = current(flow, session)
+    if question is None:
+        return Step(session, Problem("ui.hint.finished"))
+    kind = question.model.kind
+    if kind is QuestionKind.TEXT:
+        return _answer_text(flow, session, question, raw, skip_word)
+    if kind is QuestionKind.CHOICE:
+        option_id = _match(question, raw.strip(), locale)
+        if option_id is None:
+            return Step(session, Problem("ui.hint.choice", {"count": len(question.option_ids)}))
+        return choose(flow, session, option_id)
+    tokens = _split_multi(raw)
+    picked: list[str] = []
+    for token in tokens:
+        option_id = _match(question, token, locale)
+        if option_id is None:
+            return Step(
+                session,
+                Problem(
+                    "ui.hint.multi_unknown", {"token": token, "count": len(question.option_ids)}
+                ),
+            )
+        if option_id not in picked:
+            picked.append(option_id)
+    return choose_many(flow, session, tuple(picked))
+
+
+def choose(flow: CompiledFlow, session: Session, option_id: str) -> Step:
+    """Take one option of a choice question by its id (a button press)."""
+    question = current(flow, session)
+    if question is None:
+        return Step(session, Problem("ui.hint.finished"))
+    if question.model.kind is not QuestionKind.CHOICE or option_id not in question.options:
+        return Step(session, Problem("ui.hint.choice", {"count": len(question.option_ids)}))
+    chosen = question.options[option_id]
+    return Step(_advance(flow, session, question, option_id, chosen.next))
+
+
+def toggle(flow: CompiledFlow, session: Session, option_id: str) -> Step:
+    """Add or remove one pick of a multi-select question before it is confirmed."""
+    question = current(flow, session)
+    if question is None or question.model.kind is not QuestionKind.MULTI:
+        return Step(session, Problem("ui.hint.finished" if question is None else "ui.hint.stale"))
+    if option_id not in question.options:
+        return Step(session, Problem("ui.hint.stale"))
+    if option_id in session.draft:
+        draft = tuple(d for d in session.draft if d != option_id)
+    elif question.options[option_id].exclusive:
+        draft = (option_id,)
+    else:
+        draft = (
+            *(d for d in session.draft if not question.options[d].exclusive),
+            option_id,
+        )
+    ordered = tuple(o for o in question.option_ids if o in draft)
+    return Step(replace(session, draft=ordered))
+
+
+def confirm(flow: CompiledFlow, session: Session) -> Step:
+    """Take the picks gathered with ``toggle`` as the answer."""
+    return choose_many(flow, session, session.draft)
+
+
+def choose_many(flow: CompiledFlow, session: Session, picked: tuple[str, ...]) -> Step:
+    """Take the options of a multi-select question by id."""
+    question = current(flow, session)
+    if question is None:
+        return Step(session, Problem("ui.hint.finished"))
+    if question.model.kind is not QuestionKind.MULTI or any(
+        p not in question.options for p in picked
+    ):
+        return Step(session, Problem("ui.hint.stale"))
+    if len(picked) < question.model.min_choices:
+        return Step(session, Problem("ui.hint.min_choices", {"count": question.model.min_choices}))
+    exclusive = [p for p in picked if question.options[p].exclusive]
+    if exclusive and len(picked) > 1:
+        return Step(session, Problem("ui.hint.exclusive", {"option": exclusive[0]}))
+    ordered = tuple(o for o in question.option_ids if o in picked)
+    return Step(_advance(flow, session, question, ordered, None))
+
+
+def back(flow: CompiledFlow, session: Session) -> Step:
+    """Return to the previous question, forgetting its answer."""
+    if not session.history:
+        return Step(session, Problem("ui.hint.at_start"))
+    last = session.history[-1]
+    answers = {k: v for k, v in session.answers.items() if k != last}
+    return Step(
+        replace(
+            session,
+            question=last,
+            history=session.history[:-1],
+            answers=MappingProxyType(answers),
+            draft=(),
+        )
+    )
+
+
+def result(flow: CompiledFlow, session: Session) -> Result:
+    """The advice the session's answers lead to.
+
+    The last outcome rule has no condition (the loader insists), so the
+    loop always finds one.
+    """
+    known = facts(flow, session)
+    outcome = next(o for o in flow.outcomes if o.applies(known))
+    reasons = tuple(
+        Reason(r.text, _cited(flow, session, r.cites)) for r in outcome.reasons if r.applies(known)
+    )
+    cautions = tuple(
+        CautionHit(
+            c.model.id,
+            c.model.title,
+            c.model.why,
+            c.model.do,
+            _cited(flow, session, c.cites),
+        )
+        for c in flow.cautions
+        if c.applies(known)
+    )
+    level = outcome.model.recommend
+    recommendation = flow.model.recommendations[level]
+    return Result(
+        flow_id=flow.id,
+        level=level,
+        outcome_id=outcome.model.id,
+        reasons=reasons,
+        cautions=cautions,
+        would_change=tuple(outcome.model.would_change),
+        next_steps=(*recommendation.next_steps, *outcome.model.next_steps),
+        answers=tuple((q, session.answers[q]) for q in session.history),
+    )
+
+
+def _advance(
+    flow: CompiledFlow,
+    session: Session,
+    question: CompiledQuestion,
+    value: Answer,
+    option_next: str | None,
+) -> Session:
+    answers = dict(session.answers)
+    answers[question.id] = value
+    moved = replace(
+        session,
+        history=(*session.history, question.id),
+        answers=MappingProxyType(answers),
+        draft=(),
+    )
+    target = option_next
+    if target is None:
+        known = facts(flow, moved)
+        target = next((goto for applies, goto in question.branches if applies(known)), RESULT)
+    return replace(moved, question=None if target == RESULT else target)
+
+
+def _cited(flow: CompiledFlow, session: Session, fact_names: tuple[str, ...]) -> tuple[str, ...]:
+    """The answered questions, in path order, that set any of ``fact_names``."""
+    wanted = set(fact_names)
+    cited = []
+    for question_id in session.history:
+        question = flow.questions[question_id]
+        if question_id in wanted:
+            cited.append(question_id)
+            continue
+        value = session.answers[question_id]
+        chosen = value if isinstance(value, tuple) else (value,)
+        if any(
+            name in wanted
+            for option_id in chosen
+            if option_id in question.options
+            for name in question.options[option_id].set
+        ):
+            cited.append(question_id)
+    return tuple(cited)
+
+
+def _answer_text(
+    flow: CompiledFlow, session: Session, question: CompiledQuestion, raw: str, skip_word: str
+) -> Step:
+    text = raw.strip()
+    limit = question.model.max_length
+    if question.model.optional and text.casefold() == skip_word.casefold():
+        return Step(_advance(flow, session, question, "", None))
+    if not text:
+        return Step(session, Problem("ui.hint.text_empty"))
+    if len(text) > limit:
+        return Step(session, Problem("ui.hint.too_long", {"length": len(text), "limit": limit}))
+    return Step(_advance(flow, session, question, text, None))
+
+
+def _match(question: CompiledQuestion, token: str, locale: str) -> str | None:
+    """An option id for a typed number, id or label (any case); None if none fits."""
+    if token.isdecimal():
+        number = int(token)
+        if 1 <= number <= len(question.option_ids):
+            return question.option_ids[number - 1]
+        return None
+    folded = token.casefold()
+    if folded in question.options:
+        return folded
+    labels = question.labels.get(locale, {})
+    return labels.get(folded)
+
+
+_SEPARATORS = re.compile(r"[,;]")
+
+
+def _split_multi(raw: str) -> list[str]:
+    """``1,3``, ``1 3`` and ``Budget, staff time`` all name several options."""
+    parts = [p.strip() for p in _SEPARATORS.split(raw) if p.strip()]
+    if len(parts) == 1 and all(t.isdecimal() for t in parts[0].split()):
+        return parts[0].split()
+    return parts

@@ -1,0 +1,183 @@
+"""Turn flow and content texts into a ``Catalog``, or into findings.
+
+Pure: it takes file names and texts, not paths, so the same code serves the
+CLI, the bot's reload and the tests; reading folders is ``sources``' job.
+Every problem becomes a ``Finding`` with file and line; nothing an admin
+writes can make it raise anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from bot.catalog import Catalog, compile_flow
+from bot.checks import check_flow, text_refs
+from bot.content import TextEntry, collect_texts
+from bot.findings import Finding, FlowError, Severity, errors
+from bot.model import Flow
+from bot.schema_errors import findings_from
+from bot.yamltext import Document, YamlProblem, parse
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One file's name (as shown in findings) and text.
+
+    ``stem`` is the name without folder and extension; a flow's id must
+    match it. ``locale`` is the content folder a text file came from.
+    """
+
+    name: str
+    text: str
+    stem: str | None = None
+    locale: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadReport:
+    """What loading found, and the catalog when nothing stopped it."""
+
+    catalog: Catalog | None
+    findings: list[Finding]
+
+    def unwrap(self) -> Catalog:
+        """The catalog, or ``FlowError`` with every finding."""
+        if self.catalog is None:
+            raise FlowError(errors(self.findings))
+        return self.catalog
+
+
+def load(
+    flow_sources: Sequence[Source],
+    content_sources: Sequence[Source],
+    *,
+    required_texts: Iterable[str] = (),
+    default_locale: str = "en",
+) -> LoadReport:
+    """Validate and compile every flow and text; collect all findings."""
+    findings: list[Finding] = []
+    texts = _load_texts(content_sources, findings)
+    if default_locale not in texts:
+        findings.append(
+            Finding(
+                f"content/{default_locale}",
+                1,
+                f"no texts for the default locale '{default_locale}'",
+                f"add content/{default_locale}/*.yaml",
+            )
+        )
+    flows: dict[str, tuple[Flow, Source, Document]] = {}
+    for source in flow_sources:
+        parsed = _load_flow(source, findings)
+        if parsed is None:
+            continue
+        flow, doc = parsed
+        if flow.id in flows:
+            first = flows[flow.id][1]
+            findings.append(
+                Finding(
+                    source.name,
+                    doc.line(("id",)),
+                    f"duplicate flow id '{flow.id}' (also in {first.name})",
+                    "each flow needs its own id",
+                )
+            )
+            continue
+        flows[flow.id] = (flow, source, doc)
+        _check_texts(flow, source.name, doc, texts, findings)
+    _check_required(required_texts, texts, findings)
+    if errors(findings):
+        return LoadReport(None, findings)
+    plain = {loc: {k: e.text for k, e in table.items()} for loc, table in texts.items()}
+    catalog = Catalog(
+        flows={fid: compile_flow(flow, plain) for fid, (flow, _, _) in flows.items()},
+        texts=plain,
+        default_locale=default_locale,
+    )
+    return LoadReport(catalog, findings)
+
+
+def _load_flow(source: Source, findings: list[Finding]) -> tuple[Flow, Document] | None:
+    try:
+        doc = parse(source.text)
+    except YamlProblem as problem:
+        findings.append(Finding(source.name, problem.line, problem.message, problem.hint))
+        return None
+    if not isinstance(doc.data, dict):
+        findings.append(
+            Finding(
+                source.name,
+                doc.line(()),
+                "a flow file must be a mapping with id, version, title, questions, ...",
+                "see docs/admin.md",
+            )
+        )
+        return None
+    try:
+        flow = Flow.model_validate(doc.data)
+    except ValidationError as exc:
+        findings.extend(findings_from(exc, source.name, doc))
+        return None
+    found = check_flow(flow, source.name, doc, source.stem)
+    findings.extend(found)
+    if errors(found):
+        return None
+    return flow, doc
+
+
+def _load_texts(
+    sources: Sequence[Source], findings: list[Finding]
+) -> dict[str, dict[str, TextEntry]]:
+    texts: dict[str, dict[str, TextEntry]] = {}
+    for source in sources:
+        locale = source.locale or "en"
+        try:
+            doc = parse(source.text)
+        except YamlProblem as problem:
+            findings.append(Finding(source.name, problem.line, problem.message, problem.hint))
+            continue
+        collect_texts(source.name, doc, texts.setdefault(locale, {}), findings)
+    return texts
+
+
+def _check_texts(
+    flow: Flow,
+    file: str,
+    doc: Document,
+    texts: Mapping[str, Mapping[str, TextEntry]],
+    findings: list[Finding],
+) -> None:
+    for locale in sorted(texts):
+        table = texts[locale]
+        for text_id, path in text_refs(flow):
+            if text_id not in table:
+                findings.append(
+                    Finding(
+                        file,
+                        doc.line(path),
+                        f"text '{text_id}' is missing in content/{locale}/",
+                        f"add '{text_id}: ...' to a file in content/{locale}/",
+                    )
+                )
+
+
+def _check_required(
+    required: Iterable[str],
+    texts: Mapping[str, Mapping[str, TextEntry]],
+    findings: list[Finding],
+) -> None:
+    for locale in sorted(texts):
+        for text_id in required:
+            if text_id not in texts[locale]:
+                findings.append(
+                    Finding(
+                        f"content/{locale}",
+                        1,
+                        f"the bot's own text '{text_id}' is missing in content/{locale}/",
+                        "copy it from content/en/ui.yaml and translate it",
+                        Severity.ERROR,
+                    )
+                )

@@ -1,0 +1,185 @@
+"""Questions and results as channel-neutral blocks of text in one locale.
+
+Channels only lay these blocks out (plain text in the terminal, HTML in
+Telegram), so every channel says the same words in the same order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.catalog import Catalog, CompiledFlow, CompiledQuestion
+from bot.engine import Answer, Problem, Result, Session
+from bot.model import QuestionKind
+from bot.uitext import UI, fill
+
+
+class BlockKind(StrEnum):
+    """How a block is laid out."""
+
+    TITLE = "title"
+    HEADING = "heading"
+    PARAGRAPH = "paragraph"
+    BULLETS = "bullets"
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A run of text; ``user_text`` marks text a person typed, to be escaped or quoted."""
+
+    kind: BlockKind
+    text: str = ""
+    items: tuple[str, ...] = ()
+    user_text: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """A question ready to show: its words, its options and the picks so far."""
+
+    question_id: str
+    kind: QuestionKind
+    number: int
+    text: str
+    help: str | None
+    options: tuple[tuple[str, str], ...]
+    """Option ids and labels, in order."""
+    picked: tuple[str, ...] = ()
+    max_length: int = 0
+    optional: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class Renderer:
+    """Words for one locale of one catalog."""
+
+    catalog: Catalog
+    locale: str
+
+    def t(self, text_id: str, **values: object) -> str:
+        """The text for an id with its ``{placeholders}`` filled."""
+        return fill(self.catalog.text(self.locale, text_id), values)
+
+    def problem(self, flow: CompiledFlow, session: Session, problem: Problem) -> str:
+        """A refused answer's hint, option ids in it shown as their labels."""
+        values = dict(problem.values)
+        question = flow.questions.get(session.question or "")
+        option = values.get("option")
+        if question is not None and isinstance(option, str) and option in question.options:
+            values["option"] = self.t(question.options[option].label)
+        return self.t(problem.text, **values)
+
+    def prompt(self, flow: CompiledFlow, session: Session) -> Prompt:
+        """The session's current question; the session must not be finished."""
+        question = flow.questions[session.question or ""]
+        model = question.model
+        notes = []
+        if model.kind is QuestionKind.MULTI:
+            notes.append(self.t(UI.QUESTION_PICK_MANY))
+        elif model.kind is QuestionKind.TEXT:
+            notes.append(self.t(UI.QUESTION_TYPE_TEXT, limit=model.max_length))
+            if model.optional:
+                notes.append(self.t(UI.QUESTION_OPTIONAL, skip=self.t(UI.COMMAND_SKIP)))
+        return Prompt(
+            question_id=question.id,
+            kind=model.kind,
+            number=len(session.history) + 1,
+            text=self.t(model.text),
+            help=self.t(model.help) if model.help else None,
+            options=tuple((o.id, self.t(o.label)) for o in model.options),
+            picked=session.draft,
+            max_length=model.max_length,
+            optional=model.optional,
+            notes=tuple(notes),
+        )
+
+    def answer_text(self, question: CompiledQuestion, value: Answer) -> str:
+        """An answer as the person saw it: labels for options, the text for text."""
+        if question.model.kind is QuestionKind.TEXT:
+            return value if isinstance(value, str) and value else self.t(UI.RESULT_SKIPPED)
+        chosen = value if isinstance(value, tuple) else (value,)
+        return ", ".join(self.t(question.options[o].label) for o in chosen)
+
+    def headline(self, flow: CompiledFlow, result: Result) -> str:
+        """The result's first line, e.g. ``Recommendation: Consult``."""
+        level = flow.model.recommendations[result.level]
+        return f"{self.t(flow.model.result_heading)}: {self.t(level.label)}"
+
+    def result(self, flow: CompiledFlow, result: Result) -> list[Block]:
+        """The whole advice, headline first."""
+        recommendation = flow.model.recommendations[result.level]
+        answers = dict(result.answers)
+        blocks = [
+            Block(BlockKind.TITLE, self.headline(flow, result)),
+            Block(BlockKind.PARAGRAPH, self.t(recommendation.summary)),
+        ]
+        if result.reasons:
+            blocks.append(Block(BlockKind.HEADING, self.t(UI.RESULT_WHY)))
+            items = []
+            for reason in result.reasons:
+                said = "; ".join(
+                    f"{self.t(flow.questions[q].model.text)} → "
+                    f"{self.answer_text(flow.questions[q], answers[q])}"
+                    for q in reason.cited
+                )
+                text = self.t(reason.text)
+                if said:
+                    text += "\n" + self.t(UI.RESULT_YOU_SAID, answers=said)
+                items.append(text)
+            blocks.append(Block(BlockKind.BULLETS, items=tuple(items), user_text=True))
+        if result.cautions:
+            blocks.append(Block(BlockKind.HEADING, self.t(UI.RESULT_CAUTIONS)))
+            for caution in result.cautions:
+                blocks.append(Block(BlockKind.HEADING, "⚠ " + self.t(caution.title)))
+                blocks.append(
+                    Block(
+                        BlockKind.PARAGRAPH,
+                        f"{self.t(UI.RESULT_WHY_IT_MATTERS)} {self.t(caution.why)}\n"
+                        f"{self.t(UI.RESULT_WHAT_TO_DO)} {self.t(caution.do)}",
+                    )
+                )
+        if result.would_change:
+            blocks.append(Block(BlockKind.HEADING, self.t(UI.RESULT_WOULD_CHANGE)))
+            blocks.append(
+                Block(BlockKind.BULLETS, items=tuple(self.t(t) for t in result.would_change))
+            )
+        if result.next_steps:
+            blocks.append(Block(BlockKind.HEADING, self.t(UI.RESULT_NEXT_STEPS)))
+            blocks.append(
+                Block(BlockKind.BULLETS, items=tuple(self.t(t) for t in result.next_steps))
+            )
+        blocks.append(Block(BlockKind.HEADING, self.t(UI.RESULT_WHERE)))
+        blocks.append(
+            Block(
+                BlockKind.PARAGRAPH,
+                f"{self.t(UI.RESULT_LADDER)} {self.t(recommendation.ladder)}\n"
+                f"{self.t(UI.RESULT_SPECTRUM)} {self.t(recommendation.spectrum)}",
+            )
+        )
+        if result.answers:
+            blocks.append(Block(BlockKind.HEADING, self.t(UI.RESULT_ANSWERS)))
+            blocks.append(
+                Block(
+                    BlockKind.BULLETS,
+                    items=tuple(
+                        f"{self.t(flow.questions[q].model.text)} → "
+                        f"{self.answer_text(flow.questions[q], value)}"
+                        for q, value in result.answers
+                    ),
+                    user_text=True,
+                )
+            )
+        return blocks
+
+
+def plain(blocks: list[Block]) -> str:
+    """Blocks as plain text for a terminal or a file, paragraphs apart."""
+    out = []
+    for block in blocks:
+        if block.kind is BlockKind.BULLETS:
+            out.append("\n".join("- " + item.replace("\n", "\n  ") for item in block.items))
+        else:
+            out.append(block.text)
+    return "\n\n".join(out)

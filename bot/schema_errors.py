@@ -1,0 +1,105 @@
+"""Pydantic's validation errors reworded for admins, with the line they point at."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.findings import Finding
+from bot.yamltext import Document, Path
+
+_KINDS = {
+    "string_type": "text or an id",
+    "int_type": "a whole number",
+    "bool_type": "true or false",
+    "list_type": "a list (lines starting with '- ')",
+    "dict_type": "a mapping (key: value lines)",
+    "model_type": "a mapping (key: value lines)",
+    "model_attributes_type": "a mapping (key: value lines)",
+}
+
+
+def findings_from(error: ValidationError, file: str, doc: Document) -> list[Finding]:
+    """One finding per place pydantic complained about, worded as a fix."""
+    found: dict[Path, Finding] = {}
+    for item in error.errors(include_url=False):
+        path = _data_path(doc.data, item["loc"])
+        if path in found:
+            continue
+        found[path] = _finding(item, path, file, doc)
+    return list(found.values())
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> Path:
+    """The part of pydantic's location that names real keys and indexes.
+
+    Locations through a union carry the member's type name (``str``,
+    ``list[Branch]``); those are not in the data and are skipped.
+    """
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        in_mapping = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_mapping or in_list:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, dict) and isinstance(part, str) and _is_field_name(part):
+            path.append(part)
+            node = None
+    return tuple(path)
+
+
+def _is_field_name(part: str) -> bool:
+    return part.replace("_", "").isalnum() and part.islower() and "[" not in part
+
+
+def _where(path: Path) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "the file"
+
+
+def _finding(item: dict[str, Any], path: Path, file: str, doc: Document) -> Finding:
+    kind = item["type"]
+    where = _where(path)
+    given = item.get("input")
+    line = doc.line(path)
+    if kind == "missing":
+        return Finding(file, line, f"{where}: required key is missing", "see docs/admin.md")
+    if kind == "extra_forbidden":
+        return Finding(
+            file, line, f"unknown key '{path[-1]}'", "check the spelling against docs/admin.md"
+        )
+    if kind in _KINDS:
+        return Finding(file, line, f"{where}: expected {_KINDS[kind]}, got {_describe(given)}", "")
+    if kind == "string_pattern_mismatch":
+        return Finding(
+            file,
+            line,
+            f"{where}: '{given}' is not a valid id",
+            "use lowercase letters, digits and _, starting with a letter",
+        )
+    if kind == "too_short":
+        return Finding(file, line, f"{where}: must not be empty", "add at least one entry")
+    if kind == "enum":
+        expected = item.get("ctx", {}).get("expected", "")
+        return Finding(file, line, f"{where}: '{given}' is not one of {expected}", "")
+    return Finding(file, line, f"{where}: {item['msg']}", "see docs/admin.md")
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    text = str(value)
+    return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"

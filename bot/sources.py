@@ -1,0 +1,113 @@
+"""Reading flow and content files from disk: the loader's only I/O.
+
+Kept apart from ``loader`` so the loader stays pure and so the size limit is
+enforced before a file is read into memory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.findings import Finding
+from bot.loader import LoadReport, Source, load
+from bot.uitext import UI
+from bot.yamltext import MAX_BYTES
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_flows_dir() -> Path:
+    """``ADVISOR_FLOWS_DIR``, else the project's own ``flows/``."""
+    return Path(os.environ.get("ADVISOR_FLOWS_DIR") or PROJECT_ROOT / "flows")
+
+
+def default_content_dir() -> Path:
+    """``ADVISOR_CONTENT_DIR``, else the project's own ``content/``."""
+    return Path(os.environ.get("ADVISOR_CONTENT_DIR") or PROJECT_ROOT / "content")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Which flow files and which content folder to load."""
+
+    flow_files: tuple[Path, ...]
+    content_dir: Path
+
+
+def resolve(path: Path | None = None) -> Place:
+    """Where to load from, given what a user named.
+
+    Nothing: the project's flows and content. A folder with ``flows/``
+    inside: that copy of a project. A folder of flow files: those, with the
+    ``content/`` beside it if there is one. A file: that flow alone.
+    """
+    if path is None:
+        return Place(_yaml_files(default_flows_dir()), default_content_dir())
+    if path.is_dir() and (path / "flows").is_dir():
+        content = path / "content"
+        return Place(
+            _yaml_files(path / "flows"), content if content.is_dir() else default_content_dir()
+        )
+    if path.is_dir():
+        sibling = path.parent / "content"
+        return Place(_yaml_files(path), sibling if sibling.is_dir() else default_content_dir())
+    sibling = path.parent.parent / "content"
+    return Place((path,), sibling if sibling.is_dir() else default_content_dir())
+
+
+def _yaml_files(folder: Path) -> tuple[Path, ...]:
+    return tuple(sorted(p for p in folder.glob("*.yaml") if p.is_file()))
+
+
+def read_place(place: Place) -> LoadReport:
+    """Read and load the flows and content a ``Place`` names."""
+    findings: list[Finding] = []
+    flows = [s for p in place.flow_files if (s := _read(p, findings, None)) is not None]
+    content: list[Source] = []
+    if place.content_dir.is_dir():
+        for locale_dir in sorted(d for d in place.content_dir.iterdir() if d.is_dir()):
+            for file in _yaml_files(locale_dir):
+                source = _read(file, findings, locale_dir.name)
+                if source is not None:
+                    content.append(source)
+    if not place.flow_files:
+        findings.append(
+            Finding(
+                str(_shown(place.content_dir.parent / "flows")),
+                1,
+                "no flow files found",
+                "add flows/<id>.yaml",
+            )
+        )
+    report = load(flows, content, required_texts=[u.value for u in UI])
+    return LoadReport(report.catalog if not findings else None, findings + report.findings)
+
+
+def _read(path: Path, findings: list[Finding], locale: str | None) -> Source | None:
+    shown = str(_shown(path))
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            findings.append(
+                Finding(shown, 1, f"file is larger than {MAX_BYTES // 1024} KiB", "split it up")
+            )
+            return None
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        findings.append(
+            Finding(shown, 1, f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")
+        )
+        return None
+    except OSError as exc:
+        findings.append(Finding(shown, 1, f"cannot read file: {exc.strerror}"))
+        return None
+    return Source(shown, text, stem=path.stem, locale=locale)
+
+
+def _shown(path: Path) -> Path:
+    """A path as the admin would type it: relative to the current folder if inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path

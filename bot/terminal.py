@@ -1,0 +1,153 @@
+"""The terminal channel: a flow answered at a prompt or from piped lines.
+
+Scriptable on purpose: one answer a line, a multi-select as ``1,3`` on one
+line, and a clean exit at end of input, so admins and CI can run a flow
+end to end with ``printf ... | python -m bot chat``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from bot import engine
+from bot.catalog import Catalog, CompiledFlow
+from bot.engine import Session, Step
+from bot.model import QuestionKind
+from bot.render import Prompt, Renderer, plain
+from bot.uitext import UI
+
+
+class Terminal:
+    """One person's conversation on standard input and output."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        locale: str,
+        read: Callable[[], str | None],
+        out: TextIO,
+    ) -> None:
+        self.catalog = catalog
+        self.words = Renderer(catalog, locale)
+        self.locale = locale
+        self.read = read
+        self.out = out
+        self.commands = {
+            name: {self.words.t(ui).casefold(), ui.value.rsplit(".", 1)[1]}
+            for name, ui in (
+                ("back", UI.COMMAND_BACK),
+                ("restart", UI.COMMAND_RESTART),
+                ("help", UI.COMMAND_HELP),
+                ("quit", UI.COMMAND_QUIT),
+            )
+        }
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def command(self, line: str) -> str | None:
+        """Which command a line is, if any (the word in this locale or in English)."""
+        word = line.strip().lstrip("/").casefold()
+        return next((name for name, words in self.commands.items() if word in words), None)
+
+    def choose_flow(self, flow_id: str | None) -> CompiledFlow | None:
+        """The named flow, the only one, or the one the person picks from a menu."""
+        flows = self.catalog.flows
+        if flow_id is not None:
+            if flow_id in flows:
+                return flows[flow_id]
+            self.say(self.words.t(UI.TERMINAL_UNKNOWN_FLOW, flow=flow_id, flows=", ".join(flows)))
+            return None
+        if len(flows) == 1:
+            return next(iter(flows.values()))
+        ordered = list(flows.values())
+        while True:
+            self.say(self.words.t(UI.TERMINAL_PICK_FLOW))
+            for number, flow in enumerate(ordered, start=1):
+                self.say(f"  {number}. {self.words.t(flow.model.title)}")
+            line = self.read()
+            if line is None or self.command(line) == "quit":
+                return None
+            choice = line.strip()
+            if choice in flows:
+                return flows[choice]
+            if choice.isdecimal() and 1 <= int(choice) <= len(ordered):
+                return ordered[int(choice) - 1]
+
+    def run(self, flow_id: str | None = None) -> int:
+        """Talk until the person quits or input ends; the exit status."""
+        self.say(self.words.t(UI.TERMINAL_WELCOME))
+        self.say(self.words.t(UI.TERMINAL_COMMANDS))
+        flow = self.choose_flow(flow_id)
+        if flow is None:
+            self.say(self.words.t(UI.TERMINAL_BYE))
+            return 0 if flow_id is None else 2
+        self.say()
+        self.say(self.words.t(flow.model.title))
+        session = engine.start(flow)
+        while True:
+            if session.finished:
+                self.say()
+                self.say(plain(self.words.result(flow, engine.result(flow, session))))
+                self.say()
+                self.say(self.words.t(UI.TERMINAL_AGAIN))
+            else:
+                self.show(self.words.prompt(flow, session))
+            line = self.read()
+            if line is None or self.command(line) == "quit":
+                self.say(self.words.t(UI.TERMINAL_BYE))
+                return 0
+            session = self.handle(flow, session, line)
+
+    def handle(self, flow: CompiledFlow, session: Session, line: str) -> Session:
+        """Apply one line: a command, or an answer to the current question."""
+        command = self.command(line)
+        if command == "restart":
+            self.say(self.words.t(UI.TERMINAL_RESTARTED))
+            return engine.start(flow)
+        if command == "back":
+            return self.report(flow, engine.back(flow, session))
+        if command == "help":
+            question = engine.current(flow, session)
+            help_id = question.model.help if question else None
+            self.say(self.words.t(help_id) if help_id else self.words.t(UI.HINT_NO_HELP))
+            self.say(self.words.t(UI.TERMINAL_COMMANDS))
+            return session
+        step = engine.answer(flow, session, line, self.locale, self.words.t(UI.COMMAND_SKIP))
+        return self.report(flow, step)
+
+    def report(self, flow: CompiledFlow, step: Step) -> Session:
+        if step.problem is not None:
+            self.say(self.words.problem(flow, step.session, step.problem))
+        return step.session
+
+    def show(self, prompt: Prompt) -> None:
+        self.say()
+        self.say(f"{self.words.t(UI.QUESTION_NUMBER, number=prompt.number)}: {prompt.text}")
+        for number, (_, label) in enumerate(prompt.options, start=1):
+            self.say(f"  {number}. {label}")
+        for note in prompt.notes:
+            self.say(note)
+        if prompt.kind is QuestionKind.MULTI:
+            self.say(self.words.t(UI.TERMINAL_MULTI))
+
+
+def stdin_reader(stream: TextIO = sys.stdin) -> Callable[[], str | None]:
+    """Read one line at a time; None at end of input.
+
+    A prompt is shown only to a person at a terminal, so piped output stays
+    clean for scripts.
+    """
+    interactive = stream.isatty()
+
+    def read() -> str | None:
+        if interactive:
+            print("> ", end="", flush=True)
+        line = stream.readline()
+        if not line:
+            return None
+        return line.rstrip("\r\n")
+
+    return read

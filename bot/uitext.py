@@ -1,0 +1,71 @@
+"""Ids of the texts the bot itself says; the wording is in ``content/<locale>/ui.yaml``.
+
+The loader refuses a content set that lacks any of these, so a new locale
+cannot go live half translated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+
+
+class UI(StrEnum):
+    """Every UI text id used by code."""
+
+    RESULT_WHY = "ui.result.why"
+    RESULT_YOU_SAID = "ui.result.you_said"
+    RESULT_CAUTIONS = "ui.result.cautions"
+    RESULT_WHY_IT_MATTERS = "ui.result.why_it_matters"
+    RESULT_WHAT_TO_DO = "ui.result.what_to_do"
+    RESULT_WOULD_CHANGE = "ui.result.would_change"
+    RESULT_NEXT_STEPS = "ui.result.next_steps"
+    RESULT_WHERE = "ui.result.where"
+    RESULT_LADDER = "ui.result.ladder"
+    RESULT_SPECTRUM = "ui.result.spectrum"
+    RESULT_ANSWERS = "ui.result.answers"
+    RESULT_SKIPPED = "ui.result.skipped"
+    RESULT_RECOMMENDATION = "ui.result.recommendation"
+    QUESTION_NUMBER = "ui.question.number"
+    QUESTION_PICK_MANY = "ui.question.pick_many"
+    QUESTION_TYPE_TEXT = "ui.question.type_text"
+    QUESTION_OPTIONAL = "ui.question.optional"
+    HINT_CHOICE = "ui.hint.choice"
+    HINT_MULTI_UNKNOWN = "ui.hint.multi_unknown"
+    HINT_MIN_CHOICES = "ui.hint.min_choices"
+    HINT_EXCLUSIVE = "ui.hint.exclusive"
+    HINT_TEXT_EMPTY = "ui.hint.text_empty"
+    HINT_TOO_LONG = "ui.hint.too_long"
+    HINT_FINISHED = "ui.hint.finished"
+    HINT_AT_START = "ui.hint.at_start"
+    HINT_STALE = "ui.hint.stale"
+    HINT_NO_HELP = "ui.hint.no_help"
+    COMMAND_BACK = "ui.command.back"
+    COMMAND_RESTART = "ui.command.restart"
+    COMMAND_HELP = "ui.command.help"
+    COMMAND_QUIT = "ui.command.quit"
+    COMMAND_SKIP = "ui.command.skip"
+    TERMINAL_WELCOME = "ui.terminal.welcome"
+    TERMINAL_COMMANDS = "ui.terminal.commands"
+    TERMINAL_PICK_FLOW = "ui.terminal.pick_flow"
+    TERMINAL_BYE = "ui.terminal.bye"
+    TERMINAL_UNKNOWN_FLOW = "ui.terminal.unknown_flow"
+    TERMINAL_RESTARTED = "ui.terminal.restarted"
+    TERMINAL_AGAIN = "ui.terminal.again"
+    TERMINAL_MULTI = "ui.terminal.multi"
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def fill(template: str, values: Mapping[str, object]) -> str:
+    """Put values into ``{name}`` places; unknown names and other braces stay as written.
+
+    Not ``str.format``: an admin's stray brace must not break a message.
+    """
+    if not values:
+        return template
+    return _PLACEHOLDER.sub(
+        lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template
+    )

@@ -1,0 +1,137 @@
+"""Safe YAML reading that remembers the line of every value.
+
+Admins edit flows by hand, so every later check needs to say which line is
+wrong. PyYAML's safe composer gives positions; this module turns its nodes
+into plain data plus a map from each value's path to its line, and refuses
+what a flow never needs but an attacker might send: aliases (the "billion
+laughs" bomb), oversized files and deep nesting.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+MAX_BYTES = 256 * 1024
+MAX_DEPTH = 40
+
+Path = tuple[str | int, ...]
+
+
+class YamlProblem(Exception):
+    """The text is not YAML this project accepts; ``line`` is 1-based."""
+
+    def __init__(self, line: int, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(slots=True)
+class Document:
+    """Plain data from one YAML file, with the line of each path in it."""
+
+    data: Any
+    lines: dict[Path, int] = field(default_factory=dict)
+
+    def line(self, path: Path) -> int:
+        """The line of ``path``, or of its nearest enclosing value."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), 1)
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """A safe loader whose composer refuses aliases before expanding anything.
+
+    Booleans follow YAML 1.2 (only ``true``/``false``), so the option ids
+    ``yes``, ``no``, ``on`` and ``off`` stay words, as admins mean them.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise YamlProblem(
+                event.start_mark.line + 1,
+                "YAML aliases (*name) are not allowed",
+                "write the value out in full",
+            )
+        return super().compose_node(parent, index)
+
+
+_NoAliasLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_NoAliasLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def parse(text: str) -> Document:
+    """Parse one YAML document into plain data and its line map."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise YamlProblem(1, f"file is larger than {MAX_BYTES // 1024} KiB", "split it up")
+    if "\x00" in text:
+        raise YamlProblem(1, "file contains a NUL byte; it is not text", "save it as UTF-8 text")
+    loader = _NoAliasLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = exc.problem or exc.context or "not valid YAML"
+        raise YamlProblem(line, f"not valid YAML: {what}", "check indentation and quotes") from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(1, f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise YamlProblem(1, "nested too deeply", f"use at most {MAX_DEPTH} levels") from None
+    finally:
+        loader.dispose()
+    if node is None:
+        return Document(None, {(): 1})
+    doc = Document(None)
+    doc.data = _convert(node, (), doc.lines, loader, 0)
+    return doc
+
+
+def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], loader: Any, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise YamlProblem(
+            node.start_mark.line + 1, "nested too deeply", f"use at most {MAX_DEPTH} levels"
+        )
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlProblem(key_node.start_mark.line + 1, "a key must be a plain word")
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise YamlProblem(
+                    key_node.start_mark.line + 1, "YAML merge keys (<<) are not allowed"
+                )
+            key = key_node.value
+            if key in result:
+                raise YamlProblem(
+                    key_node.start_mark.line + 1,
+                    f"duplicate key '{key}'",
+                    "each key may appear once in a mapping",
+                )
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            result[key] = _convert(value_node, (*path, key), lines, loader, depth + 1)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _convert(item, (*path, index), lines, loader, depth + 1)
+            for index, item in enumerate(node.value)
+        ]
+    try:
+        return loader.construct_object(node)
+    except yaml.YAMLError as exc:
+        raise YamlProblem(node.start_mark.line + 1, f"cannot read this value: {exc}") from None
