@@ -29,6 +29,10 @@ test: $(STAMP)
 	$(BIN)/python -m bot flows check
 	$(BIN)/python -m pytest
 
+## check: load every flow and text, report problems as file:line: message
+check: $(STAMP)
+	$(BIN)/python -m bot flows check
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
