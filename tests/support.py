@@ -20,7 +20,7 @@ def source(path: Path, locale: str | None = None) -> Source:
 
 def load_flow_text(flow_text: str, content: dict[str, str] | None = None) -> LoadReport:
     """Load one flow written inline, with the mini texts and any ``content`` files given."""
-    texts = [source(MINI / "content" / "en" / "mini.yaml", "en")]
+    texts = [source(MINI / "content" / "en" / "mini.yaml", "en"), source(UI_FILE, "en")]
     for name, text in (content or {}).items():
         texts.append(Source(name, text, locale="en"))
     return load([Source("flow.yaml", flow_text, stem="mini")], texts)

@@ -1,4 +1,5 @@
-"""The engine takes answers in every accepted form, refuses the rest with a hint, and keeps its invariants."""
+"""The engine takes answers in every accepted form, refuses the rest with a hint,
+and keeps its invariants."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from bot import engine
 from bot.engine import Session, SessionError
 from bot.testing import ScenarioError, advise, walk
+
 from support import mini_catalog
 
 CATALOG = mini_catalog()
@@ -99,7 +101,7 @@ def test_toggle_and_confirm_build_a_multi_answer() -> None:
 
 
 def test_text_answers_limits_and_skip() -> None:
-    """Free text is kept trimmed, refused when empty or over its limit, and skippable when optional."""
+    """Free text is trimmed, refused when empty or too long, and skippable when optional."""
     start = engine.start(FLOW)
     assert typed(start, "  a footpath  ").session.answers["about"] == "a footpath"
     assert typed(start, "   ").problem == engine.Problem("ui.hint.text_empty")
@@ -142,7 +144,7 @@ def test_answer_after_the_result_is_refused() -> None:
 
 
 def test_result_first_rule_wins_with_reasons_citing_answers() -> None:
-    """The first matching outcome gives the level; reasons cite the answers their conditions read."""
+    """The first matching outcome gives the level; reasons cite the answers they read."""
     result = advise("mini", ["x", "yes", "budget,staff", "yes"], CATALOG)
     assert (result.level, result.outcome_id) == ("co_produce", "shared")
     assert [(r.text, r.cited) for r in result.reasons] == [

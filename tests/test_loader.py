@@ -9,6 +9,7 @@ import pytest
 from bot.findings import FlowError, Severity
 from bot.loader import Source, load
 from bot.yamltext import MAX_BYTES, MAX_DEPTH
+
 from support import load_flow_text, mini_text
 
 
@@ -272,7 +273,8 @@ def test_missing_recommendation_for_a_level() -> None:
         "",
     )
     found = errors_of(text)
-    want = f"flow.yaml:{line_of(text, 'recommend: inform')}: 'inform' has no entry under recommendations"
+    at = line_of(text, "recommend: inform")
+    want = f"flow.yaml:{at}: 'inform' has no entry under recommendations"
     assert any(f.startswith(want) for f in found), found
 
 
@@ -380,5 +382,6 @@ def test_unreachable_question_is_a_warning() -> None:
     assert report.catalog is not None
     warnings = [str(f) for f in report.findings if f.severity is Severity.WARNING]
     assert warnings == [
-        f"flow.yaml:{line_of(text, '- id: accountable')}: warning: question 'accountable' can never be reached (point a next at it, or remove it)"
+        f"flow.yaml:{line_of(text, '- id: accountable')}: warning: question 'accountable' "
+        "can never be reached (point a next at it, or remove it)"
     ]

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.terminal import Terminal
+
 from support import mini_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
