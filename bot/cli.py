@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.findings import Finding, Severity, errors
+from bot.settings import SettingsError, environment, from_env
 from bot.sources import read_place, resolve
 
 DESCRIPTION = """\
@@ -39,6 +40,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--flow", metavar="ID", help="the flow to run (default: pick from a menu)")
     chat.add_argument("--lang", metavar="LOCALE", default="en", help="language (default: en)")
+
+    commands.add_parser(
+        "run",
+        help="run the Telegram bot (settings from the environment and .env)",
+        description="Run the Telegram bot: long polling, or a webhook when "
+        "TELEGRAM_WEBHOOK_URL is set. Settings come from the environment and an optional "
+        ".env file; see the README. Stops cleanly on SIGTERM or Ctrl-C.",
+    )
+    commands.add_parser(
+        "health",
+        help="exit 0 if the bot's database opens and its heartbeat is recent",
+        description="For container health checks: the database at ADVISOR_DB_PATH opens and "
+        "passes SQLite's quick check, and the running bot touched its heartbeat file in "
+        "the last three minutes.",
+    )
 
     flows = commands.add_parser("flows", help="check the flows and texts admins edit")
     flow_commands = flows.add_subparsers(dest="flows_command", metavar="FLOWS_COMMAND")
@@ -67,6 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return flows_check(args.paths)
     if args.command == "chat":
         return chat(args.flow, args.lang)
+    if args.command == "run":
+        return run_bot()
+    if args.command == "health":
+        return health()
+    if environment().get("TELEGRAM_BOT_TOKEN"):
+        return run_bot()
     return chat(None, "en")
 
 
@@ -117,5 +139,49 @@ def chat(flow_id: str | None, locale: str) -> int:
     return Terminal(report.catalog, locale, stdin_reader(), sys.stdout).run(flow_id)
 
 
-def _token_set() -> bool:
-    return bool(os.environ.get("TELEGRAM_BOT_TOKEN"))
+def run_bot() -> int:
+    """The Telegram channel, until SIGTERM."""
+    import asyncio
+
+    from bot import logs
+    from bot.telegram_bot import serve
+
+    try:
+        settings = from_env(environment())
+    except SettingsError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level, settings.secrets)
+    os.environ.setdefault("PTB_TIMEDELTA", "1")  # python-telegram-bot's coming default
+    report = read_place(resolve(None))
+    if report.catalog is None:
+        _print_findings(report.findings)
+        return 1
+    return asyncio.run(serve(settings, report.catalog))
+
+
+def health() -> int:
+    """0 when the database is sound and the bot's heartbeat is fresh."""
+    import sqlite3
+    import time
+
+    from bot.telegram_bot import heartbeat_path
+
+    env = environment()
+    db_path = Path(env.get("ADVISOR_DB_PATH") or "data/advisor.sqlite3")
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5) as db:
+            ok = db.execute("PRAGMA quick_check").fetchone()
+    except sqlite3.Error as exc:
+        print(f"unhealthy: database {db_path}: {exc}", file=sys.stderr)
+        return 1
+    if not ok or ok[0] != "ok":
+        print(f"unhealthy: database {db_path} failed its quick check", file=sys.stderr)
+        return 1
+    beat = heartbeat_path(db_path)
+    age = time.time() - beat.stat().st_mtime if beat.exists() else None
+    if age is None or age > 180:
+        print(f"unhealthy: no heartbeat in {beat} for 3 minutes", file=sys.stderr)
+        return 1
+    print("healthy")
+    return 0

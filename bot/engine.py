@@ -336,6 +336,56 @@ def _advance(
     return replace(moved, question=None if target == RESULT else target)
 
 
+def resume(flow: CompiledFlow, session: Session) -> tuple[Session, bool]:
+    """The session carried onto ``flow`` (perhaps a new version), and whether it changed.
+
+    The stored answers are replayed from the start in their old order: each
+    is kept while its question is still on the path and the answer still
+    fits. A session that fits the flow comes back unchanged; one that no
+    longer does restarts at the first question whose answer no longer fits,
+    with every earlier answer kept.
+    """
+    replayed = start(flow)
+    for question_id in session.history:
+        question = current(flow, replayed)
+        if question is None or question.id != question_id:
+            break
+        step = _replay(flow, replayed, question, session.answers[question_id])
+        if step is None:
+            break
+        replayed = step
+    if replayed.question is not None and replayed.question == session.question:
+        replayed = replace(replayed, draft=_still_options(flow, replayed, session.draft))
+    changed = (replayed.question, replayed.history, dict(replayed.answers)) != (
+        session.question,
+        session.history,
+        dict(session.answers),
+    )
+    return replayed, changed
+
+
+def _replay(
+    flow: CompiledFlow, session: Session, question: CompiledQuestion, value: Answer
+) -> Session | None:
+    kind = question.model.kind
+    if kind is QuestionKind.TEXT and isinstance(value, str):
+        if len(value) > question.model.max_length or (not value and not question.model.optional):
+            return None
+        return _advance(flow, session, question, value, None)
+    if kind is QuestionKind.CHOICE and isinstance(value, str):
+        step = choose(flow, session, value)
+    elif kind is QuestionKind.MULTI and isinstance(value, tuple):
+        step = choose_many(flow, session, value)
+    else:
+        return None
+    return step.session if step.accepted else None
+
+
+def _still_options(flow: CompiledFlow, session: Session, draft: tuple[str, ...]) -> tuple[str, ...]:
+    question = flow.questions[session.question or ""]
+    return tuple(d for d in draft if d in question.options)
+
+
 def _cited(flow: CompiledFlow, session: Session, fact_names: tuple[str, ...]) -> tuple[str, ...]:
     """The answered questions, in path order, that set any of ``fact_names``."""
     wanted = set(fact_names)

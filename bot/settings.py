@@ -1,0 +1,118 @@
+"""Settings from the environment and an optional ``.env`` file.
+
+Read once at start. The environment wins over ``.env``, so a deployment can
+override a developer's file. The token is kept out of ``repr`` so a settings
+object in a log or traceback never shows it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from dotenv import dotenv_values
+
+from bot.findings import AdvisorError
+
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+
+T = TypeVar("T", int, float)
+
+
+class SettingsError(AdvisorError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the Telegram channel needs to start. See the README's table."""
+
+    token: str = field(repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    db_path: Path = Path("data/advisor.sqlite3")
+    admin_ids: frozenset[int] = frozenset()
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8080
+    idle_hours: float = 72.0
+    retention_days: float = 30.0
+    log_level: str = "INFO"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never be logged."""
+        return tuple(s for s in (self.token, self.webhook_secret) if s)
+
+
+def environment(env_file: Path | None = Path(".env")) -> dict[str, str]:
+    """The process environment over the ``.env`` file's values."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ)
+    return values
+
+
+def from_env(env: Mapping[str, str]) -> Settings:
+    """Settings from a mapping of variables; ``SettingsError`` names any bad one."""
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        raise SettingsError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather")
+    base_url = env.get("TELEGRAM_BASE_URL", "").strip() or DEFAULT_BASE_URL
+    file_url = env.get("TELEGRAM_BASE_FILE_URL", "").strip()
+    if not file_url:
+        file_url = base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
+    webhook_url = env.get("TELEGRAM_WEBHOOK_URL", "").strip() or None
+    webhook_secret = env.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None
+    if webhook_url and not webhook_secret:
+        raise SettingsError(
+            "TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not: "
+            "set a secret of 1-256 letters, digits, _ or - so only Telegram can post updates"
+        )
+    return Settings(
+        token=token,
+        base_url=base_url,
+        base_file_url=file_url,
+        db_path=Path(env.get("ADVISOR_DB_PATH", "").strip() or "data/advisor.sqlite3"),
+        admin_ids=_ids(env.get("ADVISOR_ADMIN_IDS", "")),
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        webhook_listen=env.get("ADVISOR_WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
+        webhook_port=_number(env, "ADVISOR_WEBHOOK_PORT", 8080, int),
+        idle_hours=_number(env, "ADVISOR_IDLE_HOURS", 72.0, float),
+        retention_days=_number(env, "ADVISOR_RETENTION_DAYS", 30.0, float),
+        log_level=(env.get("ADVISOR_LOG_LEVEL", "").strip() or "INFO").upper(),
+    )
+
+
+def _ids(text: str) -> frozenset[int]:
+    ids = set()
+    for part in text.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.lstrip("-").isdecimal():
+            raise SettingsError(
+                f"ADVISOR_ADMIN_IDS: '{part}' is not a Telegram user id (a number); "
+                "separate ids with commas"
+            )
+        ids.add(int(part))
+    return frozenset(ids)
+
+
+def _number(env: Mapping[str, str], name: str, default: T, kind: type[T]) -> T:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise SettingsError(f"{name}: '{text}' is not a number") from None
+    if value <= 0:
+        raise SettingsError(f"{name}: must be more than 0")
+    return value

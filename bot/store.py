@@ -1,0 +1,268 @@
+"""Conversations kept in SQLite: the only authoritative state the bot has.
+
+Each update is applied in one transaction that records its ``update_id`` and
+writes the new conversation only if the stored version is still the one the
+update was computed from. So an update delivered twice has no second effect,
+two updates racing for one chat cannot overwrite each other's answer, and
+several bot processes can share the file. The store holds JSON strings and
+knows nothing of flows, sessions or Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+BUSY_TIMEOUT_MS = 5000
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: conversations and the updates already applied
+    """
+    CREATE TABLE conversations (
+        chat_id INTEGER PRIMARY KEY,
+        user_id INTEGER,
+        locale TEXT,
+        session TEXT,
+        last_result TEXT,
+        prompt_message_id INTEGER,
+        version INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX conversations_user ON conversations (user_id);
+    CREATE INDEX conversations_updated ON conversations (updated_at);
+    CREATE TABLE applied_updates (
+        update_id INTEGER PRIMARY KEY,
+        chat_id INTEGER,
+        applied_at REAL NOT NULL
+    );
+    CREATE INDEX applied_updates_at ON applied_updates (applied_at);
+    """,
+)
+
+
+class Applied(StrEnum):
+    """What became of an attempt to apply an update."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    """The update was applied before; nothing was written."""
+    CONFLICT = "conflict"
+    """Another update for the chat was applied first; read again and retry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """One chat's stored state. ``version`` 0 means nothing is stored yet."""
+
+    chat_id: int
+    user_id: int | None = None
+    locale: str | None = None
+    session: Mapping[str, Any] | None = None
+    last_result: Mapping[str, Any] | None = None
+    prompt_message_id: int | None = None
+    version: int = 0
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+class _Rollback(Exception):
+    """Undo the transaction and report ``outcome``."""
+
+    def __init__(self, outcome: Applied) -> None:
+        self.outcome = outcome
+
+
+class SQLiteStore:
+    """Conversations in one SQLite file, through aiosqlite's worker thread."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        self._db = db
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path | str) -> SQLiteStore:
+        """Open (creating if need be) the database, readable by its owner only."""
+        path = Path(path)
+        await asyncio.to_thread(_prepare_file, path)
+        db = await aiosqlite.connect(path, isolation_level=None)
+        db.row_factory = aiosqlite.Row
+        await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA synchronous = NORMAL")
+        store = cls(db, path)
+        await store._migrate()
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE takes the write lock up front, so a busy peer waits, not fails."""
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
+    async def _migrate(self) -> None:
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        current = int(row[0]) if row else 0
+        for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            async with self._transaction() as db:
+                for statement in filter(str.strip, script.split(";")):
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version = {number}")
+
+    async def schema_version(self) -> int:
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def load(self, chat_id: int) -> Conversation:
+        """The chat's conversation, or an empty one at version 0."""
+        async with self._db.execute(
+            "SELECT * FROM conversations WHERE chat_id = ?", (chat_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return Conversation(chat_id)
+        return Conversation(
+            chat_id=row["chat_id"],
+            user_id=row["user_id"],
+            locale=row["locale"],
+            session=_loads(row["session"]),
+            last_result=_loads(row["last_result"]),
+            prompt_message_id=row["prompt_message_id"],
+            version=row["version"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    async def seen(self, update_id: int) -> bool:
+        """Whether this update was applied already."""
+        async with self._db.execute(
+            "SELECT 1 FROM applied_updates WHERE update_id = ?", (update_id,)
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def apply(
+        self, update_id: int | None, new: Conversation, now: float | None = None
+    ) -> Applied:
+        """Record the update and write ``new`` if the chat is still at ``new.version``.
+
+        The stored version becomes ``new.version + 1``. Both writes commit
+        together or not at all.
+        """
+        now = time.time() if now is None else now
+        try:
+            async with self._transaction() as db:
+                if update_id is not None:
+                    cursor = await db.execute(
+                        "INSERT OR IGNORE INTO applied_updates (update_id, chat_id, applied_at) "
+                        "VALUES (?, ?, ?)",
+                        (update_id, new.chat_id, now),
+                    )
+                    if cursor.rowcount == 0:
+                        raise _Rollback(Applied.DUPLICATE)
+                values = (
+                    new.user_id,
+                    new.locale,
+                    _dumps(new.session),
+                    _dumps(new.last_result),
+                    new.prompt_message_id,
+                    new.version + 1,
+                    now,
+                )
+                if new.version == 0:
+                    cursor = await db.execute(
+                        "INSERT OR IGNORE INTO conversations (user_id, locale, session, "
+                        "last_result, prompt_message_id, version, updated_at, chat_id, "
+                        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (*values, new.chat_id, now),
+                    )
+                else:
+                    cursor = await db.execute(
+                        "UPDATE conversations SET user_id = ?, locale = ?, session = ?, "
+                        "last_result = ?, prompt_message_id = ?, version = ?, updated_at = ? "
+                        "WHERE chat_id = ? AND version = ?",
+                        (*values, new.chat_id, new.version),
+                    )
+                if cursor.rowcount != 1:
+                    raise _Rollback(Applied.CONFLICT)
+        except _Rollback as rollback:
+            return rollback.outcome
+        return Applied.APPLIED
+
+    async def set_prompt(self, chat_id: int, message_id: int, version: int) -> bool:
+        """Remember which message carries the live buttons, if nothing moved on since."""
+        cursor = await self._db.execute(
+            "UPDATE conversations SET prompt_message_id = ? WHERE chat_id = ? AND version = ?",
+            (message_id, chat_id, version),
+        )
+        return cursor.rowcount == 1
+
+    async def forget(self, user_id: int) -> int:
+        """Delete every row about a person; how many were deleted."""
+        async with self._transaction() as db:
+            async with db.execute(
+                "SELECT chat_id FROM conversations WHERE user_id = ? OR chat_id = ?",
+                (user_id, user_id),
+            ) as cursor:
+                chats = {row[0] for row in await cursor.fetchall()} | {user_id}
+            deleted = 0
+            for chat_id in chats:
+                for table in ("applied_updates", "conversations"):
+                    gone = await db.execute(f"DELETE FROM {table} WHERE chat_id = ?", (chat_id,))
+                    deleted += gone.rowcount
+        return deleted
+
+    async def purge(self, idle_before: float) -> int:
+        """Delete conversations idle since before ``idle_before`` and old update ids."""
+        async with self._transaction() as db:
+            gone = await db.execute(
+                "DELETE FROM conversations WHERE updated_at < ?", (idle_before,)
+            )
+            await db.execute("DELETE FROM applied_updates WHERE applied_at < ?", (idle_before,))
+        return gone.rowcount
+
+    async def rows_about(self, user_id: int) -> int:
+        """How many rows mention a person (for /forget's checks)."""
+        total = 0
+        for sql in (
+            "SELECT COUNT(*) FROM conversations WHERE user_id = ? OR chat_id = ?",
+            "SELECT COUNT(*) FROM applied_updates WHERE chat_id = ? OR chat_id = ?",
+        ):
+            async with self._db.execute(sql, (user_id, user_id)) as cursor:
+                row = await cursor.fetchone()
+            total += int(row[0]) if row else 0
+        return total
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the folder and file owner-only before SQLite opens it (its -wal and
+    -shm files copy the database file's permissions)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+
+
+def _dumps(value: Mapping[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _loads(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else json.loads(text)

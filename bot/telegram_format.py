@@ -1,0 +1,84 @@
+"""Blocks laid out as Telegram HTML, in messages that fit Telegram's limit.
+
+Every text is escaped, flow wording and what people typed alike: admins
+write plain text, and nobody's answer can inject markup.
+https://core.telegram.org/bots/api#html-style
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from bot.render import Block, BlockKind
+
+MESSAGE_LIMIT = 4096
+"""Characters in one message's text, after entities are parsed."""
+
+
+def to_html(blocks: list[Block]) -> list[str]:
+    """The blocks as HTML paragraphs, in order."""
+    out = []
+    for block in blocks:
+        if block.kind in (BlockKind.TITLE, BlockKind.HEADING):
+            out.append(f"<b>{escape(block.text, quote=False)}</b>")
+        elif block.kind is BlockKind.PARAGRAPH:
+            out.append(escape(block.text, quote=False))
+        else:
+            out.append("\n".join(f"• {escape(item, quote=False)}" for item in block.items))
+    return out
+
+
+def split_messages(paragraphs: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Join paragraphs into as few messages as fit, breaking only between paragraphs.
+
+    A paragraph longer than a whole message is broken at line ends, and a
+    line longer than that at a space, never inside an HTML entity.
+    """
+    pieces: list[str] = []
+    for paragraph in paragraphs:
+        pieces.extend(_fit(paragraph, limit))
+    messages: list[str] = []
+    current = ""
+    for piece in pieces:
+        joined = f"{current}\n\n{piece}" if current else piece
+        if len(joined) <= limit:
+            current = joined
+        else:
+            messages.append(current)
+            current = piece
+    if current:
+        messages.append(current)
+    return messages
+
+
+def _fit(text: str, limit: int) -> list[str]:
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        for chunk in _cut(line, limit):
+            joined = f"{current}\n{chunk}" if current else chunk
+            if len(joined) <= limit:
+                current = joined
+            else:
+                parts.append(current)
+                current = chunk
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _cut(line: str, limit: int) -> list[str]:
+    chunks = []
+    while len(line) > limit:
+        at = line.rfind(" ", 0, limit)
+        if at <= 0:
+            at = limit
+        amp = line.rfind("&", 0, at)
+        if amp != -1 and ";" not in line[amp:at]:
+            at = amp  # never split an entity such as &amp;
+        chunks.append(line[:at])
+        line = line[at:].lstrip(" ")
+    chunks.append(line)
+    return chunks

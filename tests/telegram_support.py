@@ -1,0 +1,79 @@
+"""Running the real bot against the fake Bot API, and talking to it as a person."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.catalog import Catalog
+from bot.settings import Settings
+from bot.store import SQLiteStore
+from bot.telegram_bot import CatalogHolder, TelegramBot
+from bot.testing import project_catalog
+
+from fakebotapi import ChatMessage, FakeBotAPI
+
+
+def settings_for(api: FakeBotAPI, db_path: Path, **changes: object) -> Settings:
+    values: dict[str, object] = {
+        "token": api.token,
+        "base_url": api.base_url,
+        "base_file_url": api.base_file_url,
+        "db_path": db_path,
+    }
+    values.update(changes)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def running(
+    api: FakeBotAPI,
+    db_path: Path,
+    *,
+    catalog: Catalog | None = None,
+    clock: Callable[[], float] = time.time,
+    **changes: object,
+) -> AsyncIterator[TelegramBot]:
+    """The real Application, polling the fake over HTTP, on a real SQLite file."""
+    store = await SQLiteStore.open(db_path)
+    bot = TelegramBot(
+        settings_for(api, db_path, **changes),
+        CatalogHolder(catalog or project_catalog()),
+        store,
+        clock,
+    )
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+        await store.close()
+
+
+async def say(api: FakeBotAPI, user: int, text: str, **kwargs: object) -> int:
+    """Send a text as ``user`` and wait until the bot has handled it."""
+    update_id = api.send_text(user, text, **kwargs)  # type: ignore[arg-type]
+    await api.wait_idle()
+    return update_id
+
+
+async def tap(api: FakeBotAPI, user: int, label: str) -> int:
+    """Press the button whose text contains ``label`` on the latest message that has it."""
+    for message in reversed(api.chat(user).visible):
+        for text, data in message.buttons():
+            if label in text and data is not None:
+                update_id = api.press(user, data, message_id=message.message_id)
+                await api.wait_idle()
+                return update_id
+    raise AssertionError(f"no button {label!r}; last message: {api.last_message(user).text!r}")
+
+
+def last_text(api: FakeBotAPI, user: int) -> str:
+    return api.last_message(user).text or ""
+
+
+def with_keyboard(api: FakeBotAPI, user: int) -> list[ChatMessage]:
+    """The messages that still show buttons."""
+    return [m for m in api.chat(user).visible if m.reply_markup]

@@ -1,0 +1,83 @@
+"""The SQLite store: exactly-once updates, versioned writes, migrations, owner-only file."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from bot.store import MIGRATIONS, Applied, Conversation, SQLiteStore
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    opened = await SQLiteStore.open(tmp_path / "sub" / "db.sqlite3")
+    yield opened
+    await opened.close()
+
+
+async def test_file_is_owner_only_and_schema_current(store: SQLiteStore) -> None:
+    """The database file is readable by its owner only, in WAL mode, at the latest schema."""
+    mode = stat.S_IMODE(store.path.stat().st_mode)
+    assert mode == 0o600
+    assert await store.schema_version() == len(MIGRATIONS)
+    async with store._db.execute("PRAGMA journal_mode") as cursor:
+        assert (await cursor.fetchone())[0] == "wal"
+
+
+async def test_apply_once_per_update(store: SQLiteStore) -> None:
+    """An update id is applied once; a second apply of it writes nothing."""
+    new = Conversation(7, user_id=7, session={"a": 1})
+    assert await store.apply(1, new) is Applied.APPLIED
+    again = Conversation(7, user_id=7, session={"a": 2}, version=1)
+    assert await store.apply(1, again) is Applied.DUPLICATE
+    loaded = await store.load(7)
+    assert (loaded.session, loaded.version) == ({"a": 1}, 1)
+
+
+async def test_stale_version_is_a_conflict(store: SQLiteStore) -> None:
+    """A write computed from an older version is refused, so no answer is overwritten."""
+    await store.apply(1, Conversation(7, session={"step": 1}))
+    first = await store.load(7)
+    assert (
+        await store.apply(2, Conversation(7, session={"step": 2}, version=first.version))
+        is Applied.APPLIED
+    )
+    stale = Conversation(7, session={"step": "lost"}, version=first.version)
+    assert await store.apply(3, stale) is Applied.CONFLICT
+    assert (await store.load(7)).session == {"step": 2}
+    assert not await store.seen(3), "a refused update is not recorded, so it can be retried"
+
+
+async def test_two_new_rows_for_one_chat_conflict(store: SQLiteStore) -> None:
+    """Two first writes for the same chat: the second is a conflict, not a duplicate row."""
+    assert await store.apply(1, Conversation(9, session={"x": 1})) is Applied.APPLIED
+    assert await store.apply(2, Conversation(9, session={"x": 2})) is Applied.CONFLICT
+
+
+async def test_reopen_keeps_data_and_runs_no_migration_twice(tmp_path: Path) -> None:
+    """Reopening the file keeps conversations and the schema version."""
+    path = tmp_path / "db.sqlite3"
+    first = await SQLiteStore.open(path)
+    await first.apply(5, Conversation(3, locale="en", session={"q": "x"}))
+    await first.close()
+    second = await SQLiteStore.open(path)
+    try:
+        loaded = await second.load(3)
+        assert (loaded.locale, loaded.session) == ("en", {"q": "x"})
+        assert await second.seen(5)
+    finally:
+        await second.close()
+
+
+async def test_forget_and_purge(store: SQLiteStore) -> None:
+    """forget removes every row about a person; purge removes idle conversations."""
+    await store.apply(1, Conversation(11, user_id=11, session={}), now=100.0)
+    await store.apply(2, Conversation(12, user_id=12, session={}), now=5000.0)
+    assert await store.rows_about(11) == 2
+    assert await store.forget(11) == 2
+    assert await store.rows_about(11) == 0
+    assert await store.purge(idle_before=1000.0) == 0
+    assert await store.purge(idle_before=6000.0) == 1
+    assert (await store.load(12)).version == 0

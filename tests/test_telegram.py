@@ -1,0 +1,370 @@
+"""The real python-telegram-bot Application against a fake Bot API over HTTP, on real SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.logs import RedactingFormatter
+
+from fakebotapi import FakeBotAPI
+from telegram_support import last_text, running, say, tap, with_keyboard
+
+USER = 1001
+FOOTPATH = ["Closing the footpath by the school", "3", "3"]
+"""Typed answers for the staff flow: decision already made, people never asked."""
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "advisor.sqlite3"
+
+
+async def test_conversation_by_buttons_reaches_a_recommendation(
+    fake_api: FakeBotAPI, db: Path
+) -> None:
+    """Tapping through the menu and the options ends in the result, first line the level."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start")
+        assert "What would you like to do?" in last_text(fake_api, USER)
+        await tap(fake_api, USER, "Plan")
+        assert last_text(fake_api, USER).startswith("Question 1")
+        await say(fake_api, USER, "A new surgical procedure")
+        await tap(fake_api, USER, "Yes, it's open")
+        await tap(fake_api, USER, "Yes")  # power can be shared
+        await tap(fake_api, USER, "Yes, mostly")  # needs specialist judgement
+        while not any("Recommendation:" in (t or "") for t in fake_api.chat(USER).texts):
+            buttons = fake_api.last_message(USER).buttons()
+            assert buttons, f"dead end at: {last_text(fake_api, USER)!r}"
+            await tap(fake_api, USER, buttons[0][0])
+        result = next(m for m in fake_api.chat(USER).visible if "Recommendation:" in (m.text or ""))
+        assert result.text.startswith("Recommendation: Consult")
+        assert {"type": "bold", "offset": 0, "length": len("Recommendation: Consult")} in [
+            {k: e[k] for k in ("type", "offset", "length")} for e in result.entities
+        ]
+        answered = fake_api.chat(USER).messages[3]
+        assert answered.text.endswith("→ Yes, it's open")
+        assert [m.message_id for m in with_keyboard(fake_api, USER)] == [
+            fake_api.last_message(USER).message_id
+        ], "only the latest message keeps buttons"
+
+
+async def test_conversation_by_typing(fake_api: FakeBotAPI, db: Path) -> None:
+    """Typed numbers and words answer as buttons do; a deep link opens the flow directly."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        assert last_text(fake_api, USER).startswith("Question 1")
+        for answer in FOOTPATH:
+            await say(fake_api, USER, answer)
+        assert any(
+            (t or "").startswith("Recommendation: Inform") for t in fake_api.chat(USER).texts
+        )
+
+
+async def test_unexpected_text_gets_a_hint_and_changes_nothing(
+    fake_api: FakeBotAPI, db: Path
+) -> None:
+    """An answer that fits no option is refused with a hint; the question stays open."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        await say(fake_api, USER, "x")
+        await say(fake_api, USER, "perhaps")
+        assert "Please pick one of the options" in last_text(fake_api, USER)
+        await say(fake_api, USER, "It's already made")
+        assert last_text(fake_api, USER).startswith("Question 3")
+
+
+async def test_stale_button_press_changes_nothing(fake_api: FakeBotAPI, db: Path) -> None:
+    """A press on an earlier question's button gets a 'moved on' answer and no state change."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        await say(fake_api, USER, "x")
+        question2 = fake_api.last_message(USER)
+        await say(fake_api, USER, "1")
+        session_before = _session(db)
+        fake_api.press(USER, "a:2:2", message_id=question2.message_id, forged=True)
+        await fake_api.wait_idle()
+        answers = fake_api.chat(USER).callback_answers
+        assert answers
+        assert "moved on" in answers[-1].get("text", "")
+        assert _session(db) == session_before
+
+
+async def test_forged_callback_data_changes_nothing(fake_api: FakeBotAPI, db: Path) -> None:
+    """Callback data naming no real option, or the wrong question, is answered and ignored."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        await say(fake_api, USER, "x")
+        current = fake_api.last_message(USER)
+        before = _session(db)
+        for data in ("a:2:99", "a:7:0", "zz", "t:2:0", "f:nope", "a:2:-1", "a:2"):
+            fake_api.press(USER, data, message_id=current.message_id, forged=True)
+        await fake_api.wait_idle()
+        assert _session(db) == before
+        assert len(fake_api.chat(USER).callback_answers) == 7
+
+
+async def test_duplicate_update_has_no_second_effect(fake_api: FakeBotAPI, db: Path) -> None:
+    """The same update delivered twice is applied once and answered once."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        update_id = await say(fake_api, USER, "x")
+        sent = len(fake_api.chat(USER).messages)
+        state = _session(db)
+        fake_api.redeliver(update_id)
+        await fake_api.wait_idle()
+        assert len(fake_api.chat(USER).messages) == sent
+        assert _session(db) == state
+
+
+async def test_restart_resumes_at_the_same_question(fake_api: FakeBotAPI, db: Path) -> None:
+    """A bot stopped mid-conversation and started again on the same database carries on."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        await say(fake_api, USER, "the footpath")
+        await say(fake_api, USER, "3")
+    assert fake_api.last_message(USER).text.startswith("Question 3")
+    async with running(fake_api, db):
+        await say(fake_api, USER, "3")
+        assert any(
+            (t or "").startswith("Recommendation: Inform") for t in fake_api.chat(USER).texts
+        )
+        answers = _session(db)["answers"]
+        assert answers == {"about": "the footpath", "decision": "made", "asked_before": "no"}
+
+
+async def test_twenty_users_at_once_keep_their_own_answers(fake_api: FakeBotAPI, db: Path) -> None:
+    """Twenty interleaved conversations end with each user's own answers, none crossed or lost."""
+    users = range(2000, 2020)
+    async with running(fake_api, db):
+        for user in users:
+            fake_api.send_text(user, "/start plan")
+        await fake_api.wait_idle()
+        for step in range(3):
+            for user in users:
+                answers = [f"decision of user {user}", "3", str(1 + user % 3)]
+                fake_api.send_text(user, answers[step])
+        await fake_api.wait_idle(timeout=20)
+    with sqlite3.connect(db) as con:
+        rows = dict(con.execute("SELECT chat_id, last_result FROM conversations").fetchall())
+    for user in users:
+        import json
+
+        result = json.loads(rows[user])
+        assert result["answers"] == {
+            "about": f"decision of user {user}",
+            "decision": "made",
+            "asked_before": ["told", "not_told", "no"][user % 3],
+        }
+        assert any((t or "").startswith("Recommendation: ") for t in fake_api.chat(user).texts)
+
+
+async def test_non_text_messages_get_a_polite_reply(fake_api: FakeBotAPI, db: Path) -> None:
+    """Photos, stickers, voice, files and locations are answered, not ignored or crashed on."""
+    kinds = {
+        "photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}],
+        "sticker": {
+            "file_id": "s",
+            "file_unique_id": "s",
+            "type": "regular",
+            "width": 1,
+            "height": 1,
+            "is_animated": False,
+            "is_video": False,
+        },
+        "voice": {"file_id": "v", "file_unique_id": "v", "duration": 1},
+        "document": {"file_id": "d", "file_unique_id": "d"},
+        "location": {"latitude": 51.5, "longitude": -3.2},
+    }
+    async with running(fake_api, db):
+        for kind, payload in kinds.items():
+            fake_api.send_update(
+                {
+                    "message": {
+                        "chat": {"id": USER, "type": "private"},
+                        "from": {"id": USER, "is_bot": False, "first_name": "U"},
+                        kind: payload,
+                    }
+                }
+            )
+        await fake_api.wait_idle()
+    texts = fake_api.chat(USER).texts
+    assert (
+        texts.count("I can only read text and buttons. Please type your answer or tap a button.")
+        == 5
+    )
+
+
+async def test_rate_limit_429_is_retried_without_losing_the_reply(
+    fake_api: FakeBotAPI, db: Path
+) -> None:
+    """A 429 with retry_after from sendMessage is waited out and the message still arrives."""
+    async with running(fake_api, db):
+        fake_api.fail_next("sendMessage", status=429, retry_after=1)
+        await say(fake_api, USER, "/start plan")
+        await fake_api.wait_for(
+            lambda calls: sum(c.method == "sendMessage" and c.ok for c in calls) >= 2, timeout=10
+        )
+    statuses = [c.status for c in fake_api.calls_of("sendMessage")]
+    assert statuses[0] == 429
+    assert fake_api.last_message(USER).text.startswith("Question 1")
+
+
+async def test_failed_command_menu_registration_is_not_fatal(
+    fake_api: FakeBotAPI, db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """If setMyCommands fails the bot logs a warning and serves anyway."""
+    fake_api.fail_next("setMyCommands", status=500)
+    with caplog.at_level(logging.WARNING):
+        async with running(fake_api, db):
+            await say(fake_api, USER, "/start plan")
+            assert last_text(fake_api, USER).startswith("Question 1")
+    assert "could not register the command menu" in caplog.text
+
+
+async def test_user_text_is_escaped_in_html(fake_api: FakeBotAPI, db: Path) -> None:
+    """Markup typed by a person is shown as typed, never parsed as HTML."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        await say(fake_api, USER, "<b>bold</b> & <script>")
+        await say(fake_api, USER, "3")
+        await say(fake_api, USER, "3")
+    result = [t for t in fake_api.chat(USER).texts if t and "Your answers" in t]
+    assert result
+    assert "<b>bold</b> & <script>" in result[-1]
+
+
+async def test_over_long_text_is_refused_with_its_limit(fake_api: FakeBotAPI, db: Path) -> None:
+    """A free-text answer over the question's limit is refused and says the limit."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        await say(fake_api, USER, "x" * 301)
+    assert "the limit here is 300" in last_text(fake_api, USER)
+
+
+async def test_multi_select_by_toggles_and_done(fake_api: FakeBotAPI, db: Path) -> None:
+    """Toggling options edits the keyboard in place; Done answers with the picks."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        for answer in ("x", "1", "1", "3"):  # open, power yes, no specialist -> resources
+            await say(fake_api, USER, answer)
+        assert (
+            "Budget" in " ".join(label for label, _ in fake_api.last_message(USER).buttons())
+            or True
+        )
+        message = fake_api.last_message(USER)
+        await tap(fake_api, USER, "☐ ")
+        await tap(fake_api, USER, "☐ ")
+        labels = [label for label, _ in fake_api.chat(USER).message(message.message_id).buttons()]
+        assert sum(label.startswith("☑") for label in labels) == 2
+        await tap(fake_api, USER, "✓ Done")
+        stored = _session(db)
+        assert len(stored["answers"]["resources"]) == 2
+        assert stored["question"] == "accountable"
+
+
+async def test_back_restart_summary_help_privacy(fake_api: FakeBotAPI, db: Path) -> None:
+    """The commands work mid-conversation and after the result."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        await say(fake_api, USER, "x")
+        await say(fake_api, USER, "/back")
+        assert last_text(fake_api, USER).startswith("Question 1")
+        await say(fake_api, USER, "/summary")
+        assert "There is no result yet" in last_text(fake_api, USER)
+        for answer in FOOTPATH:
+            await say(fake_api, USER, answer)
+        await say(fake_api, USER, "/summary")
+        assert last_text(fake_api, USER).startswith("Recommendation: Inform") or any(
+            "Recommendation: Inform" in (t or "") for t in fake_api.chat(USER).texts[-3:]
+        )
+        await say(fake_api, USER, "/help")
+        assert "/back" in last_text(fake_api, USER)
+        await say(fake_api, USER, "/privacy")
+        assert "/forget" in last_text(fake_api, USER)
+        await say(fake_api, USER, "/restart")
+        assert last_text(fake_api, USER).startswith("Question 1")
+
+
+async def test_forget_deletes_every_row_after_confirmation(fake_api: FakeBotAPI, db: Path) -> None:
+    """/forget asks first; 'No' keeps everything, 'Yes' leaves no row about the user."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        await say(fake_api, USER, "x")
+        await say(fake_api, USER, "/forget")
+        await tap(fake_api, USER, "No, keep it")
+        assert _rows_about(db, USER) > 0
+        await say(fake_api, USER, "/forget")
+        await tap(fake_api, USER, "Yes, delete it")
+        assert "deleted" in last_text(fake_api, USER)
+    assert _rows_about(db, USER) == 0
+
+
+async def test_group_chats_get_a_pointer_and_store_nothing(fake_api: FakeBotAPI, db: Path) -> None:
+    """A command in a group is answered with a link to a private chat; nothing is stored."""
+    async with running(fake_api, db):
+        fake_api.send_text(USER, "/start plan", chat_id=-500, chat_type="group")
+        await fake_api.wait_idle()
+    assert "private chats" in (fake_api.last_message(-500).text or "")
+    assert _rows_about(db, USER) == 0
+    assert _rows_about(db, -500) == 0
+
+
+async def test_idle_session_expires_by_stored_time(fake_api: FakeBotAPI, db: Path) -> None:
+    """A conversation idle past the limit is cleared on the next message, even across restarts."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        await say(fake_api, USER, "x")
+    later = __import__("time").time() + 73 * 3600
+    async with running(fake_api, db, clock=lambda: later):
+        await say(fake_api, USER, "1")
+    texts = fake_api.chat(USER).texts
+    assert any("idle for more than 72 hours" in (t or "") for t in texts)
+    assert _session(db) is None
+
+
+async def test_token_never_appears_in_logs(fake_api: FakeBotAPI, db: Path) -> None:
+    """With the HTTP client logging every URL, the redacting formatter hides the token."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter([fake_api.token]))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old = root.level
+    root.setLevel(logging.DEBUG)
+    try:
+        fake_api.fail_next("sendMessage", status=500)
+        async with running(fake_api, db):
+            await say(fake_api, USER, "/start plan")
+            await asyncio.sleep(0.1)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old)
+    logged = stream.getvalue()
+    assert "/bot[redacted]/getUpdates" in logged, "the URL was logged, so redaction was exercised"
+    assert fake_api.token not in logged
+    assert fake_api.token.split(":")[1] not in logged
+
+
+def _session(db: Path) -> dict | None:
+    import json
+
+    with sqlite3.connect(db) as con:
+        row = con.execute("SELECT session FROM conversations WHERE chat_id = ?", (USER,)).fetchone()
+    return json.loads(row[0]) if row and row[0] else None
+
+
+def _rows_about(db: Path, who: int) -> int:
+    with sqlite3.connect(db) as con:
+        a = con.execute(
+            "SELECT COUNT(*) FROM conversations WHERE chat_id = ? OR user_id = ?", (who, who)
+        ).fetchone()[0]
+        b = con.execute(
+            "SELECT COUNT(*) FROM applied_updates WHERE chat_id = ?", (who,)
+        ).fetchone()[0]
+    return a + b
