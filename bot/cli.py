@@ -144,7 +144,7 @@ def run_bot() -> int:
     import asyncio
 
     from bot import logs
-    from bot.telegram_bot import serve
+    from bot.service import serve
 
     try:
         settings = from_env(environment())

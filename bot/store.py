@@ -15,12 +15,12 @@ import json
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+from bot.conversations import Applied, Conversation
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -50,31 +50,6 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-class Applied(StrEnum):
-    """What became of an attempt to apply an update."""
-
-    APPLIED = "applied"
-    DUPLICATE = "duplicate"
-    """The update was applied before; nothing was written."""
-    CONFLICT = "conflict"
-    """Another update for the chat was applied first; read again and retry."""
-
-
-@dataclass(frozen=True, slots=True)
-class Conversation:
-    """One chat's stored state. ``version`` 0 means nothing is stored yet."""
-
-    chat_id: int
-    user_id: int | None = None
-    locale: str | None = None
-    session: Mapping[str, Any] | None = None
-    last_result: Mapping[str, Any] | None = None
-    prompt_message_id: int | None = None
-    version: int = 0
-    created_at: float = 0.0
-    updated_at: float = 0.0
-
-
 class _Rollback(Exception):
     """Undo the transaction and report ``outcome``."""
 
@@ -83,7 +58,7 @@ class _Rollback(Exception):
 
 
 class SQLiteStore:
-    """Conversations in one SQLite file, through aiosqlite's worker thread."""
+    """The ``Store`` for one SQLite file, through aiosqlite's worker thread."""
 
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db

@@ -1,0 +1,64 @@
+"""What the channels store about a conversation, and the store they need.
+
+The Telegram channel depends on this port, not on SQLite; ``store`` is one
+implementation, and another (a server database) could stand in without the
+channel knowing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class Applied(StrEnum):
+    """What became of an attempt to apply an update."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    """The update was applied before; nothing was written."""
+    CONFLICT = "conflict"
+    """Another update for the chat was applied first; read again and retry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """One chat's stored state. ``version`` 0 means nothing is stored yet."""
+
+    chat_id: int
+    user_id: int | None = None
+    locale: str | None = None
+    session: Mapping[str, Any] | None = None
+    last_result: Mapping[str, Any] | None = None
+    prompt_message_id: int | None = None
+    version: int = 0
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+class Store(Protocol):
+    """Conversations by chat, applied at most once per update."""
+
+    async def load(self, chat_id: int) -> Conversation:
+        """The chat's conversation, or an empty one at version 0."""
+        ...
+
+    async def apply(
+        self, update_id: int | None, new: Conversation, now: float | None = None
+    ) -> Applied:
+        """Record the update and write ``new`` if the chat is still at ``new.version``."""
+        ...
+
+    async def set_prompt(self, chat_id: int, message_id: int, version: int) -> bool:
+        """Remember which message carries the live buttons."""
+        ...
+
+    async def forget(self, user_id: int) -> int:
+        """Delete every row about a person."""
+        ...
+
+    async def purge(self, idle_before: float) -> int:
+        """Delete conversations idle since before ``idle_before``."""
+        ...

@@ -1,0 +1,38 @@
+"""The composition root: the Telegram channel wired to the store and the flows.
+
+The only module that knows every part; each part knows only the core and its
+own outside thing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from bot.catalog import Catalog
+from bot.settings import Settings
+from bot.store import SQLiteStore
+from bot.telegram_bot import CatalogHolder, TelegramBot
+
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: Settings, catalog: Catalog) -> int:
+    """Run the bot until SIGTERM or SIGINT, then shut down cleanly; the exit status."""
+    store = await SQLiteStore.open(settings.db_path)
+    bot = TelegramBot(settings, CatalogHolder(catalog), store)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, bot.request_stop)
+    try:
+        await bot.start()
+        log.info("bot started (%s)", "webhook" if settings.webhook_url else "polling")
+        await bot.stopped()
+    finally:
+        await bot.stop()
+        await store.close()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    log.info("bot stopped")
+    return 1 if bot.failed else 0

@@ -1,0 +1,452 @@
+"""What the bot says in a Telegram chat for each kind of update: pure decisions.
+
+``Advisor`` turns one update and the chat's stored conversation into a
+``Plan``: the conversation to store and the messages to send or edit. It
+does no I/O and imports nothing from python-telegram-bot, so every reply
+can be reasoned about (and tested) apart from the network; ``telegram_bot``
+carries plans out. Buttons carry only short indexes (``a:<question
+number>:<option index>``), well inside Telegram's 64-byte callback data.
+https://core.telegram.org/bots/api#inlinekeyboardbutton
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass, field, replace
+
+from bot import engine
+from bot.catalog import Catalog, CompiledFlow
+from bot.conversations import Conversation
+from bot.engine import Session, SessionError, Step
+from bot.model import QuestionKind
+from bot.render import Prompt, Renderer
+from bot.settings import Settings
+from bot.telegram_format import split_messages, to_html
+from bot.uitext import UI
+
+log = logging.getLogger(__name__)
+
+Buttons = list[list[tuple[str, str]]]
+"""Rows of (label, callback data)."""
+
+COMMANDS = {
+    "start": UI.TELEGRAM_CMD_START,
+    "help": UI.TELEGRAM_CMD_HELP,
+    "back": UI.TELEGRAM_CMD_BACK,
+    "restart": UI.TELEGRAM_CMD_RESTART,
+    "summary": UI.TELEGRAM_CMD_SUMMARY,
+    "privacy": UI.TELEGRAM_CMD_PRIVACY,
+    "forget": UI.TELEGRAM_CMD_FORGET,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """A message to send; ``track`` makes it the one whose buttons are live."""
+
+    text: str
+    buttons: Buttons | None = None
+    track: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace a sent message's text and drop its keyboard (or set a new one)."""
+
+    message_id: int
+    text: str | None
+    buttons: Buttons | None = None
+
+
+@dataclass(slots=True)
+class Plan:
+    """What one update does: the state to store and the Bot API calls to make after."""
+
+    conversation: Conversation
+    sends: list[Send] = field(default_factory=list)
+    edits: list[Edit] = field(default_factory=list)
+    callback_text: str | None = None
+    forget: bool = False
+
+
+class CatalogHolder:
+    """The catalog being served; a reload swaps it whole."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+
+class Advisor:
+    """Turns one update and one stored conversation into a ``Plan``. No I/O."""
+
+    def __init__(self, holder: CatalogHolder, settings: Settings) -> None:
+        self.holder = holder
+        self.settings = settings
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.holder.catalog
+
+    def locale_for(self, conversation: Conversation, language_code: str | None) -> str:
+        """The stored choice, else the app's language if we have it, else the default."""
+        if conversation.locale in self.catalog.texts:
+            return conversation.locale
+        code = (language_code or "").split("-")[0].lower()
+        return code if code in self.catalog.texts else self.catalog.default_locale
+
+    # -- reading the stored state -------------------------------------------------
+
+    def live(self, plan: Plan, words: Renderer, now: float) -> tuple[CompiledFlow, Session] | None:
+        """The conversation's session fitted to today's flows; notices go into ``plan``."""
+        conv = plan.conversation
+        if conv.session is None:
+            return None
+        idle = now - conv.updated_at > self.settings.idle_hours * 3600
+        try:
+            stored = Session.from_json(conv.session)
+        except SessionError:
+            log.warning("dropping an unreadable session for a chat")
+            stored = None
+        flow = self.catalog.flows.get(stored.flow_id) if stored else None
+        if idle or stored is None or flow is None:
+            notice = (
+                words.t(UI.TELEGRAM_EXPIRED, idle_hours=_hours(self.settings.idle_hours))
+                if idle
+                else words.t(UI.TELEGRAM_FLOW_GONE)
+            )
+            plan.sends.append(Send(notice))
+            plan.conversation = replace(conv, session=None)
+            return None
+        session, changed = engine.resume(flow, stored)
+        if changed:
+            plan.sends.append(Send(words.t(UI.TELEGRAM_FLOW_CHANGED)))
+        if session != stored:
+            plan.conversation = replace(conv, session=session.to_json())
+        return flow, session
+
+    # -- building replies ---------------------------------------------------------
+
+    def menu(self, words: Renderer, resumable: bool, greeting: bool) -> Send:
+        rows: Buttons = []
+        if resumable:
+            rows.append([(words.t(UI.TELEGRAM_RESUME), "r")])
+        for flow in self.catalog.flows.values():
+            rows.append([(words.t(flow.model.title), f"f:{flow.id}")])
+        text = words.t(UI.TELEGRAM_MENU)
+        if greeting:
+            text = f"{words.t(UI.TELEGRAM_WELCOME)}\n\n{text}"
+        return Send(escape(text), rows, track=True)
+
+    def prompt_html(self, words: Renderer, prompt: Prompt) -> str:
+        lines = [
+            f"<b>{escape(words.t(UI.QUESTION_NUMBER, number=prompt.number))}</b>",
+            escape(prompt.text),
+        ]
+        notes = list(prompt.notes)
+        if prompt.kind is QuestionKind.MULTI:
+            notes = [words.t(UI.TELEGRAM_TAP_DONE)]
+        lines.extend(f"<i>{escape(note)}</i>" for note in notes)
+        return "\n".join(lines)
+
+    def question(self, flow: CompiledFlow, session: Session, words: Renderer) -> Send:
+        """The session's current question with its buttons."""
+        prompt = words.prompt(flow, session)
+        number = flow.questions[prompt.question_id].number
+        rows: Buttons = []
+        for index, (option_id, label) in enumerate(prompt.options):
+            if prompt.kind is QuestionKind.MULTI:
+                mark = "☑" if option_id in prompt.picked else "☐"
+                rows.append([(f"{mark} {label}", f"t:{number}:{index}")])
+            else:
+                rows.append([(label, f"a:{number}:{index}")])
+        last: list[tuple[str, str]] = []
+        if session.history:
+            last.append((words.t(UI.TELEGRAM_BACK), f"b:{number}"))
+        if prompt.kind is QuestionKind.MULTI:
+            last.append((words.t(UI.TELEGRAM_DONE), f"d:{number}"))
+        if prompt.kind is QuestionKind.TEXT and prompt.optional:
+            last.append((words.t(UI.TELEGRAM_SKIP), f"s:{number}"))
+        if last:
+            rows.append(last)
+        return Send(self.prompt_html(words, prompt), rows, track=True)
+
+    def answered(self, flow: CompiledFlow, before: Session, words: Renderer, plan: Plan) -> None:
+        """Mark the question just answered on its message, without buttons."""
+        conv = plan.conversation
+        after = Session.from_json(conv.session) if conv.session else None
+        if conv.prompt_message_id is None or before.question is None or after is None:
+            return
+        if before.question not in after.answers:
+            plan.edits.append(Edit(conv.prompt_message_id, None))
+            return
+        question = flow.questions[before.question]
+        prompt = words.prompt(flow, before)
+        chosen = words.t(
+            UI.TELEGRAM_CHOSEN, answer=words.answer_text(question, after.answers[question.id])
+        )
+        text = f"{self.prompt_html(words, prompt)}\n\n<b>{escape(chosen)}</b>"
+        plan.edits.append(Edit(conv.prompt_message_id, text))
+
+    def result(self, flow: CompiledFlow, session: Session, words: Renderer) -> list[Send]:
+        blocks = words.result(flow, engine.result(flow, session))
+        messages = split_messages(to_html(blocks))
+        sends = [Send(m) for m in messages[:-1]]
+        buttons = [
+            [(words.t(UI.TELEGRAM_AGAIN), "again")],
+            [(words.t(UI.TELEGRAM_OTHER_FLOWS), "menu")],
+        ]
+        sends.append(Send(messages[-1], buttons, track=True))
+        return sends
+
+    def after_step(
+        self, flow: CompiledFlow, before: Session, step: Step, words: Renderer, plan: Plan
+    ) -> None:
+        """Store the step's session and say what comes next, or why it was refused."""
+        if step.problem is not None:
+            hint = words.problem(flow, before, step.problem)
+            if plan.callback_text is None and not plan.sends:
+                plan.sends.append(Send(escape(hint)))
+            return
+        session = step.session
+        plan.conversation = replace(plan.conversation, session=session.to_json())
+        self.answered(flow, before, words, plan)
+        if session.finished:
+            plan.conversation = replace(plan.conversation, last_result=session.to_json())
+            plan.sends.extend(self.result(flow, session, words))
+        else:
+            plan.sends.append(self.question(flow, session, words))
+
+    def start_flow(self, flow: CompiledFlow, words: Renderer, plan: Plan) -> None:
+        session = engine.start(flow)
+        plan.conversation = replace(plan.conversation, session=session.to_json())
+        plan.sends.append(Send(f"<b>{escape(words.t(flow.model.title))}</b>"))
+        plan.sends.append(self.question(flow, session, words))
+
+    def drop_keyboard(self, plan: Plan) -> None:
+        if plan.conversation.prompt_message_id is not None:
+            plan.edits.append(Edit(plan.conversation.prompt_message_id, None))
+
+    # -- the update kinds ---------------------------------------------------------
+
+    def on_command(
+        self, plan: Plan, command: str, payload: str, words: Renderer, now: float
+    ) -> None:
+        live = self.live(plan, words, now)
+        if command == "start":
+            flow = self.catalog.flows.get(payload) if payload else None
+            if payload and flow is None:
+                plan.sends.append(Send(escape(words.t(UI.TELEGRAM_UNKNOWN_FLOW, flow=payload))))
+            if flow is not None and live and live[0].id == flow.id and not live[1].finished:
+                self.drop_keyboard(plan)
+                plan.sends.append(self.question(flow, live[1], words))
+            elif flow is not None:
+                self.drop_keyboard(plan)
+                self.start_flow(flow, words, plan)
+            else:
+                self.drop_keyboard(plan)
+                resumable = live is not None and not live[1].finished
+                plan.sends.append(
+                    self.menu(words, resumable, greeting=plan.conversation.version == 0)
+                )
+        elif command == "help":
+            text = words.t(UI.TELEGRAM_HELP)
+            if live and not live[1].finished:
+                question = engine.current(*live)
+                if question and question.model.help:
+                    text = f"{words.t(question.model.help)}\n\n{text}"
+            plan.sends.append(Send(escape(text)))
+        elif command in ("back", "restart"):
+            if live is None:
+                plan.sends.append(self.menu(words, False, greeting=False))
+                return
+            flow, session = live
+            if command == "restart":
+                self.drop_keyboard(plan)
+                self.start_flow(flow, words, plan)
+                return
+            step = engine.back(flow, session)
+            if step.accepted:
+                self.drop_keyboard(plan)
+            self.after_back(flow, session, step, words, plan)
+        elif command == "summary":
+            self.summary(plan, words)
+        elif command == "privacy":
+            plan.sends.append(
+                Send(
+                    escape(
+                        words.t(
+                            UI.TELEGRAM_PRIVACY,
+                            idle_hours=_hours(self.settings.idle_hours),
+                            retention_days=_hours(self.settings.retention_days),
+                        )
+                    )
+                )
+            )
+        elif command == "forget":
+            self.drop_keyboard(plan)
+            buttons = [
+                [(words.t(UI.TELEGRAM_FORGET_YES), "forget:yes")],
+                [(words.t(UI.TELEGRAM_FORGET_NO), "forget:no")],
+            ]
+            plan.sends.append(Send(escape(words.t(UI.TELEGRAM_FORGET_CONFIRM)), buttons, True))
+        else:
+            plan.sends.append(Send(escape(words.t(UI.TELEGRAM_UNKNOWN_COMMAND))))
+
+    def after_back(
+        self, flow: CompiledFlow, before: Session, step: Step, words: Renderer, plan: Plan
+    ) -> None:
+        if step.problem is not None:
+            plan.sends.append(Send(escape(words.problem(flow, before, step.problem))))
+            return
+        plan.conversation = replace(plan.conversation, session=step.session.to_json())
+        plan.sends.append(self.question(flow, step.session, words))
+
+    def summary(self, plan: Plan, words: Renderer) -> None:
+        stored = plan.conversation.last_result
+        try:
+            session = Session.from_json(stored) if stored else None
+        except SessionError:
+            session = None
+        flow = self.catalog.flows.get(session.flow_id) if session else None
+        if session is None or flow is None:
+            plan.sends.append(Send(escape(words.t(UI.TELEGRAM_NO_SUMMARY))))
+            return
+        session, _ = engine.resume(flow, session)
+        if not session.finished:
+            plan.sends.append(Send(escape(words.t(UI.TELEGRAM_NO_SUMMARY))))
+            return
+        plan.sends.extend(
+            replace(s, buttons=None, track=False) for s in self.result(flow, session, words)
+        )
+
+    def on_other(self, plan: Plan, words: Renderer) -> None:
+        """Photos, stickers, voice, files, locations: say what the bot reads."""
+        plan.sends.append(Send(escape(words.t(UI.TELEGRAM_NON_TEXT))))
+
+    def on_text(self, plan: Plan, text: str, words: Renderer, now: float) -> None:
+        live = self.live(plan, words, now)
+        if live is None or live[1].finished:
+            if live is not None:
+                plan.sends.append(Send(escape(words.t(UI.HINT_FINISHED))))
+            plan.sends.append(self.menu(words, False, greeting=plan.conversation.version == 0))
+            return
+        flow, session = live
+        question = engine.current(flow, session)
+        limit = (
+            question.model.max_length
+            if question and question.model.kind is QuestionKind.TEXT
+            else 0
+        )
+        ceiling = max(limit, 1000)
+        if len(text) > ceiling:
+            plan.sends.append(
+                Send(escape(words.t(UI.TELEGRAM_TOO_LONG, length=len(text), limit=ceiling)))
+            )
+            return
+        step = engine.answer(flow, session, text, words.locale, words.t(UI.COMMAND_SKIP))
+        self.after_step(flow, session, step, words, plan)
+
+    def on_press(
+        self, plan: Plan, data: str, message_id: int | None, words: Renderer, now: float
+    ) -> None:
+        conv = plan.conversation
+        if message_id is None or message_id != conv.prompt_message_id:
+            plan.callback_text = words.t(UI.TELEGRAM_STALE)
+            return
+        live = self.live(plan, words, now)
+        if data.startswith("f:"):
+            flow = self.catalog.flows.get(data[2:])
+            if flow is None:
+                plan.callback_text = words.t(UI.TELEGRAM_STALE)
+                return
+            plan.edits.append(Edit(message_id, None))
+            self.start_flow(flow, words, plan)
+            return
+        if data == "menu":
+            plan.edits.append(Edit(message_id, None))
+            plan.sends.append(self.menu(words, False, greeting=False))
+            return
+        if data == "forget:yes":
+            plan.edits.append(Edit(message_id, None))
+            plan.forget = True
+            plan.sends.append(Send(escape(words.t(UI.TELEGRAM_FORGOTTEN))))
+            return
+        if data == "forget:no":
+            plan.edits.append(Edit(message_id, None))
+            plan.sends.append(Send(escape(words.t(UI.TELEGRAM_KEPT))))
+            if live and not live[1].finished:
+                plan.sends.append(self.question(*live, words))
+            return
+        if live is None:
+            plan.callback_text = words.t(UI.TELEGRAM_STALE)
+            return
+        flow, session = live
+        if data == "again":
+            plan.edits.append(Edit(message_id, None))
+            self.start_flow(flow, words, plan)
+            return
+        if data == "r":
+            plan.edits.append(Edit(message_id, None))
+            if session.finished:
+                plan.sends.extend(self.result(flow, session, words))
+            else:
+                plan.sends.append(self.question(flow, session, words))
+            return
+        self.on_answer_press(plan, data, message_id, flow, session, words)
+
+    def on_answer_press(
+        self,
+        plan: Plan,
+        data: str,
+        message_id: int,
+        flow: CompiledFlow,
+        session: Session,
+        words: Renderer,
+    ) -> None:
+        question = engine.current(flow, session)
+        kind, _, rest = data.partition(":")
+        number_text, _, index_text = rest.partition(":")
+        if question is None or number_text != str(question.number):
+            plan.callback_text = words.t(UI.TELEGRAM_STALE)
+            return
+        option_id = None
+        if index_text.isdecimal() and int(index_text) < len(question.option_ids):
+            option_id = question.option_ids[int(index_text)]
+        if kind == "a" and option_id is not None:
+            step = engine.choose(flow, session, option_id)
+        elif kind == "t" and option_id is not None:
+            step = engine.toggle(flow, session, option_id)
+            if step.accepted:
+                plan.conversation = replace(plan.conversation, session=step.session.to_json())
+                again = self.question(flow, step.session, words)
+                plan.edits.append(Edit(message_id, again.text, again.buttons))
+            return
+        elif kind == "d" and not index_text:
+            step = engine.confirm(flow, session)
+        elif kind == "s" and not index_text:
+            step = engine.answer(
+                flow, session, words.t(UI.COMMAND_SKIP), words.locale, words.t(UI.COMMAND_SKIP)
+            )
+        elif kind == "b" and not index_text:
+            step = engine.back(flow, session)
+            if step.accepted:
+                plan.edits.append(Edit(message_id, None))
+            self.after_back(flow, session, step, words, plan)
+            return
+        else:
+            plan.callback_text = words.t(UI.TELEGRAM_STALE)
+            return
+        if step.problem is not None:
+            plan.callback_text = words.problem(flow, session, step.problem)
+            return
+        self.after_step(flow, session, step, words, plan)
+
+
+def escape(text: str) -> str:
+    """Text made safe for Telegram HTML."""
+    return html.escape(text, quote=False)
+
+
+def _hours(value: float) -> str:
+    return f"{value:g}"
