@@ -1,0 +1,62 @@
+"""Webhook mode: Telegram's secret token is required, and updates are handled as in polling."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from fakebotapi import FakeBotAPI
+from telegram_support import running
+
+USER = 3003
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_update(update_id: int) -> dict:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": USER, "type": "private"},
+            "from": {"id": USER, "is_bot": False, "first_name": "U"},
+            "text": "/start plan",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+
+
+async def test_webhook_requires_the_secret_and_then_answers(
+    fake_api: FakeBotAPI, tmp_path: Path
+) -> None:
+    """Posts without the right secret are refused with 403; with it, the bot replies."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hook"
+    async with running(
+        fake_api,
+        tmp_path / "db.sqlite3",
+        webhook_url=url,
+        webhook_secret="s3cret-token",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+    ):
+        registered = fake_api.calls_of("setWebhook")[-1].params
+        assert registered["url"] == url
+        assert registered["secret_token"] == "s3cret-token"
+        assert await fake_api.post_webhook(url, start_update(70001)) == 403
+        assert await fake_api.post_webhook(url, start_update(70002), "wrong") == 403
+        assert fake_api.calls_of("sendMessage") == []
+        assert await fake_api.post_webhook(url, start_update(70003), "s3cret-token") == 200
+        await fake_api.wait_for(
+            lambda calls: any(
+                c.method == "sendMessage" and "Question 1" in str(c.params.get("text"))
+                for c in calls
+            ),
+            timeout=10,
+        )
+        assert (fake_api.last_message(USER).text or "").startswith("Question 1")
