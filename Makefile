@@ -22,11 +22,12 @@ run: $(STAMP)
 chat: $(STAMP)
 	$(BIN)/python -m bot chat
 
-## test: lint, check the shipped flows, run the test suite
+## test: lint, check the shipped flows, run their scenarios, run the test suite
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m bot flows check
+	$(BIN)/python -m bot flows test
 	$(BIN)/python -m pytest
 
 ## check: load every flow and text, report problems as file:line: message

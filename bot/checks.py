@@ -76,6 +76,7 @@ def check_flow(flow: Flow, file: str, doc: Document, expected_id: str | None) ->
     _check_graph(c)
     _check_outcomes(c)
     _check_cautions(c)
+    _check_guarantees(c)
     return c.findings
 
 
@@ -329,6 +330,45 @@ def _check_cautions(c: _Checker) -> None:
     _duplicates(c, c.flow.cautions, ("cautions",), "caution")
     for index, caution in enumerate(c.flow.cautions):
         _condition(c, caution.when, ("cautions", index, "when"))
+
+
+def _check_guarantees(c: _Checker) -> None:
+    flow = c.flow
+    _duplicates(c, flow.guarantees, ("guarantees",), "guarantee")
+    cautions = {k.id for k in flow.cautions}
+    advice_texts = {
+        text
+        for outcome in flow.outcomes
+        for text in (
+            *(r.text if isinstance(r, ConditionalText) else r for r in outcome.reasons),
+            *outcome.would_change,
+            *outcome.next_steps,
+        )
+    } | {step for rec in flow.recommendations.values() for step in rec.next_steps}
+    for index, guarantee in enumerate(flow.guarantees):
+        here: Path = ("guarantees", index)
+        if guarantee.when is not None:
+            _condition(c, guarantee.when, (*here, "when"))
+        if not (guarantee.never_recommend or guarantee.must_caution or guarantee.must_include):
+            c.error(
+                here,
+                f"guarantee '{guarantee.id}' promises nothing",
+                "add never_recommend, must_caution or must_include",
+            )
+        for ci, caution in enumerate(guarantee.must_caution):
+            if caution not in cautions:
+                c.error(
+                    (*here, "must_caution", ci),
+                    f"unknown caution '{caution}'",
+                    _suggest(caution, cautions),
+                )
+        for ti, text in enumerate(guarantee.must_include):
+            if text not in advice_texts:
+                c.error(
+                    (*here, "must_include", ti),
+                    f"text '{text}' is not a reason, next step or change of any outcome",
+                    _suggest(text, advice_texts),
+                )
 
 
 def text_refs(flow: Flow) -> Iterator[tuple[str, Path]]:

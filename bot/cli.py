@@ -15,6 +15,7 @@ from pathlib import Path
 from bot.findings import Finding, Severity, errors
 from bot.settings import SettingsError, environment, from_env
 from bot.sources import read_place, resolve
+from bot.sources import shown as _shown
 
 DESCRIPTION = """\
 Engagement Advisor: advice on whether to inform, consult or co-produce.
@@ -73,6 +74,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="a flow file, a folder of flows, or a project folder with flows/ and content/ "
         "(default: this project's flows/ and content/)",
     )
+    test = flow_commands.add_parser(
+        "test",
+        help="run the scenario tests written in YAML (flows/tests/*.yaml)",
+        description="Run scenario tests: each lists answers as typed and the advice they must "
+        "lead to. Prints ok per scenario and a diff per failure; exits 1 on any failure.",
+    )
+    test.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="scenario files or folders (default: this project's flows/tests/)",
+    )
+    graph = flow_commands.add_parser(
+        "graph",
+        help="draw a flow as a Mermaid or Graphviz diagram",
+        description="Print a diagram of a flow's questions, options, branches, outcome rules "
+        "and cautions. Paste Mermaid into any Markdown viewer that draws it; render dot with "
+        "Graphviz (dot -Tsvg).",
+    )
+    graph.add_argument("flow", metavar="FLOW", help="the flow's id, e.g. plan")
+    graph.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    graph.add_argument("--lang", metavar="LOCALE", default="en", help="wording to show")
+    flow_commands.add_parser(
+        "schema",
+        help="print the JSON Schema of the flow format",
+        description="Print the JSON Schema generated from the flow model; "
+        "schema/flow.schema.json is this output, so editors check flows as admins type.",
+    )
     return parser
 
 
@@ -80,6 +110,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; the exit status."""
     args = build_parser().parse_args(argv)
     if args.command == "flows":
+        if args.flows_command == "test":
+            return flows_test(args.paths)
+        if args.flows_command == "graph":
+            return flows_graph(args.flow, args.format, args.lang)
+        if args.flows_command == "schema":
+            from bot.schema import render_schema
+
+            sys.stdout.write(render_schema())
+            return 0
         return flows_check(args.paths)
     if args.command == "chat":
         return chat(args.flow, args.lang)
@@ -112,6 +151,52 @@ def flows_check(paths: Sequence[Path]) -> int:
             f"{len(catalog.texts)} locale(s) ({', '.join(catalog.locales)})"
         )
     return 1 if failed else 0
+
+
+def flows_test(paths: Sequence[Path]) -> int:
+    """Run YAML scenario tests against the project's flows; 1 on any failure."""
+    from bot.scenarios import format_report, parse_scenarios, run_scenarios, succeeded
+    from bot.sources import default_flows_dir
+
+    report = read_place(resolve(None))
+    if report.catalog is None:
+        _print_findings(report.findings)
+        return 1
+    files: list[Path] = []
+    for path in paths or [default_flows_dir() / "tests"]:
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.yaml")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            print(f"{path}: no such file or folder", file=sys.stderr)
+            return 1
+    scenarios = []
+    findings: list[Finding] = []
+    for file in files:
+        found, problems = parse_scenarios(str(_shown(file)), file.read_text(encoding="utf-8"))
+        scenarios.extend(found)
+        findings.extend(problems)
+    outcomes = run_scenarios(report.catalog, scenarios)
+    print(format_report(outcomes, findings))
+    return 0 if succeeded(outcomes, findings) else 1
+
+
+def flows_graph(flow_id: str, form: str, locale: str) -> int:
+    """Print a diagram of one flow."""
+    from bot.graph import to_dot, to_mermaid
+
+    report = read_place(resolve(None))
+    if report.catalog is None:
+        _print_findings(report.findings)
+        return 1
+    catalog = report.catalog
+    if flow_id not in catalog.flows:
+        print(f"no flow '{flow_id}'; flows: {', '.join(catalog.flows)}", file=sys.stderr)
+        return 2
+    draw = to_dot if form == "dot" else to_mermaid
+    sys.stdout.write(draw(catalog.flows[flow_id].model, catalog.texts.get(locale)))
+    return 0
 
 
 def _print_findings(findings: list[Finding]) -> None:

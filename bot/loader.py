@@ -18,6 +18,7 @@ from bot.checks import check_flow, text_refs
 from bot.content import TextEntry, collect_texts
 from bot.findings import Finding, FlowError, Severity, errors
 from bot.model import Flow
+from bot.proofs import prove
 from bot.schema_errors import findings_from
 from bot.yamltext import Document, YamlProblem, parse
 
@@ -92,11 +93,12 @@ def load(
     if errors(findings):
         return LoadReport(None, findings)
     plain = {loc: {k: e.text for k, e in table.items()} for loc, table in texts.items()}
-    catalog = Catalog(
-        flows={fid: compile_flow(flow, plain) for fid, (flow, _, _) in flows.items()},
-        texts=plain,
-        default_locale=default_locale,
-    )
+    compiled = {fid: compile_flow(flow, plain) for fid, (flow, _, _) in flows.items()}
+    for fid, (_, source, doc) in flows.items():
+        findings.extend(prove(compiled[fid], source.name, doc)[0])
+    if errors(findings):
+        return LoadReport(None, findings)
+    catalog = Catalog(flows=compiled, texts=plain, default_locale=default_locale)
     return LoadReport(catalog, findings)
 
 

@@ -147,6 +147,25 @@ class Caution(_Part):
     do: TextId
 
 
+class Guarantee(_Part):
+    """A promise about the advice that ``flows check`` proves over every path.
+
+    On every path where ``when`` holds and the recommendation is one of
+    ``if_recommend`` (both optional), the advice must not be one of
+    ``never_recommend``, must raise each of ``must_caution`` and must show
+    each text of ``must_include`` (as a reason, next step or what would
+    change it).
+    """
+
+    id: Id
+    description: str | None = Field(None, description="A note for admins; never shown to users.")
+    when: Condition | None = None
+    if_recommend: list[Level] | None = Field(None, min_length=1)
+    never_recommend: list[Level] = Field(default_factory=list)
+    must_caution: list[Id] = Field(default_factory=list)
+    must_include: list[TextId] = Field(default_factory=list)
+
+
 class Flow(_Part):
     """A dialogue flow: questions, then the advice their answers lead to."""
 
@@ -161,3 +180,4 @@ class Flow(_Part):
     recommendations: dict[Level, Recommendation] = Field(min_length=1)
     outcomes: list[Outcome] = Field(min_length=1)
     cautions: list[Caution] = Field(default_factory=list)
+    guarantees: list[Guarantee] = Field(default_factory=list)

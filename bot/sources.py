@@ -75,7 +75,7 @@ def read_place(place: Place) -> LoadReport:
     if not place.flow_files:
         findings.append(
             Finding(
-                str(_shown(place.content_dir.parent / "flows")),
+                str(shown(place.content_dir.parent / "flows")),
                 1,
                 "no flow files found",
                 "add flows/<id>.yaml",
@@ -86,26 +86,26 @@ def read_place(place: Place) -> LoadReport:
 
 
 def _read(path: Path, findings: list[Finding], locale: str | None) -> Source | None:
-    shown = str(_shown(path))
+    name = str(shown(path))
     try:
         if path.stat().st_size > MAX_BYTES:
             findings.append(
-                Finding(shown, 1, f"file is larger than {MAX_BYTES // 1024} KiB", "split it up")
+                Finding(name, 1, f"file is larger than {MAX_BYTES // 1024} KiB", "split it up")
             )
             return None
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         findings.append(
-            Finding(shown, 1, f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")
+            Finding(name, 1, f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")
         )
         return None
     except OSError as exc:
-        findings.append(Finding(shown, 1, f"cannot read file: {exc.strerror}"))
+        findings.append(Finding(name, 1, f"cannot read file: {exc.strerror}"))
         return None
-    return Source(shown, text, stem=path.stem, locale=locale)
+    return Source(name, text, stem=path.stem, locale=locale)
 
 
-def _shown(path: Path) -> Path:
+def shown(path: Path) -> Path:
     """A path as the admin would type it: relative to the current folder if inside it."""
     try:
         return path.resolve().relative_to(Path.cwd())

@@ -1,0 +1,92 @@
+"""What searching a flow's paths proves about its advice, as findings.
+
+Rules that can never fire, cautions never raised, branches never taken and
+reasons never shown are warnings: the flow still works, but an edit has
+probably not done what the admin meant. A broken guarantee is an error, with
+a path of answers that breaks it, since the flow would give advice it
+promised never to give. Every outcome rule ends in a default, so every path
+gets exactly one recommendation by construction; the search shows which
+rules are really used.
+"""
+
+from __future__ import annotations
+
+from bot import engine
+from bot.catalog import CompiledFlow
+from bot.explore import Explorer, all_of, broken_promise, first_match, path_text, tri, violation
+from bot.findings import Finding, Severity
+from bot.model import ConditionalText
+from bot.yamltext import Document, Path
+
+
+def prove(flow: CompiledFlow, file: str, doc: Document) -> tuple[list[Finding], Explorer]:
+    """Findings from searching the paths of ``flow``, and the explorer used."""
+    explorer = Explorer(flow)
+    findings: list[Finding] = []
+
+    def warn(path: Path, message: str, hint: str) -> None:
+        findings.append(Finding(file, doc.line(path), message, hint, Severity.WARNING))
+
+    model = flow.model
+    for index, outcome in enumerate(model.outcomes):
+        here: Path = ("outcomes", index)
+        chosen = first_match(flow, index)
+        if explorer.search(chosen) is None:
+            holds = explorer.search(tri(outcome.when))
+            if holds is None:
+                warn(
+                    here,
+                    f"outcome '{outcome.id}' is never given: its condition holds on no path",
+                    "check the values it tests against the options",
+                )
+            else:
+                facts = engine.facts(flow, holds)
+                earlier = next(o.model.id for o in flow.outcomes if o.applies(facts))
+                warn(
+                    here,
+                    f"outcome '{outcome.id}' is never given: an earlier rule always "
+                    f"matches first (e.g. '{earlier}' for {path_text(holds)})",
+                    "move it up or narrow the earlier rule",
+                )
+            continue
+        for ri, reason in enumerate(outcome.reasons):
+            if not isinstance(reason, ConditionalText):
+                continue
+            if explorer.search(all_of(chosen, tri(reason.when))) is None:
+                warn(
+                    (*here, "reasons", ri),
+                    f"reason '{reason.text}' is never shown with outcome '{outcome.id}'",
+                    "its condition never holds when this rule is chosen",
+                )
+    for index, caution in enumerate(model.cautions):
+        if explorer.search(tri(caution.when)) is None:
+            warn(
+                ("cautions", index),
+                f"caution '{caution.id}' is never raised: its condition holds on no path",
+                "check the values it tests against the options",
+            )
+    taken = explorer.branches_taken()
+    for qi, question in enumerate(model.questions):
+        if isinstance(question.next, list):
+            reached = any(key[0] == question.id for key in taken)
+            for bi, branch in enumerate(question.next):
+                if reached and (question.id, bi) not in taken:
+                    warn(
+                        ("questions", qi, "next", bi),
+                        f"branch to '{branch.goto}' is never taken",
+                        "an earlier branch always matches first, or its condition never holds here",
+                    )
+    for index, guarantee in enumerate(model.guarantees):
+        witness = explorer.search(violation(flow, guarantee))
+        if witness is None:
+            continue
+        why = broken_promise(flow, guarantee, witness) or "breaks it"
+        findings.append(
+            Finding(
+                file,
+                doc.line(("guarantees", index)),
+                f"guarantee '{guarantee.id}' is broken: answering {path_text(witness)} {why}",
+                "change the outcome rules or cautions so this path keeps the promise",
+            )
+        )
+    return findings, explorer

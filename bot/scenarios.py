@@ -1,0 +1,296 @@
+"""Scenario tests admins write in YAML: answers typed, advice expected.
+
+An admin who changes a rule wants to know which advice it changed. A
+scenario file (``flows/tests/<flow_id>.yaml``) lists answers exactly as
+they would be typed in the terminal and the advice they must lead to::
+
+    flow: plan
+    scenarios:
+      - name: School footpath already closed
+        answers: ["Closing the footpath", made, "no"]
+        expect:
+          recommend: inform
+          outcome: decision_made          # optional
+          cautions: [fixed_outcome]       # optional: exactly these
+          cautions_include: [...]         # optional: at least these
+
+Files are read like flow files (safe YAML, pydantic, ``file:line``
+findings), and each scenario runs through the engine the channels use, so a
+passing scenario is advice a person would really get. Failures read as a
+diff an admin can act on without knowing Python. Pure: texts in, outcomes
+and report text out; the CLI reads the files and prints.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+
+from bot import engine
+from bot.catalog import Catalog, CompiledFlow
+from bot.engine import Result
+from bot.findings import Finding, Severity
+from bot.model import Id, Level
+from bot.render import Renderer
+from bot.schema_errors import findings_from
+from bot.uitext import UI
+from bot.yamltext import YamlProblem, parse
+
+FORMAT_SOURCE = "the scenario format at the top of flows/tests/plan.yaml"
+FORMAT_HINT = f"see {FORMAT_SOURCE}"
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Expectation(_Part):
+    """The advice a scenario must lead to; only what is written is compared."""
+
+    recommend: Level
+    outcome: Id | None = None
+    cautions: list[Id] | None = None
+    """Exactly these cautions; ``[]`` means none at all."""
+    cautions_include: list[Id] = Field(default_factory=list)
+    """At least these cautions, whatever else is shown."""
+
+
+class _Entry(_Part):
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    answers: list[StrictStr | StrictInt] = Field(min_length=1)
+    expect: Expectation
+
+
+class _File(_Part):
+    flow: Id
+    locale: Annotated[StrictStr, Field(pattern=r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]+)*$")] | None = None
+    scenarios: list[_Entry] = Field(min_length=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One scenario, with the file and line it was written at for reports."""
+
+    file: str
+    line: int
+    flow: str
+    name: str
+    answers: tuple[str, ...]
+    expect: Expectation
+    locale: str | None = None
+    """The language the answers are typed in; None: the catalog's default."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioOutcome:
+    """How one scenario went: no problems means it passed.
+
+    ``result`` is the advice reached, or None when the answers never got
+    there (refused, ran out, or the flow is not loaded).
+    """
+
+    scenario: Scenario
+    problems: tuple[str, ...] = ()
+    result: Result | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def parse_scenarios(name: str, text: str) -> tuple[list[Scenario], list[Finding]]:
+    """The scenarios in one file's text, or the findings that stop it being read.
+
+    ``name`` is the file as shown in findings and reports. A file with any
+    error yields no scenarios, so a half-read file never passes quietly.
+    """
+    try:
+        doc = parse(text)
+    except YamlProblem as problem:
+        return [], [Finding(name, problem.line, problem.message, problem.hint)]
+    if not isinstance(doc.data, dict):
+        return [], [
+            Finding(
+                name,
+                doc.line(()),
+                "a scenario file must be a mapping with flow: and scenarios:",
+                FORMAT_HINT,
+            )
+        ]
+    try:
+        parsed = _File.model_validate(doc.data)
+    except ValidationError as exc:
+        return [], [_pointed_here(f) for f in findings_from(exc, name, doc)]
+    findings: list[Finding] = []
+    seen: dict[str, int] = {}
+    scenarios: list[Scenario] = []
+    for index, entry in enumerate(parsed.scenarios):
+        line = doc.line(("scenarios", index))
+        if entry.name in seen:
+            findings.append(
+                Finding(
+                    name,
+                    doc.line(("scenarios", index, "name")),
+                    f"duplicate scenario name '{entry.name}' (also on line {seen[entry.name]})",
+                    "give each scenario its own name, so reports say which one failed",
+                )
+            )
+        seen.setdefault(entry.name, line)
+        scenarios.append(
+            Scenario(
+                file=name,
+                line=line,
+                flow=parsed.flow,
+                name=entry.name,
+                answers=tuple(str(a) for a in entry.answers),
+                expect=entry.expect,
+                locale=parsed.locale,
+            )
+        )
+    if findings:
+        return [], findings
+    return scenarios, findings
+
+
+def run_scenarios(catalog: Catalog, scenarios: Iterable[Scenario]) -> list[ScenarioOutcome]:
+    """Run each scenario against the catalog's flows, in order."""
+    return [run_scenario(catalog, scenario) for scenario in scenarios]
+
+
+def run_scenario(catalog: Catalog, scenario: Scenario) -> ScenarioOutcome:
+    """Type the scenario's answers into the engine and compare the advice.
+
+    Drives the engine directly rather than through ``bot.testing.walk`` so
+    that a refusal, answers that run out, and answers left over after the
+    result are each told apart and reported with the answer's number.
+    """
+    flow = catalog.flows.get(scenario.flow)
+    if flow is None:
+        loaded = ", ".join(sorted(catalog.flows)) or "none"
+        return ScenarioOutcome(
+            scenario, (f"flow '{scenario.flow}' is not loaded (loaded: {loaded})",)
+        )
+    locale = scenario.locale or catalog.default_locale
+    if locale not in catalog.texts:
+        known = ", ".join(catalog.locales)
+        return ScenarioOutcome(scenario, (f"no texts for locale '{locale}' (known: {known})",))
+    words = Renderer(catalog, locale)
+    skip = words.t(UI.COMMAND_SKIP)
+    session = engine.start(flow)
+    total = len(scenario.answers)
+    for number, typed in enumerate(scenario.answers, start=1):
+        if session.finished:
+            unused = f"answer {number}" if number == total else f"answers {number} to {total}"
+            return ScenarioOutcome(
+                scenario,
+                (f"the result was reached after answer {number - 1}; {unused} not used",),
+            )
+        step = engine.answer(flow, session, typed, locale, skip)
+        if step.problem is not None:
+            hint = words.problem(flow, session, step.problem)
+            return ScenarioOutcome(
+                scenario,
+                (
+                    f"answer {number} ({_quoted(typed)}) to question '{session.question}' "
+                    f"was refused: {hint}",
+                ),
+            )
+        session = step.session
+    if not session.finished:
+        question = flow.questions[session.question or ""]
+        return ScenarioOutcome(
+            scenario,
+            (
+                f"the answers ran out at question {len(session.history) + 1}, "
+                f"'{question.id}' ({words.t(question.model.text)}), before the result",
+            ),
+        )
+    result = engine.result(flow, session)
+    return ScenarioOutcome(scenario, tuple(compare(flow, scenario.expect, result)), result)
+
+
+def compare(flow: CompiledFlow, expect: Expectation, result: Result) -> list[str]:
+    """One line per expected field the advice does not match: ``expected: X / got: Y``."""
+    problems: list[str] = []
+    if result.level != expect.recommend:
+        problems.append(
+            f"recommend: expected: {expect.recommend.value} / got: {result.level.value}"
+        )
+    outcome_ids = {o.model.id for o in flow.outcomes}
+    if expect.outcome is not None and result.outcome_id != expect.outcome:
+        line = f"outcome: expected: {expect.outcome} / got: {result.outcome_id}"
+        if expect.outcome not in outcome_ids:
+            line += f" (flow '{flow.id}' has no outcome rule '{expect.outcome}')"
+        problems.append(line)
+    got = set(result.caution_ids)
+    caution_ids = {c.model.id for c in flow.cautions}
+    if expect.cautions is not None:
+        wanted = set(expect.cautions)
+        if wanted != got:
+            parts = []
+            if wanted - got:
+                parts.append(f"missing: {_set(wanted - got)}")
+            if got - wanted:
+                parts.append(f"unexpected: {_set(got - wanted)}")
+            problems.append("cautions: " + " / ".join(parts) + _unknown(flow, wanted - caution_ids))
+    missing = set(expect.cautions_include) - got
+    if missing:
+        problems.append(
+            f"cautions_include: missing: {_set(missing)} / got: {_set(got)}"
+            + _unknown(flow, missing - caution_ids)
+        )
+    return problems
+
+
+def format_report(outcomes: Sequence[ScenarioOutcome], findings: Sequence[Finding] = ()) -> str:
+    """A report for the terminal: findings, a line per pass, a block per failure, a total.
+
+    Findings (files that could not be read) come first, as ``flows check``
+    prints them. Each failure starts with the scenario's ``file:line`` so
+    an editor can jump to it.
+    """
+    lines = [str(f) for f in findings]
+    for outcome in outcomes:
+        scenario = outcome.scenario
+        if outcome.passed:
+            lines.append(f"ok  {scenario.file}: {scenario.name}")
+            continue
+        lines.append(f"FAIL  {scenario.file}:{scenario.line}: {scenario.name}")
+        lines.extend(f"    {problem}" for problem in outcome.problems)
+    failed = sum(not o.passed for o in outcomes)
+    summary = f"{len(outcomes) - failed} passed, {failed} failed"
+    unread = sum(f.severity is Severity.ERROR for f in findings)
+    if unread:
+        summary += f", {unread} {'problem' if unread == 1 else 'problems'} in scenario files"
+    lines.append(summary)
+    return "\n".join(lines)
+
+
+def succeeded(outcomes: Sequence[ScenarioOutcome], findings: Sequence[Finding] = ()) -> bool:
+    """True when every scenario passed and every file was read: the CLI's exit status 0."""
+    return all(o.passed for o in outcomes) and not any(
+        f.severity is Severity.ERROR for f in findings
+    )
+
+
+def _pointed_here(finding: Finding) -> Finding:
+    """A shared finding's hint, pointed at the scenario format instead of the flow guide."""
+    return replace(finding, hint=finding.hint.replace("docs/admin.md", FORMAT_SOURCE))
+
+
+def _set(items: Iterable[str]) -> str:
+    return "{" + ", ".join(sorted(items)) + "}"
+
+
+def _unknown(flow: CompiledFlow, ids: set[str]) -> str:
+    if not ids:
+        return ""
+    return f" (flow '{flow.id}' has no caution {', '.join(repr(i) for i in sorted(ids))})"
+
+
+def _quoted(typed: str) -> str:
+    return json.dumps(typed, ensure_ascii=False)

@@ -1,0 +1,290 @@
+"""Flow diagrams: every question, way on and outcome drawn, in valid Mermaid and DOT."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from bot.checks import successors
+from bot.graph import (
+    RESULT_KEY,
+    START_KEY,
+    build_diagram,
+    caution_key,
+    describe,
+    outcome_key,
+    question_key,
+    to_dot,
+    to_mermaid,
+)
+from bot.model import Condition, Flow
+from bot.testing import project_catalog
+
+from support import mini_catalog
+
+NASTY = 'Say "hi" [now] {x} (y) | <b>bold</b> #1; a\\b & `code` --> end %% c'
+
+
+def plan() -> Flow:
+    return project_catalog().flows["plan"].model
+
+
+def english() -> dict[str, str]:
+    return dict(project_catalog().texts["en"])
+
+
+# --- A small reader for the Mermaid this module writes -----------------------
+
+MERMAID_QUOTED = r'"[^"\n]*"'
+MERMAID_NODE = re.compile(
+    rf"^    (?P<key>[A-Za-z_][A-Za-z0-9_]*)"
+    rf"(?:\[{MERMAID_QUOTED}\]|\(\({MERMAID_QUOTED}\)\)|\(\[{MERMAID_QUOTED}\]\)|"
+    rf"\{{\{{{MERMAID_QUOTED}\}}\}})$"
+)
+MERMAID_EDGE = re.compile(
+    rf"^    (?P<source>[A-Za-z_][A-Za-z0-9_]*) (?:-->|-\.->)(?:\|(?P<label>{MERMAID_QUOTED})\|)? "
+    rf"(?P<target>[A-Za-z_][A-Za-z0-9_]*)$"
+)
+
+
+def mermaid_edges(text: str) -> list[tuple[str, str, str]]:
+    """Every edge as (source, target, label); fails on any line the grammar does not allow."""
+    lines = text.splitlines()
+    assert lines[0] == "flowchart TD"
+    edges = []
+    for line in lines[1:]:
+        if line.startswith("    %%") or MERMAID_NODE.match(line):
+            continue
+        edge = MERMAID_EDGE.match(line)
+        assert edge, f"not valid Mermaid as written by bot.graph: {line!r}"
+        edges.append((edge["source"], edge["target"], (edge["label"] or '""')[1:-1]))
+    return edges
+
+
+def assert_mermaid_labels_safe(text: str) -> None:
+    """Inside labels: no raw quote, pipe, hash entity, HTML or backtick; only our <br/>."""
+    for label in re.findall(MERMAID_QUOTED, text):
+        inner = label[1:-1].replace("<br/>", "")
+        assert not re.search(r"[<>|`&]", inner), label
+        assert not re.search(r"#(?![0-9]+;)", inner), label
+
+
+# --- A small reader for the DOT this module writes ----------------------------
+
+DOT_STRING = r'"(?:[^"\\\n]|\\.)*"'
+DOT_EDGE = re.compile(rf"^    (?P<source>{DOT_STRING}) -> (?P<target>{DOT_STRING})(?: \[.*\])?;$")
+
+
+def dot_edges(text: str) -> list[tuple[str, str]]:
+    return [
+        (m["source"][1:-1], m["target"][1:-1])
+        for line in text.splitlines()
+        if (m := DOT_EDGE.match(line))
+    ]
+
+
+def assert_valid_dot(text: str) -> None:
+    """Graphviz accepts it when installed; otherwise quotes close and braces balance."""
+    if shutil.which("dot"):
+        run = subprocess.run(
+            ["dot", "-Tsvg"], input=text, capture_output=True, text=True, check=False
+        )
+        assert run.returncode == 0, run.stderr
+        assert "Warning" not in run.stderr, run.stderr
+    outside = re.sub(DOT_STRING, "S", text)
+    assert '"' not in outside, "a quoted string does not close"
+    assert "\\" not in outside
+    depth = 0
+    for char in outside:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        assert depth >= 0, "a closing brace before its opening one"
+    assert depth == 0, "braces do not balance"
+    assert outside.count("[") == outside.count("]")
+
+
+# --- The shipped flow -------------------------------------------------------
+
+
+@pytest.mark.parametrize("render", [to_mermaid, to_dot])
+def test_plan_renders_with_every_question_and_outcome(render):
+    text = render(plan(), english())
+    flow = plan()
+    for question in flow.questions:
+        assert question_key(question.id) in text
+        assert question.id in text
+    for outcome in flow.outcomes:
+        assert outcome_key(outcome.id) in text
+        assert f"{outcome.id} → {outcome.recommend.value}" in text
+    for caution in flow.cautions:
+        assert caution_key(caution.id) in text
+
+
+def test_plan_mermaid_has_an_edge_for_every_successor():
+    flow = plan()
+    edges = {(s, t) for s, t, _ in mermaid_edges(to_mermaid(flow))}
+    for question in flow.questions:
+        for target in successors(flow, question.id):
+            assert (question_key(question.id), question_key(target)) in edges, (
+                question.id,
+                target,
+            )
+    for outcome in flow.outcomes:
+        assert (RESULT_KEY, outcome_key(outcome.id)) in edges
+    assert (START_KEY, question_key(flow.start)) in edges
+
+
+def test_plan_dot_has_an_edge_for_every_successor_and_is_valid():
+    flow = plan()
+    text = to_dot(flow, english())
+    assert_valid_dot(text)
+    edges = set(dot_edges(text))
+    for question in flow.questions:
+        for target in successors(flow, question.id):
+            assert (question_key(question.id), question_key(target)) in edges
+    for outcome in flow.outcomes:
+        assert (RESULT_KEY, outcome_key(outcome.id)) in edges
+
+
+def test_plan_edges_say_what_takes_them():
+    labelled = {(s, t): label for s, t, label in mermaid_edges(to_mermaid(plan()))}
+    assert labelled[("q_decision", "q_asked_before")] == "made"
+    assert labelled[("q_decision", "q_power")] == "open / partly"
+    assert labelled[("q_expertise", "q_driver")] == "expertise is yes or power is views"
+    assert labelled[("q_expertise", "q_resources")] == "otherwise"
+    assert labelled[("q_resources", "q_accountable")] == ""
+    assert labelled[(RESULT_KEY, "rule_decision_made")] == "(1) decision is made"
+    assert labelled[(RESULT_KEY, "rule_not_clear_yet")] == "(9) otherwise"
+
+
+def test_question_text_shown_only_with_texts():
+    texts = english()
+    without = to_mermaid(plan())
+    with_texts = to_mermaid(plan(), texts)
+    assert texts["plan.q.decision"] not in without
+    assert texts["plan.q.decision"] in with_texts
+    assert "decision<br/>Is the decision still open?" in with_texts
+
+
+@pytest.mark.parametrize("render", [to_mermaid, to_dot])
+def test_output_is_deterministic(render):
+    assert render(plan(), english()) == render(plan(), english())
+    assert render(plan()) == render(Flow.model_validate(plan().model_dump(by_alias=True)))
+
+
+def test_mini_flow_branches_and_option_to_result():
+    flow = mini_catalog().flows["mini"].model
+    labelled = {(s, t): label for s, t, label in mermaid_edges(to_mermaid(flow))}
+    assert labelled[("q_open", RESULT_KEY)] == "no"
+    assert labelled[("q_open", "q_resources")] == "yes"
+    assert labelled[("q_resources", RESULT_KEY)] == "resources has none"
+    assert labelled[("q_resources", "q_accountable")] == "otherwise"
+    assert labelled[("q_accountable", RESULT_KEY)] == ""
+    assert_valid_dot(to_dot(flow))
+
+
+# --- Escaping -------------------------------------------------------------------
+
+
+def nasty_texts() -> dict[str, str]:
+    texts = english()
+    texts["plan.q.about"] = NASTY
+    texts["plan.q.decision"] = '"quoted" ]] }} [[ {{ ((x)) \\" \\'
+    texts["plan.caution.abdication.title"] = "1. <script>alert('x')</script> |a|"
+    return texts
+
+
+def test_mermaid_escapes_quotes_brackets_and_markup():
+    text = to_mermaid(plan(), nasty_texts())
+    mermaid_edges(text)  # every line still fits the grammar
+    assert_mermaid_labels_safe(text)
+    assert "Say #34;hi#34; [now] {x} (y) #124; #60;b#62;bold#60;/b#62; #35;1;" in text
+    assert "<script>" not in text
+
+
+def test_dot_escapes_quotes_and_backslashes():
+    text = to_dot(plan(), nasty_texts())
+    assert_valid_dot(text)
+    assert 'Say \\"hi\\" [now] {x} (y) | <b>bold</b> #1;' in text
+    assert "a\\\\b" in text
+
+
+def test_multiline_text_stays_on_one_line():
+    texts = english()
+    texts["plan.q.about"] = "first line\nsecond\tline"
+    mermaid = to_mermaid(plan(), texts)
+    assert "first line second line" in mermaid
+    mermaid_edges(mermaid)
+    assert_valid_dot(to_dot(plan(), texts))
+
+
+# --- Conditions in words ------------------------------------------------------
+
+
+def cond(data: dict) -> Condition:
+    return Condition.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ({"fact": "decision", "is": "made"}, "decision is made"),
+        ({"fact": "funded", "is": True}, "funded is true"),
+        ({"fact": "time", "in": ["months", "longer"]}, "time in (months, longer)"),
+        ({"fact": "resources", "has": "none"}, "resources has none"),
+        (
+            {"fact": "resources", "has_any": ["budget", "staff"]},
+            "resources has any of (budget, staff)",
+        ),
+        ({"fact": "resources", "count_at_least": 2}, "resources has at least 2"),
+        ({"fact": "about", "answered": True}, "about answered"),
+        ({"fact": "about", "answered": False}, "about not answered"),
+        ({"not": {"fact": "power", "is": "no"}}, "not (power is no)"),
+        (
+            {
+                "all": [
+                    {"fact": "a", "is": "x"},
+                    {"any": [{"fact": "b", "is": "y"}, {"fact": "c", "is": "z"}]},
+                ]
+            },
+            "a is x and (b is y or c is z)",
+        ),
+        ({}, "?"),
+    ],
+)
+def test_describe(data, words):
+    assert describe(cond(data)) == words
+
+
+def test_describe_abbreviates_long_conditions():
+    long = cond(
+        {
+            "all": [
+                {"fact": "power", "is": "yes"},
+                {"fact": "resources", "has_any": ["budget", "staff"]},
+                {"any": [{"fact": "time", "is": "months"}, {"fact": "time", "is": "longer"}]},
+            ]
+        }
+    )
+    assert describe(long) == "all(...)"
+    assert describe(long, limit=200).startswith("power is yes and resources has any of")
+    nested = cond(
+        {
+            "any": [
+                {"all": [{"fact": "x", "is": "a"}, {"fact": "y", "is": "b"}]},
+                {"fact": "z", "is": "c"},
+            ]
+        }
+    )
+    assert describe(nested, limit=20) == "all(...) or z is c"
+    assert describe(None) == "always"
+
+
+def test_diagram_nodes_come_in_file_order():
+    diagram = build_diagram(plan())
+    keys = [n.key for n in diagram.nodes]
+    questions = [question_key(q.id) for q in plan().questions]
+    assert [k for k in keys if k.startswith("q_")] == questions
+    assert keys.index(RESULT_KEY) > keys.index(questions[-1])

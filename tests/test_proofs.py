@@ -1,0 +1,123 @@
+"""`flows check` proves the advice over every path: dead rules, dead branches, broken guarantees."""
+
+from __future__ import annotations
+
+from test_loader import edit, line_of
+
+from bot.explore import Explorer
+from bot.findings import Severity
+from bot.testing import generate_flow, project_catalog
+
+from support import load_flow_text, mini_text
+
+
+def findings(text: str) -> tuple[list[str], list[str]]:
+    report = load_flow_text(text)
+    errs = [str(f) for f in report.findings if f.severity is Severity.ERROR]
+    warns = [str(f) for f in report.findings if f.severity is Severity.WARNING]
+    return errs, warns
+
+
+GUARANTEE = """
+guarantees:
+  - id: none_means_no_consult
+    when: {fact: resources, has: none}
+    never_recommend: [consult]
+"""
+
+
+def test_shipped_flows_prove_clean() -> None:
+    """The shipped flows have no dead rule, branch, caution or reason, and keep their promises."""
+    catalog = project_catalog()
+    assert {"plan", "check"} <= set(catalog.flows)
+    assert catalog.flows["plan"].model.guarantees, "the staff flow declares guarantees"
+
+
+def test_broken_guarantee_is_an_error_with_a_path() -> None:
+    """A guarantee the rules break is reported with a concrete path of answers."""
+    text = mini_text() + GUARANTEE
+    errs, _ = findings(text)
+    assert errs == [
+        f"flow.yaml:{line_of(text, '- id: none_means_no_consult')}: guarantee "
+        "'none_means_no_consult' is broken: answering about=…, open=yes, resources=[none] "
+        "gives consult (change the outcome rules or cautions so this path keeps the promise)"
+    ]
+
+
+def test_kept_guarantee_is_silent() -> None:
+    """A guarantee every path keeps produces no finding."""
+    text = mini_text() + GUARANTEE.replace(
+        "never_recommend: [consult]", "never_recommend: [inform]"
+    )
+    assert findings(text) == ([], [])
+
+
+def test_must_caution_and_must_include() -> None:
+    """must_caution and must_include are checked against the caution and texts actually shown."""
+    text = mini_text() + (
+        "guarantees:\n"
+        "  - id: caution_when_closed\n"
+        "    if_recommend: [inform]\n"
+        "    must_caution: [no_resources]\n"
+        "  - id: shared_names_change\n"
+        "    if_recommend: [co_produce]\n"
+        "    must_include: [mini.c.shared]\n"
+    )
+    errs, _ = findings(text)
+    assert len(errs) == 1
+    assert (
+        "guarantee 'caution_when_closed' is broken: answering about=…, open=no gives inform "
+        "without the caution no_resources" in errs[0]
+    )
+
+
+def test_shadowed_outcome_is_a_warning_naming_the_earlier_rule() -> None:
+    """A rule an earlier rule always pre-empts is reported with the rule that wins."""
+    text = edit(
+        "  - id: otherwise\n",
+        "  - id: also_closed\n    when: {fact: open, is: no}\n    recommend: consult\n"
+        "  - id: otherwise\n",
+    )
+    _, warns = findings(text)
+    assert any(
+        w.startswith(
+            f"flow.yaml:{line_of(text, '- id: also_closed')}: warning: outcome "
+            "'also_closed' is never given: an earlier rule always matches first "
+            "(e.g. 'closed' for about=…, open=no)"
+        )
+        for w in warns
+    ), warns
+
+
+def test_impossible_caution_and_reason_and_branch() -> None:
+    """A caution, a reason and a branch whose conditions never hold are each reported."""
+    text = edit(
+        "    when: {fact: resources, has: none}\n    title:",
+        "    when: {all: [{fact: resources, has: none}, {fact: accountable, is: yes}]}\n    title:",
+    )
+    text = text.replace(
+        "        when: {fact: resources, has: staff}",
+        "        when: {fact: resources, has: none}",
+    )
+    text = text.replace(
+        "      - goto: accountable",
+        "      - when: {fact: resources, has: none}\n"
+        "        goto: accountable\n"
+        "      - goto: accountable",
+    )
+    _, warns = findings(text)
+    joined = "\n".join(warns)
+    assert "caution 'no_resources' is never raised" in joined
+    assert "reason 'mini.r.staff' is never shown with outcome 'shared'" in joined
+    assert "branch to 'accountable' is never taken" in joined
+
+
+def test_generated_flow_of_300_questions_checks() -> None:
+    """A 300-question generated flow loads and is proved without a finding."""
+    flow_text, content_text = generate_flow(300)
+    report = load_flow_text(
+        flow_text.replace("id: generated", "id: mini"), {"gen.yaml": content_text}
+    )
+    assert [str(f) for f in report.findings] == []
+    explorer = Explorer(report.unwrap().flows["mini"])
+    assert explorer.branches_taken()
