@@ -57,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
         "the last three minutes.",
     )
 
+    stats = commands.add_parser(
+        "stats",
+        help="usage figures per flow, without personal data",
+        description="Per flow: conversations started and finished, recommendations given, "
+        "cautions raised, and where people stopped, from the database at ADVISOR_DB_PATH.",
+    )
+    stats.add_argument("--days", type=float, default=30.0, help="the period (default: 30)")
+    stats.add_argument("--audit", action="store_true", help="also list the latest admin actions")
+
     flows = commands.add_parser("flows", help="check the flows and texts admins edit")
     flow_commands = flows.add_subparsers(dest="flows_command", metavar="FLOWS_COMMAND")
     flow_commands.required = True
@@ -126,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_bot()
     if args.command == "health":
         return health()
+    if args.command == "stats":
+        return stats(args.days, args.audit)
     if environment().get("TELEGRAM_BOT_TOKEN"):
         return run_bot()
     return chat(None, "en")
@@ -243,6 +254,43 @@ def run_bot() -> int:
         _print_findings(report.findings)
         return 1
     return asyncio.run(serve(settings, report.catalog))
+
+
+def stats(days: float, with_audit: bool) -> int:
+    """Print the usage figures (and the audit log) from the bot's database."""
+    import asyncio
+    import time
+
+    from bot.render import Renderer
+    from bot.store import SQLiteStore
+    from bot.usage import report, tally
+
+    db_path = Path(environment().get("ADVISOR_DB_PATH") or "data/advisor.sqlite3")
+    if not db_path.exists():
+        print(f"no database at {db_path}; set ADVISOR_DB_PATH", file=sys.stderr)
+        return 1
+    loaded = read_place(resolve(None))
+    if loaded.catalog is None:
+        _print_findings(loaded.findings)
+        return 1
+
+    async def read() -> tuple[list[tuple[str, str, str | None, str | None]], list]:
+        store = await SQLiteStore.open(db_path)
+        try:
+            rows = await store.events_since(time.time() - days * 86400)
+            log = await store.audit_log() if with_audit else []
+        finally:
+            await store.close()
+        return rows, log
+
+    rows, log = asyncio.run(read())
+    print(report(tally(rows), days, Renderer(loaded.catalog, loaded.catalog.default_locale)))
+    if with_audit:
+        print("\nAdmin actions, newest first:")
+        for at, user, action, result in log:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
+            print(f"{when}Z  {user if user is not None else '-'}  {action}: {result}")
+    return 0
 
 
 def health() -> int:

@@ -7,10 +7,12 @@ channel knowing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
+
+from bot.usage import Event
 
 
 class Applied(StrEnum):
@@ -46,7 +48,11 @@ class Store(Protocol):
         ...
 
     async def apply(
-        self, update_id: int | None, new: Conversation, now: float | None = None
+        self,
+        update_id: int | None,
+        new: Conversation,
+        now: float | None = None,
+        events: Sequence[Event] = (),
     ) -> Applied:
         """Record the update and write ``new`` if the chat is still at ``new.version``."""
         ...
@@ -61,4 +67,14 @@ class Store(Protocol):
 
     async def purge(self, idle_before: float) -> int:
         """Delete conversations idle since before ``idle_before``."""
+        ...
+
+    async def audit(
+        self, user_id: int | None, action: str, result: str, now: float | None = None
+    ) -> None:
+        """Record an admin action."""
+        ...
+
+    async def events_since(self, since: float) -> list[tuple[str, str, str | None, str | None]]:
+        """Usage events from ``since`` on."""
         ...

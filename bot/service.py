@@ -25,6 +25,14 @@ async def serve(settings: Settings, catalog: Catalog) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, bot.request_stop)
+    reloads: set[asyncio.Task[None]] = set()
+
+    def reload() -> None:
+        task = asyncio.create_task(bot.reload_on_signal())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, reload)
     try:
         await bot.start()
         log.info("bot started (%s)", "webhook" if settings.webhook_url else "polling")
@@ -32,7 +40,7 @@ async def serve(settings: Settings, catalog: Catalog) -> int:
     finally:
         await bot.stop()
         await store.close()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(signum)
     log.info("bot stopped")
     return 1 if bot.failed else 0

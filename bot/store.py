@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import aiosqlite
 
 from bot.conversations import Applied, Conversation
+from bot.usage import Event
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -46,6 +47,23 @@ MIGRATIONS: tuple[str, ...] = (
         applied_at REAL NOT NULL
     );
     CREATE INDEX applied_updates_at ON applied_updates (applied_at);
+    """,
+    # 2: anonymous usage events and the admin audit log
+    """
+    CREATE TABLE events (
+        at REAL NOT NULL,
+        flow TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        question TEXT,
+        value TEXT
+    );
+    CREATE INDEX events_at ON events (at);
+    CREATE TABLE audit (
+        at REAL NOT NULL,
+        user_id INTEGER,
+        action TEXT NOT NULL,
+        result TEXT NOT NULL
+    );
     """,
 )
 
@@ -135,7 +153,11 @@ class SQLiteStore:
             return await cursor.fetchone() is not None
 
     async def apply(
-        self, update_id: int | None, new: Conversation, now: float | None = None
+        self,
+        update_id: int | None,
+        new: Conversation,
+        now: float | None = None,
+        events: Sequence[Event] = (),
     ) -> Applied:
         """Record the update and write ``new`` if the chat is still at ``new.version``.
 
@@ -178,6 +200,12 @@ class SQLiteStore:
                     )
                 if cursor.rowcount != 1:
                     raise _Rollback(Applied.CONFLICT)
+                if events:
+                    await db.executemany(
+                        "INSERT INTO events (at, flow, kind, question, value) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        [(now, e.flow, e.kind.value, e.question, e.value) for e in events],
+                    )
         except _Rollback as rollback:
             return rollback.outcome
         return Applied.APPLIED
@@ -213,6 +241,31 @@ class SQLiteStore:
             )
             await db.execute("DELETE FROM applied_updates WHERE applied_at < ?", (idle_before,))
         return gone.rowcount
+
+    async def audit(
+        self, user_id: int | None, action: str, result: str, now: float | None = None
+    ) -> None:
+        """Record an admin action: who, what, when, and how it ended."""
+        await self._db.execute(
+            "INSERT INTO audit (at, user_id, action, result) VALUES (?, ?, ?, ?)",
+            (time.time() if now is None else now, user_id, action, result),
+        )
+
+    async def audit_log(self, limit: int = 100) -> list[tuple[float, int | None, str, str]]:
+        """The latest admin actions, newest first."""
+        async with self._db.execute(
+            "SELECT at, user_id, action, result FROM audit ORDER BY at DESC, rowid DESC LIMIT ?",
+            (limit,),
+        ) as cursor:
+            return [tuple(row) for row in await cursor.fetchall()]  # type: ignore[misc]
+
+    async def events_since(self, since: float) -> list[tuple[str, str, str | None, str | None]]:
+        """Usage events from ``since`` on, as (flow, kind, question, value)."""
+        async with self._db.execute(
+            "SELECT flow, kind, question, value FROM events WHERE at >= ? ORDER BY rowid",
+            (since,),
+        ) as cursor:
+            return [tuple(row) for row in await cursor.fetchall()]  # type: ignore[misc]
 
     async def rows_about(self, user_id: int) -> int:
         """How many rows mention a person (for /forget's checks)."""

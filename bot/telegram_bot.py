@@ -31,13 +31,20 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, Tele
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler, Updater
 
 from bot.conversations import Applied, Conversation, Store
+from bot.engine import Session, SessionError
+from bot.findings import Severity
+from bot.loader import LoadReport
 from bot.render import Renderer
 from bot.settings import Settings
+from bot.sources import read_place, resolve
 from bot.telegram_dialogue import COMMANDS, Advisor, Buttons, CatalogHolder, Plan, escape
+from bot.telegram_format import split_messages
 from bot.uitext import UI
+from bot.usage import report, tally, transition_events
 
 log = logging.getLogger(__name__)
 
+ADMIN_COMMANDS = frozenset({"reload", "stats"})
 MAX_ATTEMPTS = 5
 """Tries at one update when another process wrote the same chat first."""
 
@@ -51,8 +58,10 @@ class TelegramBot:
         holder: CatalogHolder,
         store: Store,
         clock: Callable[[], float] = time.time,
+        load_catalog: Callable[[], LoadReport] | None = None,
     ) -> None:
         self.settings = settings
+        self.load_catalog = load_catalog or (lambda: read_place(resolve(None)))
         self.holder = holder
         self.store = store
         self.advisor = Advisor(holder, settings)
@@ -208,12 +217,22 @@ class TelegramBot:
         if chat.type != ChatType.PRIVATE:
             await self.in_group(update, context)
             return
+        message = update.message
+        command = _command(message) if message is not None else None
+        if command is not None and command[0] in ADMIN_COMMANDS:
+            await self.admin(update, command[0], command[1])
+            return
         for _ in range(MAX_ATTEMPTS):
             stored = await self.store.load(chat.id)
             plan = self.decide(update, stored)
             if plan is None:
                 return
-            outcome = await self.store.apply(update.update_id, plan.conversation, self.clock())
+            events = plan.events + transition_events(
+                self.holder.catalog, _session(stored.session), _session(plan.conversation.session)
+            )
+            outcome = await self.store.apply(
+                update.update_id, plan.conversation, self.clock(), events
+            )
             if outcome is Applied.DUPLICATE:
                 log.info("update %s was applied before; ignoring the copy", update.update_id)
                 if update.callback_query:
@@ -296,6 +315,67 @@ class TelegramBot:
         if tracked is not None and not plan.forget:
             await self.store.set_prompt(chat.id, tracked, version)
 
+    async def admin(self, update: Update, command: str, argument: str) -> None:
+        """/reload and /stats: for configured admins only, and every attempt audited."""
+        user = update.effective_user
+        message = update.message
+        assert user is not None
+        assert message is not None
+        words = Renderer(
+            self.holder.catalog, self.advisor.locale_for(Conversation(0), user.language_code)
+        )
+        if user.id not in self.settings.admin_ids:
+            await self.store.audit(user.id, command, "denied", self.clock())
+            await self.reply(message, words.t(UI.ADMIN_DENIED))
+            return
+        if command == "reload":
+            text, result = await self.reload(words)
+        else:
+            days = float(argument) if _is_number(argument) else 30.0
+            rows = await self.store.events_since(self.clock() - days * 86400)
+            text, result = report(tally(rows), days, words), f"ok ({days:g} days)"
+        await self.store.audit(user.id, command, result, self.clock())
+        await self.reply(message, text)
+
+    async def reload(self, words: Renderer) -> tuple[str, str]:
+        """Re-read flows and texts; swap them in only if they load without errors.
+
+        Conversations carry on: each is fitted to the new flows at its next
+        update (``engine.resume``), keeping every answer that still fits.
+        """
+        loaded = await asyncio.to_thread(self.load_catalog)
+        problems = [f for f in loaded.findings if f.severity is Severity.ERROR]
+        if loaded.catalog is None or problems:
+            listed = "\n".join(str(f) for f in problems[:15])
+            more = len(problems) - 15
+            if more > 0:
+                listed += f"\n(+{more})"
+            text = words.t(UI.ADMIN_REFUSED, count=len(problems), findings=listed)
+            log.warning("reload refused: %d error(s)", len(problems))
+            return text, f"refused: {len(problems)} error(s)"
+        self.holder.catalog = loaded.catalog
+        warnings = len(loaded.findings)
+        texts = sum(len(t) for t in loaded.catalog.texts.values())
+        log.info("reloaded %d flow(s)", len(loaded.catalog.flows))
+        text = words.t(
+            UI.ADMIN_RELOADED, flows=len(loaded.catalog.flows), texts=texts, warnings=warnings
+        )
+        return text, f"ok: {len(loaded.catalog.flows)} flow(s), {warnings} warning(s)"
+
+    async def reload_on_signal(self) -> None:
+        """SIGHUP: reload and audit it as the operator's action."""
+        words = Renderer(self.holder.catalog, self.holder.catalog.default_locale)
+        _, result = await self.reload(words)
+        await self.store.audit(None, "reload (SIGHUP)", result, self.clock())
+
+    async def reply(self, message: Message, text: str) -> None:
+        for part in split_messages([escape(text)]):
+            try:
+                await message.reply_text(part, parse_mode=ParseMode.HTML)
+            except TelegramError as exc:
+                log.warning("could not send a reply (%s)", exc)
+                return
+
     async def in_group(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Groups get a pointer to a private chat; nothing about them is stored."""
         message = update.message
@@ -314,6 +394,22 @@ class TelegramBot:
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling an update", exc_info=context.error)
+
+
+def _session(stored: object) -> Session | None:
+    if not isinstance(stored, dict):
+        return None
+    try:
+        return Session.from_json(stored)
+    except SessionError:
+        return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return float(text) > 0
+    except ValueError:
+        return False
 
 
 def _command(message: Message) -> tuple[str, str] | None:

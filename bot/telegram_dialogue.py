@@ -24,6 +24,7 @@ from bot.render import Prompt, Renderer
 from bot.settings import Settings
 from bot.telegram_format import split_messages, to_html
 from bot.uitext import UI
+from bot.usage import Event, EventKind
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class Plan:
     edits: list[Edit] = field(default_factory=list)
     callback_text: str | None = None
     forget: bool = False
+    events: list[Event] = field(default_factory=list)
 
 
 class CatalogHolder:
@@ -219,6 +221,7 @@ class Advisor:
 
     def start_flow(self, flow: CompiledFlow, words: Renderer, plan: Plan) -> None:
         session = engine.start(flow)
+        plan.events.append(Event(flow.id, EventKind.STARTED))
         plan.conversation = replace(plan.conversation, session=session.to_json())
         plan.sends.append(Send(f"<b>{escape(words.t(flow.model.title))}</b>"))
         plan.sends.append(self.question(flow, session, words))

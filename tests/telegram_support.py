@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.catalog import Catalog
+from bot.loader import LoadReport
 from bot.settings import Settings
 from bot.store import SQLiteStore
 from bot.telegram_bot import CatalogHolder, TelegramBot
@@ -34,15 +35,19 @@ async def running(
     *,
     catalog: Catalog | None = None,
     clock: Callable[[], float] = time.time,
+    load_catalog: Callable[[], LoadReport] | None = None,
     **changes: object,
 ) -> AsyncIterator[TelegramBot]:
     """The real Application, polling the fake over HTTP, on a real SQLite file."""
     store = await SQLiteStore.open(db_path)
+    if catalog is None and load_catalog is not None:
+        catalog = load_catalog().unwrap()
     bot = TelegramBot(
         settings_for(api, db_path, **changes),
         CatalogHolder(catalog or project_catalog()),
         store,
         clock,
+        load_catalog,
     )
     await bot.start()
     try:

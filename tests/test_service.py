@@ -43,6 +43,8 @@ async def test_run_serves_and_stops_cleanly_on_sigterm(
             ),
             timeout=30,
         )
+        process.send_signal(signal.SIGHUP)
+        await asyncio.sleep(0.5)
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     finally:
@@ -54,7 +56,22 @@ async def test_run_serves_and_stops_cleanly_on_sigterm(
     assert "bot stopped" in log
     assert fake_api.token not in log
     assert fake_api.token.split(":")[1] not in log
-    assert (tmp_path / "db" / "advisor.sqlite3").exists()
+    assert "reloaded 2 flow(s)" in log
+    stats = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "stats",
+        "--audit",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(stats.communicate(), timeout=60)
+    assert stats.returncode == 0, err.decode()
+    assert "plan: 1 started, 0 finished" in out.decode()
+    assert "-  reload (SIGHUP): ok: 2 flow(s)" in out.decode()
 
 
 async def test_run_without_token_says_what_to_set(tmp_path: Path) -> None:

@@ -1,0 +1,162 @@
+"""Admins over Telegram: /reload swaps flows safely, /stats shows anonymous figures, all audited."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.sources import read_place, resolve
+
+from fakebotapi import FakeBotAPI
+from telegram_support import last_text, running, say
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN = 7
+USER = 8
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project's flows and texts that a test may edit."""
+    copy = tmp_path / "project"
+    shutil.copytree(ROOT / "flows", copy / "flows")
+    shutil.copytree(ROOT / "content", copy / "content")
+    return copy
+
+
+def loader(project: Path):
+    return lambda: read_place(resolve(project))
+
+
+def audit(db: Path) -> list[tuple[int | None, str, str]]:
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT user_id, action, result FROM audit ORDER BY rowid").fetchall()
+
+
+def edit_text(project: Path, old: str, new: str, file: str = "content/en/plan.yaml") -> None:
+    path = project / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {file}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+async def test_non_admin_reload_is_refused_and_audited(
+    fake_api: FakeBotAPI, tmp_path: Path, project: Path
+) -> None:
+    """Anyone not in ADVISOR_ADMIN_IDS gets a plain refusal, and the attempt is logged."""
+    db = tmp_path / "db.sqlite3"
+    async with running(fake_api, db, load_catalog=loader(project), admin_ids=frozenset({ADMIN})):
+        await say(fake_api, USER, "/reload")
+        assert last_text(fake_api, USER) == "That command is for admins only."
+        await say(fake_api, USER, "/stats")
+    assert audit(db) == [(USER, "reload", "denied"), (USER, "stats", "denied")]
+
+
+async def test_valid_edit_is_live_for_the_next_message(
+    fake_api: FakeBotAPI, tmp_path: Path, project: Path
+) -> None:
+    """After a valid edit and /reload, the very next question shows the new wording."""
+    db = tmp_path / "db.sqlite3"
+    async with running(fake_api, db, load_catalog=loader(project), admin_ids=frozenset({ADMIN})):
+        await say(fake_api, USER, "/start plan")
+        await say(fake_api, USER, "the footpath")
+        edit_text(project, "plan.q.decision: ", "plan.q.decision: Edited - ")
+        await say(fake_api, ADMIN, "/reload")
+        assert last_text(fake_api, ADMIN).startswith("Reloaded: 2 flow(s)")
+        await say(fake_api, USER, "/back")
+        await say(fake_api, USER, "the footpath")
+        assert "Edited - " in last_text(fake_api, USER)
+    assert audit(db)[-1][:2] == (ADMIN, "reload")
+    assert audit(db)[-1][2].startswith("ok: 2 flow(s)")
+
+
+async def test_invalid_edit_is_refused_and_the_old_flow_keeps_serving(
+    fake_api: FakeBotAPI, tmp_path: Path, project: Path
+) -> None:
+    """A broken flow is refused with file:line findings; conversations go on unchanged."""
+    db = tmp_path / "db.sqlite3"
+    async with running(fake_api, db, load_catalog=loader(project), admin_ids=frozenset({ADMIN})):
+        await say(fake_api, USER, "/start plan")
+        edit_text(project, "start: about", "start: nowhere", "flows/plan.yaml")
+        await say(fake_api, ADMIN, "/reload")
+        reply = last_text(fake_api, ADMIN)
+        assert reply.startswith("Reload refused: 1 error(s).")
+        assert "plan.yaml:" in reply
+        assert "start question 'nowhere' is not defined" in reply
+        await say(fake_api, USER, "the footpath")
+        assert last_text(fake_api, USER).startswith("Question 2")
+    assert audit(db)[-1] == (ADMIN, "reload", "refused: 1 error(s)")
+
+
+async def test_conversation_across_an_incompatible_change_keeps_what_fits(
+    fake_api: FakeBotAPI, tmp_path: Path, project: Path
+) -> None:
+    """When an answer no longer fits, the person is told and resumes there, earlier answers kept."""
+    db = tmp_path / "db.sqlite3"
+    async with running(fake_api, db, load_catalog=loader(project), admin_ids=frozenset({ADMIN})):
+        await say(fake_api, USER, "/start plan")
+        await say(fake_api, USER, "the footpath")
+        await say(fake_api, USER, "made")
+        assert last_text(fake_api, USER).startswith("Question 3")
+        edit_text(project, "      - id: made", "      - id: decided", "flows/plan.yaml")
+        edit_text(project, "version: 1", "version: 2", "flows/plan.yaml")
+        flow = (
+            (project / "flows/plan.yaml")
+            .read_text()
+            .replace("{fact: decision, is: made}", "{fact: decision, is: decided}")
+        )
+        (project / "flows/plan.yaml").write_text(flow)
+        await say(fake_api, ADMIN, "/reload")
+        assert last_text(fake_api, ADMIN).startswith("Reloaded"), last_text(fake_api, ADMIN)
+        await say(fake_api, USER, "1")
+        texts = fake_api.chat(USER).texts
+        assert any("The questions have changed since you started" in (t or "") for t in texts)
+    with sqlite3.connect(db) as con:
+        import json
+
+        session = json.loads(con.execute("SELECT session FROM conversations").fetchone()[0])
+    assert session["answers"]["about"] == "the footpath"
+    assert session["version"] == 2
+
+
+async def test_compatible_change_continues_silently(
+    fake_api: FakeBotAPI, tmp_path: Path, project: Path
+) -> None:
+    """A wording change with a new version lets people carry on where they were, unprompted."""
+    db = tmp_path / "db.sqlite3"
+    async with running(fake_api, db, load_catalog=loader(project), admin_ids=frozenset({ADMIN})):
+        await say(fake_api, USER, "/start plan")
+        await say(fake_api, USER, "the footpath")
+        await say(fake_api, USER, "made")
+        edit_text(project, "version: 1", "version: 2", "flows/plan.yaml")
+        await say(fake_api, ADMIN, "/reload")
+        await say(fake_api, USER, "3")
+        assert any(
+            (t or "").startswith("Recommendation: Inform") for t in fake_api.chat(USER).texts
+        )
+        assert not any("have changed" in (t or "") for t in fake_api.chat(USER).texts)
+
+
+async def test_stats_show_anonymous_figures(fake_api: FakeBotAPI, tmp_path: Path) -> None:
+    """/stats counts starts, finishes, levels, cautions and where people stopped, per flow."""
+    db = tmp_path / "db.sqlite3"
+    async with running(fake_api, db, admin_ids=frozenset({ADMIN})):
+        for answer in ("/start plan", "the footpath", "made", "not_told"):
+            await say(fake_api, USER, answer)
+        await say(fake_api, USER + 1, "/start plan")
+        await say(fake_api, USER + 1, "x")
+        await say(fake_api, ADMIN, "/stats 7")
+        text = last_text(fake_api, ADMIN)
+    assert "Usage over the last 7 days" in text
+    assert "plan: 2 started, 1 finished" in text
+    assert "recommendations: inform 1" in text
+    assert "fixed_outcome 1" in text
+    assert "no_feedback 1" in text
+    assert "stopped at: decision 1" in text
+    with sqlite3.connect(db) as con:
+        columns = [row[1] for row in con.execute("PRAGMA table_info(events)")]
+    assert columns == ["at", "flow", "kind", "question", "value"], "no user or chat in events"
+    assert audit(db) == [(ADMIN, "stats", "ok (7 days)")]
