@@ -89,9 +89,13 @@ def load(
             continue
         flows[flow.id] = (flow, source, doc)
         _check_texts(flow, source.name, doc, texts, findings)
-    _check_required(required_texts, texts, findings)
+    required = list(required_texts)
+    _check_required(required, texts, findings)
     if errors(findings):
         return LoadReport(None, findings)
+    used = set(required) | {t for flow, _, _ in flows.values() for t, _ in text_refs(flow)}
+    _check_fit(flows, texts, findings)
+    _check_unused(used, texts, findings)
     plain = {loc: {k: e.text for k, e in table.items()} for loc, table in texts.items()}
     compiled = {fid: compile_flow(flow, plain) for fid, (flow, _, _) in flows.items()}
     for fid, (_, source, doc) in flows.items():
@@ -162,6 +166,62 @@ def _check_texts(
                         doc.line(path),
                         f"text '{text_id}' is missing in content/{locale}/",
                         f"add '{text_id}: ...' to a file in content/{locale}/",
+                    )
+                )
+
+
+BUTTON_LIMIT = 64
+"""Characters of a button label a phone shows before cutting it off."""
+MESSAGE_LIMIT = 4096
+"""Characters in one Telegram message."""
+
+
+def _check_fit(
+    flows: Mapping[str, tuple[Flow, Source, Document]],
+    texts: Mapping[str, Mapping[str, TextEntry]],
+    findings: list[Finding],
+) -> None:
+    """Telegram's limits: labels that fit a button, questions that fit a message."""
+    for flow, _, _ in flows.values():
+        labels = {o.label for q in flow.questions for o in q.options}
+        for locale, table in sorted(texts.items()):
+            for text_id, entry in table.items():
+                if text_id in labels and len(entry.text) > BUTTON_LIMIT:
+                    findings.append(
+                        Finding(
+                            entry.file,
+                            entry.line,
+                            f"button label '{text_id}' ({locale}) is {len(entry.text)} "
+                            f"characters; phones cut labels off after about {BUTTON_LIMIT}",
+                            "shorten it, and put detail in the question or its help",
+                            Severity.WARNING,
+                        )
+                    )
+                elif len(entry.text) > MESSAGE_LIMIT:
+                    findings.append(
+                        Finding(
+                            entry.file,
+                            entry.line,
+                            f"text '{text_id}' is {len(entry.text)} characters; one Telegram "
+                            f"message holds {MESSAGE_LIMIT}",
+                            "split it into shorter texts",
+                        )
+                    )
+
+
+def _check_unused(
+    used: set[str], texts: Mapping[str, Mapping[str, TextEntry]], findings: list[Finding]
+) -> None:
+    for locale in sorted(texts):
+        for text_id, entry in texts[locale].items():
+            if text_id not in used:
+                findings.append(
+                    Finding(
+                        entry.file,
+                        entry.line,
+                        f"text '{text_id}' is not used by any flow or by the bot",
+                        "remove it, or use its id in a flow",
+                        Severity.WARNING,
                     )
                 )
 

@@ -23,7 +23,11 @@ def load_flow_text(flow_text: str, content: dict[str, str] | None = None) -> Loa
     texts = [source(MINI / "content" / "en" / "mini.yaml", "en"), source(UI_FILE, "en")]
     for name, text in (content or {}).items():
         texts.append(Source(name, text, locale="en"))
-    return load([Source("flow.yaml", flow_text, stem="mini")], texts)
+    return load(
+        [Source("flow.yaml", flow_text, stem="mini")],
+        texts,
+        required_texts=[u.value for u in UI],
+    )
 
 
 def mini_catalog() -> Catalog:

@@ -8,9 +8,10 @@ import pytest
 
 from bot.findings import FlowError, Severity
 from bot.loader import Source, load
+from bot.uitext import UI
 from bot.yamltext import MAX_BYTES, MAX_DEPTH
 
-from support import load_flow_text, mini_text
+from support import MINI, UI_FILE, load_flow_text, mini_text
 
 
 def line_of(text: str, marker: str, nth: int = 1) -> int:
@@ -386,3 +387,35 @@ def test_unreachable_question_is_a_warning() -> None:
         "can never be reached (point a next at it, or remove it)"
     ) in warnings
     assert any("outcome 'shared' is never given" in w for w in warnings), "and what follows"
+
+
+def test_unused_text_is_a_warning() -> None:
+    """A text no flow or bot message uses is reported where it is written."""
+    report = load_flow_text(mini_text(), {"extra.yaml": "spare:\n  text: Never shown.\n"})
+    assert report.catalog is not None
+    assert [str(f) for f in report.findings] == [
+        "extra.yaml:2: warning: text 'spare.text' is not used by any flow or by the bot "
+        "(remove it, or use its id in a flow)"
+    ]
+
+
+def test_telegram_limits_are_checked() -> None:
+    """Labels too long for a button warn; a text too long for a message is an error."""
+    content = (MINI / "content/en/mini.yaml").read_text()
+    content = content.replace("budget: A budget", "budget: " + "A very long budget label " * 4)
+    content = content.replace("s: Summary text.", "s: " + "Long. " * 700)
+    report = load(
+        [Source("mini.yaml", mini_text(), stem="mini")],
+        [
+            Source("mini.yaml", content, locale="en"),
+            Source("ui.yaml", UI_FILE.read_text(), locale="en"),
+        ],
+        required_texts=[u.value for u in UI],
+    )
+    found = [str(f) for f in report.findings]
+    assert any("warning: button label 'mini.o.budget' (en) is 99 characters" in f for f in found), (
+        found
+    )
+    assert any(
+        "text 'mini.s' is 4199 characters; one Telegram message holds 4096" in f for f in found
+    )

@@ -6,9 +6,11 @@ from test_loader import edit, line_of
 
 from bot.explore import Explorer
 from bot.findings import Severity
+from bot.loader import Source, load
 from bot.testing import generate_flow, project_catalog
+from bot.uitext import UI
 
-from support import load_flow_text, mini_text
+from support import UI_FILE, load_flow_text, mini_text
 
 
 def findings(text: str) -> tuple[list[str], list[str]]:
@@ -115,9 +117,14 @@ def test_impossible_caution_and_reason_and_branch() -> None:
 def test_generated_flow_of_300_questions_checks() -> None:
     """A 300-question generated flow loads and is proved without a finding."""
     flow_text, content_text = generate_flow(300)
-    report = load_flow_text(
-        flow_text.replace("id: generated", "id: mini"), {"gen.yaml": content_text}
+    report = load(
+        [Source("generated.yaml", flow_text, stem="generated")],
+        [
+            Source("gen.yaml", content_text, locale="en"),
+            Source("ui.yaml", UI_FILE.read_text(), locale="en"),
+        ],
+        required_texts=[u.value for u in UI],
     )
     assert [str(f) for f in report.findings] == []
-    explorer = Explorer(report.unwrap().flows["mini"])
+    explorer = Explorer(report.unwrap().flows["generated"])
     assert explorer.branches_taken()
