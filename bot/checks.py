@@ -377,6 +377,9 @@ def text_refs(flow: Flow) -> Iterator[tuple[str, Path]]:
     if flow.description:
         yield flow.description, ("description",)
     yield flow.result_heading, ("result_heading",)
+    for name, text in flow.headings:
+        if text is not None:
+            yield text, ("headings", name)
     for qi, q in enumerate(flow.questions):
         yield q.text, ("questions", qi, "text")
         if q.help:

@@ -40,7 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
         "Type back, restart, help or quit at any prompt.",
     )
     chat.add_argument("--flow", metavar="ID", help="the flow to run (default: pick from a menu)")
-    chat.add_argument("--lang", metavar="LOCALE", default="en", help="language (default: en)")
+    chat.add_argument(
+        "--lang", metavar="LOCALE", default="en", help="language: en or cy (default: en)"
+    )
+    chat.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        default=Path("results"),
+        help="where each result's PDF and picture are written (default: ./results)",
+    )
+    chat.add_argument("--no-files", action="store_true", help="do not write the PDF and picture")
 
     commands.add_parser(
         "run",
@@ -130,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         return flows_check(args.paths)
     if args.command == "chat":
-        return chat(args.flow, args.lang)
+        return chat(args.flow, args.lang, None if args.no_files else args.out)
     if args.command == "run":
         return run_bot()
     if args.command == "health":
@@ -139,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return stats(args.days, args.audit)
     if environment().get("TELEGRAM_BOT_TOKEN"):
         return run_bot()
-    return chat(None, "en")
+    return chat(None, "en", Path("results"))
 
 
 def flows_check(paths: Sequence[Path]) -> int:
@@ -218,7 +228,7 @@ def _print_findings(findings: list[Finding]) -> None:
         print(f"{count} error(s)", file=sys.stderr)
 
 
-def chat(flow_id: str | None, locale: str) -> int:
+def chat(flow_id: str | None, locale: str, save_to: Path | None) -> int:
     """The terminal channel on the project's flows."""
     from bot.terminal import Terminal, stdin_reader
 
@@ -232,7 +242,7 @@ def chat(flow_id: str | None, locale: str) -> int:
             file=sys.stderr,
         )
         return 2
-    return Terminal(report.catalog, locale, stdin_reader(), sys.stdout).run(flow_id)
+    return Terminal(report.catalog, locale, stdin_reader(), sys.stdout, save_to).run(flow_id)
 
 
 def run_bot() -> int:

@@ -166,6 +166,21 @@ class Guarantee(_Part):
     must_include: list[TextId] = Field(default_factory=list)
 
 
+class Headings(_Part):
+    """Text ids that replace the result's standard headings for one flow.
+
+    A community reading wants "Questions to ask them" where staff advice
+    says "Next steps"; the structure of the result stays the same.
+    """
+
+    why: TextId | None = None
+    cautions: TextId | None = None
+    would_change: TextId | None = None
+    next_steps: TextId | None = None
+    where: TextId | None = None
+    answers: TextId | None = None
+
+
 class Flow(_Part):
     """A dialogue flow: questions, then the advice their answers lead to."""
 
@@ -176,6 +191,7 @@ class Flow(_Part):
     audience: Audience
     start: Id
     result_heading: TextId = "ui.result.recommendation"
+    headings: Headings = Field(default_factory=Headings)
     questions: list[Question] = Field(min_length=1)
     recommendations: dict[Level, Recommendation] = Field(min_length=1)
     outcomes: list[Outcome] = Field(min_length=1)

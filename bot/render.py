@@ -102,6 +102,10 @@ class Renderer:
         chosen = value if isinstance(value, tuple) else (value,)
         return ", ".join(self.t(question.options[o].label) for o in chosen)
 
+    def heading(self, flow: CompiledFlow, name: str, default: str) -> str:
+        """A result heading: the flow's own wording if it has one, else the standard one."""
+        return self.t(getattr(flow.model.headings, name) or default)
+
     def headline(self, flow: CompiledFlow, result: Result) -> str:
         """The result's first line, e.g. ``Recommendation: Consult``."""
         level = flow.model.recommendations[result.level]
@@ -116,7 +120,7 @@ class Renderer:
             Block(BlockKind.PARAGRAPH, self.t(recommendation.summary)),
         ]
         if result.reasons:
-            blocks.append(Block(BlockKind.HEADING, self.t(UI.RESULT_WHY)))
+            blocks.append(Block(BlockKind.HEADING, self.heading(flow, "why", UI.RESULT_WHY)))
             items = []
             for reason in result.reasons:
                 said = "; ".join(
@@ -130,7 +134,9 @@ class Renderer:
                 items.append(text)
             blocks.append(Block(BlockKind.BULLETS, items=tuple(items), user_text=True))
         if result.cautions:
-            blocks.append(Block(BlockKind.HEADING, self.t(UI.RESULT_CAUTIONS)))
+            blocks.append(
+                Block(BlockKind.HEADING, self.heading(flow, "cautions", UI.RESULT_CAUTIONS))
+            )
             for caution in result.cautions:
                 blocks.append(Block(BlockKind.HEADING, "⚠ " + self.t(caution.title)))
                 blocks.append(
@@ -141,16 +147,20 @@ class Renderer:
                     )
                 )
         if result.would_change:
-            blocks.append(Block(BlockKind.HEADING, self.t(UI.RESULT_WOULD_CHANGE)))
+            blocks.append(
+                Block(BlockKind.HEADING, self.heading(flow, "would_change", UI.RESULT_WOULD_CHANGE))
+            )
             blocks.append(
                 Block(BlockKind.BULLETS, items=tuple(self.t(t) for t in result.would_change))
             )
         if result.next_steps:
-            blocks.append(Block(BlockKind.HEADING, self.t(UI.RESULT_NEXT_STEPS)))
+            blocks.append(
+                Block(BlockKind.HEADING, self.heading(flow, "next_steps", UI.RESULT_NEXT_STEPS))
+            )
             blocks.append(
                 Block(BlockKind.BULLETS, items=tuple(self.t(t) for t in result.next_steps))
             )
-        blocks.append(Block(BlockKind.HEADING, self.t(UI.RESULT_WHERE)))
+        blocks.append(Block(BlockKind.HEADING, self.heading(flow, "where", UI.RESULT_WHERE)))
         blocks.append(
             Block(
                 BlockKind.PARAGRAPH,
@@ -159,7 +169,9 @@ class Renderer:
             )
         )
         if result.answers:
-            blocks.append(Block(BlockKind.HEADING, self.t(UI.RESULT_ANSWERS)))
+            blocks.append(
+                Block(BlockKind.HEADING, self.heading(flow, "answers", UI.RESULT_ANSWERS))
+            )
             blocks.append(
                 Block(
                     BlockKind.BULLETS,

@@ -1,7 +1,7 @@
 """A result a person can keep: a picture of where the advice sits, and a PDF of it all.
 
 Both are pure: words in (already in the person's language), bytes out, with
-no files written and no dates stamped, so the same result always gives the
+no files written and no clock read, so the same result always gives the
 same bytes. matplotlib draws the picture and fpdf2 lays out the PDF; both are
 imported only when a report is made, so importing this module stays cheap.
 The two share one Unicode font, the DejaVu Sans that matplotlib ships, which
@@ -11,12 +11,18 @@ has Welsh letters (ŵ, ŷ, â …) and the symbols the renderer uses (→, ⚠, 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.render import Block, BlockKind
+from bot import engine
+from bot.catalog import Catalog, CompiledFlow
+from bot.engine import Session
+from bot.model import Level
+from bot.render import Block, BlockKind, Renderer
+from bot.uitext import UI
 
 if TYPE_CHECKING:
     from matplotlib.backends.backend_agg import RendererAgg
@@ -43,10 +49,10 @@ _CAUTION_PANEL = "#f7f4ef"
 # Picture layout, in pixels from the bottom left.
 _MARGIN = 40
 _STEP_HEIGHT = 150
-_CHEVRON = 34
+_CHEVRON = 26
 _TITLE_PT = 26
 _LABEL_PT = (22, 20, 18, 16, 14)
-_CAUTION_PT = (19, 17, 15, 13)
+_CAUTION_PT = (18, 16, 14, 12)
 
 
 def _font_file(bold: bool = False) -> Path:
@@ -77,7 +83,7 @@ def result_picture(
         raise ValueError(f"chosen level {chosen!r} is not one of {ids}")
 
     # The figure and its Agg canvas directly, not pyplot: no global figure
-    # registry or backend switch, so pictures can be made from any thread.
+    # registry to leak into and no process-wide backend switch.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -96,10 +102,10 @@ def result_picture(
     bottom = pen.lines(_MARGIN, height - 30, title_lines, title_font, color=_INK)
     top = bottom - 30
 
-    scale_right = 700 if cautions else width - _MARGIN
+    scale_right = 740 if cautions else width - _MARGIN
     _draw_scale(pen, levels, chosen, _MARGIN, scale_right, top)
     if cautions:
-        _draw_cautions(pen, cautions, 740, width - _MARGIN, top)
+        _draw_cautions(pen, cautions, 772, width - _MARGIN, top)
 
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=_DPI, facecolor="white", metadata={"Software": None})
@@ -131,18 +137,31 @@ class _Pen:
         """The distance between baselines, in pixels."""
         return prop.get_size_in_points() * _DPI / 72 * 1.25
 
-    def wrap(self, text: str, width: float, prop: FontProperties, max_lines: int = 0) -> list[str]:
-        """``text`` broken at spaces into lines no wider than ``width`` where possible."""
+    def wrap(
+        self,
+        text: str,
+        width: float,
+        prop: FontProperties,
+        max_lines: int = 0,
+        hyphens: bool = False,
+    ) -> list[str]:
+        """``text`` broken at spaces (and after hyphens if asked) into lines within ``width``.
+
+        A word wider than ``width`` still gets a line of its own; past
+        ``max_lines`` the last line kept ends with an ellipsis.
+        """
         lines: list[str] = []
         for paragraph in text.splitlines() or [""]:
             current = ""
             for word in paragraph.split():
-                trial = f"{current} {word}" if current else word
-                if current and self.width(trial, prop) > width:
-                    lines.append(current)
-                    current = word
-                else:
-                    current = trial
+                pieces = re.findall(r"[^-]+-+|[^-]+$|-+", word) if hyphens else [word]
+                for number, piece in enumerate(pieces):
+                    joined = f"{current} {piece}" if current and number == 0 else current + piece
+                    if current and self.width(joined, prop) > width:
+                        lines.append(current)
+                        current = piece
+                    else:
+                        current = joined
             lines.append(current)
         if max_lines and len(lines) > max_lines:
             last = lines[max_lines - 1]
@@ -174,11 +193,22 @@ def _draw_scale(
     from matplotlib.patches import Polygon
 
     count = len(levels)
-    gap = 10
+    gap = 8
     step_width = (right - left - gap * (count - 1)) / count
     middle = min(top - 70 - _STEP_HEIGHT / 2, PICTURE_SIZE[1] / 2 - 10)
     low, high = middle - _STEP_HEIGHT / 2, middle + _STEP_HEIGHT / 2
-    for index, (level_id, label) in enumerate(levels):
+    # One size for every label: the largest at which each fits its step on at
+    # most two lines, breaking words after hyphens only if none fits without.
+    inner = step_width - 1.5 * _CHEVRON - 16
+    prop, labels = pen.font(_LABEL_PT[-1], bold=True), [[label] for _, label in levels]
+    for hyphens in (False, True):
+        sizes = _LABEL_PT if hyphens else [pt for pt in _LABEL_PT if pt >= 18]
+        fitted = next((pt for pt in sizes if _labels_fit(pen, levels, pt, inner, hyphens)), None)
+        if fitted is not None:
+            prop = pen.font(fitted, bold=True)
+            labels = [pen.wrap(label, inner, prop, 2, hyphens) for _, label in levels]
+            break
+    for index, (level_id, _) in enumerate(levels):
         x0 = left + index * (step_width + gap)
         x1 = x0 + step_width
         notch = _CHEVRON if index > 0 else 0
@@ -198,20 +228,15 @@ def _draw_scale(
                 zorder=3 if picked else 2,
             )
         )
-        # The label in the body of the chevron, smaller if a word would not fit.
-        inner = step_width - max(notch, tip) * 2 - 8
-        for size in _LABEL_PT:
-            prop = pen.font(size, bold=picked)
-            lines = pen.wrap(label, inner, prop, max_lines=3)
-            if max(pen.width(line, prop) for line in lines) <= inner:
-                break
-        centre = x0 + step_width / 2 + (notch - tip) / 2
-        block = (len(lines) - 1) * pen.step(prop) + pen.cap(prop)
+        lines = labels[index]
+        label_font = pen.font(prop.get_size_in_points(), bold=picked)
+        centre = x0 + step_width / 2 + (notch - tip / 2) / 2
+        block = (len(lines) - 1) * pen.step(label_font) + pen.cap(label_font)
         pen.lines(
             centre,
             middle + block / 2,
             lines,
-            prop,
+            label_font,
             color=_INK if picked else _MUTED,
             ha="center",
             zorder=4,
@@ -238,20 +263,32 @@ def _draw_scale(
             )
 
 
+def _labels_fit(
+    pen: _Pen, levels: Sequence[tuple[str, str]], size: float, width: float, hyphens: bool
+) -> bool:
+    """Whether every label fits ``width`` on at most two lines at ``size`` points in bold."""
+    prop = pen.font(size, bold=True)
+    for _, label in levels:
+        lines = pen.wrap(label, width, prop, hyphens=hyphens)
+        if len(lines) > 2 or any(pen.width(line, prop) > width for line in lines):
+            return False
+    return True
+
+
 def _draw_cautions(
     pen: _Pen, cautions: Sequence[str], left: float, right: float, top: float
 ) -> None:
     """The cautions in a panel, each after a warning sign, smaller type if many; ``+n`` for more."""
     from matplotlib.patches import FancyBboxPatch
 
-    pad = 18
-    sign_width = 40
+    pad = 16
+    sign_width = 34
     text_width = right - left - 2 * pad - sign_width
     room = top - _MARGIN - 2 * pad
     for size in _CAUTION_PT:
         prop = pen.font(size)
         step = pen.step(prop)
-        gap = step * 0.45
+        gap = step * 0.7
         wrapped = [pen.wrap(c, text_width, prop, max_lines=3) for c in cautions]
         shown = _fit(wrapped, step, gap, pen.cap(prop), room)
         if shown == len(cautions):
@@ -303,11 +340,13 @@ def _fit(wrapped: list[list[str]], step: float, gap: float, cap: float, room: fl
 _FAMILY = "DejaVu"
 _PAGE_MARGIN = 18.0
 """Left, right and bottom margins in millimetres."""
-_SIZES = {BlockKind.TITLE: 20.0, BlockKind.HEADING: 13.0, BlockKind.PARAGRAPH: 11.0}
 _BULLET = "•"
 _FIXED_DATE = datetime(2000, 1, 1, tzinfo=UTC)
-_KEEP_WITH_NEXT = 28.0
-"""Room in millimetres a heading needs below it, or it starts a new page."""
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+_RGB_INK = (28, 39, 51)
+_RGB_MUTED = (74, 88, 104)
+_RGB_CAUTION = (138, 75, 0)
+_RGB_RULE = (200, 208, 218)
 
 
 def result_pdf(
@@ -318,15 +357,13 @@ def result_pdf(
 ) -> bytes:
     """An A4 PDF of the result: ``title``, the blocks in order, the picture and page numbers.
 
-    ``title`` names the document (its metadata and the line above the blocks,
+    ``title`` names the document (its metadata, and the line above the blocks
     unless the first block says the same). The picture, if any, goes after the
     opening title and summary. ``answers_heading`` is the heading text of the
-    answers section, when there is one: the list under it is laid out as a
-    two-column table of questions and answers instead of ``question → answer``
-    bullets.
+    answers section, when there is one: the ``question → answer`` list under it
+    is laid out as a two-column table instead of bullets.
     """
     from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
 
     class _Document(FPDF):
         def footer(self) -> None:
@@ -341,66 +378,122 @@ def result_pdf(
     pdf.set_margins(_PAGE_MARGIN, 16, _PAGE_MARGIN)
     pdf.set_auto_page_break(auto=True, margin=_PAGE_MARGIN)
     pdf.alias_nb_pages()
-    pdf.set_title(title)
+    pdf.set_title(_printable(title))
     pdf.set_creator("Engagement Advisor")
-    pdf.set_producer("Engagement Advisor")
     # fpdf2 always writes a creation date; a fixed one (rather than now) makes
     # the same result give the same bytes, file id included.
     pdf.set_creation_date(_FIXED_DATE)
     pdf.add_page()
-
-    def text(kind: BlockKind, body: str, *, colour: tuple[int, int, int] = (28, 39, 51)) -> None:
-        size = _SIZES[kind]
-        pdf.set_font(_FAMILY, "" if kind is BlockKind.PARAGRAPH else "B", size)
-        pdf.set_text_color(*colour)
-        pdf.multi_cell(0, size * 0.5, body, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
-    def marked(marker: str, body: str, size: float, bold: bool, marker_colour: tuple) -> None:
-        indent = size * 0.6
-        pdf.set_font(_FAMILY, "B" if bold else "", size)
-        pdf.set_text_color(*marker_colour)
-        pdf.cell(indent, size * 0.5, marker)
-        pdf.set_text_color(28, 39, 51)
-        pdf.multi_cell(0, size * 0.5, body, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    page = _Page(pdf)
 
     blocks = list(blocks)
     if not blocks or blocks[0].kind is not BlockKind.TITLE or blocks[0].text != title:
-        text(BlockKind.HEADING, title, colour=(74, 88, 104))
+        page.text(title, 12, bold=True, colour=_RGB_MUTED)
         pdf.ln(2)
-    # The picture goes after the opening title and its summary, before the first heading.
+    # The picture goes after the opening title and summary, before the first heading.
     place = next((i for i, b in enumerate(blocks) if b.kind is BlockKind.HEADING), len(blocks))
     in_answers = False
     for index, block in enumerate(blocks):
         if index == place and picture:
             _image(pdf, picture)
         if block.kind is BlockKind.TITLE:
-            text(BlockKind.TITLE, block.text)
+            page.text(block.text, 20, bold=True)
             pdf.ln(3)
         elif block.kind is BlockKind.HEADING:
-            if pdf.will_page_break(_KEEP_WITH_NEXT):
+            # Keep a heading (and any headings straight after it) with a few
+            # lines of what follows.
+            following = 0
+            while _kind_at(blocks, index + 1 + following) is BlockKind.HEADING:
+                following += 1
+            if pdf.will_page_break(24 + 12 * following):
                 pdf.add_page()
             in_answers = answers_heading is not None and block.text == answers_heading
             if block.text.startswith(WARNING):
                 pdf.ln(1)
-                marked(WARNING, block.text.removeprefix(WARNING).lstrip(), 12, True, (138, 75, 0))
+                rest = block.text.removeprefix(WARNING).lstrip()
+                page.marked(WARNING, rest, 12, bold=True, marker_colour=_RGB_CAUTION)
             else:
                 pdf.ln(4)
-                text(BlockKind.HEADING, block.text)
+                page.text(block.text, 13, bold=True)
             pdf.ln(1.5)
         elif block.kind is BlockKind.PARAGRAPH:
-            text(BlockKind.PARAGRAPH, block.text)
-            pdf.ln(2)
+            page.text(block.text, 11)
+            pdf.ln(2.5)
         elif in_answers:
             _answers_table(pdf, block.items)
             pdf.ln(2)
         else:
             for item in block.items:
-                marked(_BULLET, item, 11, False, (74, 88, 104))
+                page.bullet(item)
                 pdf.ln(1.2)
             pdf.ln(1)
     if place == len(blocks) and picture:
         _image(pdf, picture)
     return bytes(pdf.output())
+
+
+def _printable(text: str) -> str:
+    """``text`` with tabs as spaces and other control characters (but line breaks) dropped."""
+    return _CONTROL.sub("", text.replace("\t", " "))
+
+
+def _kind_at(blocks: Sequence[Block], index: int) -> BlockKind | None:
+    """The kind of the block at ``index``, or None past the end."""
+    return blocks[index].kind if index < len(blocks) else None
+
+
+class _Page:
+    """Text laid out on an fpdf2 document, left-aligned, in the shared font."""
+
+    def __init__(self, pdf: Any) -> None:
+        self.pdf = pdf
+
+    def text(
+        self,
+        body: str,
+        size: float,
+        *,
+        bold: bool = False,
+        colour: tuple[int, int, int] = _RGB_INK,
+    ) -> None:
+        """A paragraph across the page; its own line breaks are kept."""
+        from fpdf.enums import XPos, YPos
+
+        self.pdf.set_font(_FAMILY, "B" if bold else "", size)
+        self.pdf.set_text_color(*colour)
+        self.pdf.multi_cell(
+            0, size * 0.5, _printable(body), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+
+    def marked(
+        self,
+        marker: str,
+        body: str,
+        size: float,
+        *,
+        bold: bool = False,
+        marker_colour: tuple[int, int, int] = _RGB_MUTED,
+        colour: tuple[int, int, int] = _RGB_INK,
+    ) -> None:
+        """``body`` indented after ``marker`` (a bullet, a warning sign) in the margin."""
+        from fpdf.enums import XPos, YPos
+
+        pdf = self.pdf
+        pdf.set_font(_FAMILY, "B" if bold else "", size)
+        pdf.set_text_color(*marker_colour)
+        pdf.cell(size * 0.6, size * 0.5, marker)
+        pdf.set_text_color(*colour)
+        pdf.multi_cell(
+            0, size * 0.5, _printable(body), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+
+    def bullet(self, item: str) -> None:
+        """A bullet; an item's first line is its point, any further lines a quieter note."""
+        point, _, note = item.partition("\n")
+        self.marked(_BULLET, point, 11)
+        if note:
+            self.pdf.set_x(self.pdf.l_margin + 11 * 0.6)
+            self.text(note, 10, colour=_RGB_MUTED)
 
 
 def _image(pdf: Any, picture: bytes) -> None:
@@ -423,8 +516,8 @@ def _answers_table(pdf: Any, items: Sequence[str]) -> None:
     from fpdf.fonts import FontFace
 
     pdf.set_font(_FAMILY, "", 10)
-    pdf.set_text_color(28, 39, 51)
-    pdf.set_draw_color(200, 208, 218)
+    pdf.set_text_color(*_RGB_INK)
+    pdf.set_draw_color(*_RGB_RULE)
     with pdf.table(
         col_widths=(58, 42),
         first_row_as_headings=False,
@@ -432,9 +525,30 @@ def _answers_table(pdf: Any, items: Sequence[str]) -> None:
         line_height=5,
         padding=(1.6, 2, 1.6, 0),
         text_align="LEFT",
+        v_align="TOP",
     ) as table:
         for item in items:
             question, _, answer = item.partition(" → ")
             row = table.row()
-            row.cell(question, style=FontFace(color=(74, 88, 104)))
-            row.cell(answer)
+            row.cell(_printable(question), style=FontFace(color=_RGB_MUTED))
+            row.cell(_printable(answer))
+
+
+def result_files(
+    catalog: Catalog, flow: CompiledFlow, session: Session, locale: str
+) -> tuple[bytes, bytes]:
+    """The PDF and the picture of a finished session's advice, in ``locale``."""
+    words = Renderer(catalog, locale)
+    result = engine.result(flow, session)
+    recommendations = flow.model.recommendations
+    levels = [
+        (level.value, words.t(recommendations[level].label))
+        for level in Level
+        if level in recommendations
+    ]
+    cautions = [words.t(c.title) for c in result.cautions]
+    title = words.t(UI.REPORT_TITLE, flow=words.t(flow.model.title))
+    picture = result_picture(levels, result.level.value, cautions, words.t(UI.REPORT_PICTURE))
+    answers = words.heading(flow, "answers", UI.RESULT_ANSWERS)
+    pdf = result_pdf(title, words.result(flow, result), picture, answers)
+    return pdf, picture

@@ -51,6 +51,15 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "the last has no when and is the default.",
         "cautions": "Risks shown after the recommendation, each whenever its when holds.",
         "guarantees": "Promises about the advice that flows check proves over every path.",
+        "headings": "Text ids that replace the result's standard headings for this flow.",
+    },
+    "Headings": {
+        "why": "Heading over the reasons (default ui.result.why).",
+        "cautions": "Heading over the cautions (default ui.result.cautions).",
+        "would_change": "Heading over what would change the advice.",
+        "next_steps": "Heading over the next steps (a community flow: questions to ask).",
+        "where": "Heading over where the advice sits on the ladder and spectrum.",
+        "answers": "Heading over the person's answers.",
     },
     "Guarantee": {
         "id": "The guarantee's id.",

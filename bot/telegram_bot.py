@@ -23,13 +23,16 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler, Updater
 
+from bot import engine
+from bot.catalog import CompiledFlow
 from bot.conversations import Applied, Conversation, Store
 from bot.engine import Session, SessionError
 from bot.findings import Severity
@@ -125,12 +128,20 @@ class TelegramBot:
         await self.app.shutdown()
 
     async def register_commands(self) -> None:
-        words = Renderer(self.holder.catalog, self.holder.catalog.default_locale)
-        commands = [BotCommand(name, words.t(text)[:256]) for name, text in COMMANDS.items()]
-        try:
-            await self.app.bot.set_my_commands(commands)
-        except TelegramError as exc:
-            log.warning("could not register the command menu (%s); running on without it", exc)
+        """The command menu in each language; Telegram shows the one matching the app.
+
+        https://core.telegram.org/bots/api#setmycommands
+        """
+        catalog = self.holder.catalog
+        for locale in catalog.locales:
+            words = Renderer(catalog, locale)
+            commands = [BotCommand(name, words.t(text)[:256]) for name, text in COMMANDS.items()]
+            language = None if locale == catalog.default_locale else locale
+            try:
+                await self.app.bot.set_my_commands(commands, language_code=language)
+            except TelegramError as exc:
+                log.warning("could not register the command menu (%s); running on without it", exc)
+                return
 
     async def poll(self) -> None:
         """Long polling that confirms an update only after it has been handled.
@@ -248,14 +259,28 @@ class TelegramBot:
         user = update.effective_user
         assert user is not None  # checked by the caller
         advisor = self.advisor
-        locale = advisor.locale_for(stored, user.language_code)
-        conv = replace(stored, user_id=user.id, locale=stored.locale or locale)
-        plan = Plan(conv)
-        words = Renderer(advisor.catalog, locale)
+        catalog = advisor.catalog
+        chosen = stored.locale if stored.locale in catalog.texts else None
+        app = advisor.app_locale(user.language_code)
+        # A Welsh app means Welsh at once; anyone else is asked, Welsh first.
+        chosen = chosen or (app if app != catalog.default_locale else None)
+        ask = chosen is None and len(catalog.texts) > 1
+        locale = chosen or catalog.default_locale
+        plan = Plan(replace(stored, user_id=user.id, locale=None if ask else locale))
+        words = Renderer(catalog, locale)
         now = self.clock()
         query = update.callback_query
         message = update.message
-        if query is not None:
+        if query is not None and (query.data or "").startswith("lang:"):
+            message_id = query.message.message_id if query.message else None
+            advisor.on_language(plan, query.data or "", message_id, now)
+        elif ask and message is not None:
+            command = _command(message) if message.text else None
+            payload = command[1] if command and command[0] == "start" else ""
+            plan.sends.append(
+                advisor.language_question(payload if payload in catalog.flows else "")
+            )
+        elif query is not None:
             message_id = query.message.message_id if query.message else None
             advisor.on_press(plan, query.data or "", message_id, words, now)
         elif message is not None and message.text is not None:
@@ -295,6 +320,8 @@ class TelegramBot:
                 log.warning("could not edit message %s: %s", edit.message_id, exc)
         if plan.forget and update.effective_user is not None:
             await self.store.forget(update.effective_user.id)
+        if plan.keepsake is not None:
+            await self.send_keepsake(chat.id, *plan.keepsake)
         tracked: int | None = None
         for send in plan.sends:
             try:
@@ -375,6 +402,33 @@ class TelegramBot:
             except TelegramError as exc:
                 log.warning("could not send a reply (%s)", exc)
                 return
+
+    async def send_keepsake(
+        self, chat_id: int, flow: CompiledFlow, session: Session, locale: str
+    ) -> None:
+        """The result as a PDF and a picture, drawn off the event loop."""
+        from bot.report import result_files
+
+        words = Renderer(self.holder.catalog, locale)
+        bot = self.app.bot
+        try:
+            pdf, picture = await asyncio.to_thread(
+                result_files, self.holder.catalog, flow, session, locale
+            )
+            name = f"{flow.id}-{engine.result(flow, session).level.value}"
+            await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+            await bot.send_document(
+                chat_id,
+                InputFile(pdf, filename=f"{name}.pdf"),
+                caption=words.t(UI.REPORT_CAPTION)[:1024],
+            )
+            await bot.send_photo(chat_id, InputFile(picture, filename=f"{name}.png"))
+        except TelegramError as exc:
+            log.warning("could not send the result files (%s)", exc)
+        except Exception:
+            log.exception("could not make the result files")
+            with contextlib.suppress(TelegramError):
+                await bot.send_message(chat_id, escape(words.t(UI.REPORT_FAILED)))
 
     async def in_group(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Groups get a pointer to a private chat; nothing about them is stored."""

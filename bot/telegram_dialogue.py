@@ -33,6 +33,7 @@ Buttons = list[list[tuple[str, str]]]
 
 COMMANDS = {
     "start": UI.TELEGRAM_CMD_START,
+    "language": UI.TELEGRAM_CMD_LANGUAGE,
     "help": UI.TELEGRAM_CMD_HELP,
     "back": UI.TELEGRAM_CMD_BACK,
     "restart": UI.TELEGRAM_CMD_RESTART,
@@ -70,6 +71,8 @@ class Plan:
     callback_text: str | None = None
     forget: bool = False
     events: list[Event] = field(default_factory=list)
+    keepsake: tuple[CompiledFlow, Session, str] | None = None
+    """A finished session to send as a PDF and a picture, in a locale."""
 
 
 class CatalogHolder:
@@ -94,8 +97,47 @@ class Advisor:
         """The stored choice, else the app's language if we have it, else the default."""
         if conversation.locale in self.catalog.texts:
             return conversation.locale
+        return self.app_locale(language_code) or self.catalog.default_locale
+
+    def app_locale(self, language_code: str | None) -> str | None:
+        """The locale matching the Telegram app's language, if we have texts for it."""
         code = (language_code or "").split("-")[0].lower()
-        return code if code in self.catalog.texts else self.catalog.default_locale
+        return code if code in self.catalog.texts else None
+
+    def ordered_locales(self) -> list[str]:
+        """Welsh first where the bot is bilingual, as Welsh public bodies offer it."""
+        locales = list(self.catalog.locales)
+        return sorted(locales, key=lambda loc: (loc != "cy", locales.index(loc)))
+
+    def language_question(self, payload: str) -> Send:
+        """Which language? asked in every language, each answer a button."""
+        ordered = self.ordered_locales()
+        text = "\n\n".join(escape(self.catalog.text(loc, UI.LANGUAGE_ASK)) for loc in ordered)
+        rows: Buttons = [
+            [(self.catalog.text(loc, UI.LANGUAGE_NAME), f"lang:{loc}:{payload}")] for loc in ordered
+        ]
+        return Send(text, rows, track=True)
+
+    def on_language(self, plan: Plan, data: str, message_id: int | None, now: float) -> None:
+        """A language chosen: record it, then carry on in it with what was asked."""
+        locale, _, payload = data.partition(":")[2].partition(":")
+        if message_id != plan.conversation.prompt_message_id or locale not in self.catalog.texts:
+            plan.callback_text = Renderer(self.catalog, self.catalog.default_locale).t(
+                UI.TELEGRAM_STALE
+            )
+            return
+        words = Renderer(self.catalog, locale)
+        plan.conversation = replace(plan.conversation, locale=locale)
+        chosen = words.t(UI.TELEGRAM_CHOSEN, answer=words.t(UI.LANGUAGE_NAME))
+        plan.edits.append(Edit(message_id, f"<b>{escape(chosen)}</b>"))
+        first = plan.conversation.version == 0 or plan.conversation.session is None
+        live = self.live(plan, words, now)
+        if payload:
+            self.on_command(plan, "start", payload, words, now)
+        elif live is not None and not live[1].finished:
+            plan.sends.append(self.question(*live, words))
+        else:
+            plan.sends.append(self.menu(words, False, greeting=first))
 
     # -- reading the stored state -------------------------------------------------
 
@@ -195,6 +237,7 @@ class Advisor:
         messages = split_messages(to_html(blocks))
         sends = [Send(m) for m in messages[:-1]]
         buttons = [
+            [(words.t(UI.REPORT_BUTTON), "pdf")],
             [(words.t(UI.TELEGRAM_AGAIN), "again")],
             [(words.t(UI.TELEGRAM_OTHER_FLOWS), "menu")],
         ]
@@ -272,6 +315,9 @@ class Advisor:
             if step.accepted:
                 self.drop_keyboard(plan)
             self.after_back(flow, session, step, words, plan)
+        elif command == "language":
+            self.drop_keyboard(plan)
+            plan.sends.append(self.language_question(""))
         elif command == "summary":
             self.summary(plan, words)
         elif command == "privacy":
@@ -385,6 +431,12 @@ class Advisor:
             plan.callback_text = words.t(UI.TELEGRAM_STALE)
             return
         flow, session = live
+        if data == "pdf":
+            if session.finished:
+                plan.keepsake = (flow, session, words.locale)
+            else:
+                plan.callback_text = words.t(UI.TELEGRAM_STALE)
+            return
         if data == "again":
             plan.edits.append(Edit(message_id, None))
             self.start_flow(flow, words, plan)

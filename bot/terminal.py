@@ -8,7 +8,10 @@ end to end with ``printf ... | python -m bot chat``.
 from __future__ import annotations
 
 import sys
+import time
+import unicodedata
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from bot import engine
@@ -28,14 +31,16 @@ class Terminal:
         locale: str,
         read: Callable[[], str | None],
         out: TextIO,
+        save_to: Path | None = None,
     ) -> None:
         self.catalog = catalog
         self.words = Renderer(catalog, locale)
         self.locale = locale
         self.read = read
         self.out = out
+        self.save_to = save_to
         self.commands = {
-            name: {self.words.t(ui).casefold(), ui.value.rsplit(".", 1)[1]}
+            name: {_plain(self.words.t(ui)), ui.value.rsplit(".", 1)[1]}
             for name, ui in (
                 ("back", UI.COMMAND_BACK),
                 ("restart", UI.COMMAND_RESTART),
@@ -49,7 +54,7 @@ class Terminal:
 
     def command(self, line: str) -> str | None:
         """Which command a line is, if any (the word in this locale or in English)."""
-        word = line.strip().lstrip("/").casefold()
+        word = _plain(line.strip().lstrip("/"))
         return next((name for name, words in self.commands.items() if word in words), None)
 
     def choose_flow(self, flow_id: str | None) -> CompiledFlow | None:
@@ -91,6 +96,7 @@ class Terminal:
             if session.finished:
                 self.say()
                 self.say(plain(self.words.result(flow, engine.result(flow, session))))
+                self.save(flow, session)
                 self.say()
                 self.say(self.words.t(UI.TERMINAL_AGAIN))
             else:
@@ -100,6 +106,22 @@ class Terminal:
                 self.say(self.words.t(UI.TERMINAL_BYE))
                 return 0
             session = self.handle(flow, session, line)
+
+    def save(self, flow: CompiledFlow, session: Session) -> None:
+        """Write the result's PDF and picture, and say where."""
+        if self.save_to is None:
+            return
+        from bot.report import result_files
+
+        pdf, picture = result_files(self.catalog, flow, session, self.locale)
+        self.save_to.mkdir(parents=True, exist_ok=True)
+        stem = f"{flow.id}-{time.strftime('%Y%m%d-%H%M%S')}"
+        pdf_path = self.save_to / f"{stem}.pdf"
+        png_path = self.save_to / f"{stem}.png"
+        pdf_path.write_bytes(pdf)
+        png_path.write_bytes(picture)
+        self.say()
+        self.say(self.words.t(UI.TERMINAL_SAVED, pdf=pdf_path, png=png_path))
 
     def handle(self, flow: CompiledFlow, session: Session, line: str) -> Session:
         """Apply one line: a command, or an answer to the current question."""
@@ -132,6 +154,12 @@ class Terminal:
             self.say(note)
         if prompt.kind is QuestionKind.MULTI:
             self.say(self.words.t(UI.TERMINAL_MULTI))
+
+
+def _plain(word: str) -> str:
+    """A word folded for matching: any case, accents optional ("nol" finds "nôl")."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def stdin_reader(stream: TextIO = sys.stdin) -> Callable[[], str | None]:

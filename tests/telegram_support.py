@@ -57,11 +57,28 @@ async def running(
         await store.close()
 
 
-async def say(api: FakeBotAPI, user: int, text: str, **kwargs: object) -> int:
-    """Send a text as ``user`` and wait until the bot has handled it."""
+async def say(
+    api: FakeBotAPI, user: int, text: str, *, language: str | None = "English", **kwargs: object
+) -> int:
+    """Send a text as ``user`` and wait until the bot has handled it.
+
+    At first contact the bot asks which language to use; ``language`` is the
+    button to answer with (None leaves the question for the test).
+    """
     update_id = api.send_text(user, text, **kwargs)  # type: ignore[arg-type]
     await api.wait_idle()
+    if language is not None and asks_language(api, user):
+        await tap(api, user, language)
     return update_id
+
+
+def asks_language(api: FakeBotAPI, user: int) -> bool:
+    """Whether the bot's latest message is the language question."""
+    try:
+        buttons = api.last_message(user).buttons()
+    except LookupError:
+        return False
+    return any((data or "").startswith("lang:") for _, data in buttons)
 
 
 async def tap(api: FakeBotAPI, user: int, label: str) -> int:

@@ -190,10 +190,10 @@ def test_unknown_flow_fails_the_scenario():
 
 def test_unknown_locale_fails_the_scenario():
     (outcome,) = run_text(
-        "flow: plan\nlocale: cy\nscenarios:\n  - name: a\n    answers: [x]\n"
+        "flow: plan\nlocale: fr\nscenarios:\n  - name: a\n    answers: [x]\n"
         "    expect: {recommend: inform}\n"
     )
-    assert outcome.problems == ("no texts for locale 'cy' (known: en)",)
+    assert outcome.problems == ("no texts for locale 'fr' (known: en, cy)",)
 
 
 # --- Malformed files -------------------------------------------------------------

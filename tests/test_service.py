@@ -37,6 +37,11 @@ async def test_run_serves_and_stops_cleanly_on_sigterm(
     try:
         fake_api.send_text(42, "/start plan")
         await fake_api.wait_for(
+            lambda calls: any(c.method == "sendMessage" for c in calls), timeout=30
+        )
+        await fake_api.wait_idle()
+        fake_api.press(42, "lang:en:plan")
+        await fake_api.wait_for(
             lambda calls: any(
                 c.method == "sendMessage" and "Question 1" in str(c.params.get("text"))
                 for c in calls
