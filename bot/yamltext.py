@@ -54,15 +54,26 @@ class _NoAliasLoader(yaml.SafeLoader):
     ``yes``, ``no``, ``on`` and ``off`` stay words, as admins mean them.
     """
 
+    depth = 0
+
     def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
             raise YamlProblem(
                 event.start_mark.line + 1,
                 "YAML aliases (*name) are not allowed",
                 "write the value out in full",
             )
-        return super().compose_node(parent, index)
+        # Refuse deep nesting here, before the recursive composer goes deeper.
+        if self.depth >= MAX_DEPTH:
+            raise YamlProblem(
+                event.start_mark.line + 1, "nested too deeply", f"use at most {MAX_DEPTH} levels"
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 _NoAliasLoader.yaml_implicit_resolvers = {
@@ -80,7 +91,13 @@ def parse(text: str) -> Document:
         raise YamlProblem(1, f"file is larger than {MAX_BYTES // 1024} KiB", "split it up")
     if "\x00" in text:
         raise YamlProblem(1, "file contains a NUL byte; it is not text", "save it as UTF-8 text")
-    loader = _NoAliasLoader(text)
+    try:
+        loader = _NoAliasLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise YamlProblem(
+            line, f"not valid YAML: {exc.reason}", "remove control characters"
+        ) from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -88,6 +105,11 @@ def parse(text: str) -> Document:
         line = mark.line + 1 if mark else 1
         what = exc.problem or exc.context or "not valid YAML"
         raise YamlProblem(line, f"not valid YAML: {what}", "check indentation and quotes") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise YamlProblem(
+            line, f"not valid YAML: {exc.reason}", "remove control characters"
+        ) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(1, f"not valid YAML: {exc}") from None
     except RecursionError:
