@@ -42,6 +42,7 @@ from bot.settings import Settings
 from bot.sources import read_place, resolve
 from bot.telegram_dialogue import COMMANDS, Advisor, Buttons, CatalogHolder, Plan, escape
 from bot.telegram_format import split_messages
+from bot.transport import AiohttpRequest
 from bot.uitext import UI
 from bot.usage import report, tally, transition_events
 
@@ -75,10 +76,8 @@ class TelegramBot:
             .base_url(settings.base_url)
             .base_file_url(settings.base_file_url)
             .rate_limiter(AIORateLimiter(max_retries=3))
-            .connect_timeout(10)
-            .read_timeout(20)
-            .write_timeout(20)
-            .pool_timeout(10)
+            .request(AiohttpRequest())
+            .get_updates_request(AiohttpRequest(pool_size=1, read_timeout=30))
             .updater(None)
             .build()
         )

@@ -1,0 +1,124 @@
+"""python-telegram-bot's HTTP seam filled with aiohttp.
+
+python-telegram-bot sends every Bot API call through a ``BaseRequest``; its
+default, built on httpx, costs more CPU per call than the rest of handling
+an update (see docs/operations.md for the profile). aiohttp parses HTTP in
+C and keeps connections alive, so each call costs a fraction of that. The
+seam is python-telegram-bot's own: nothing else in the bot changes.
+https://docs.python-telegram-bot.org/en/stable/telegram.request.baserequest.html
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+log = logging.getLogger(__name__)
+
+
+class AiohttpRequest(BaseRequest):
+    """A ``BaseRequest`` on one aiohttp session with a bounded connection pool."""
+
+    def __init__(
+        self,
+        *,
+        pool_size: int = 32,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 20.0,
+        write_timeout: float = 20.0,
+        pool_timeout: float = 10.0,
+    ) -> None:
+        self._pool_size = pool_size
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._write_timeout = write_timeout
+        self._pool_timeout = pool_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size, ttl_dns_cache=300),
+                headers={"User-Agent": self.USER_AGENT},
+            )
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        session = self._session
+        if session is None or session.closed:
+            raise RuntimeError("this AiohttpRequest is not initialized")
+        read = _given(read_timeout, self._read_timeout)
+        connect = _given(connect_timeout, self._connect_timeout)
+        pool = _given(pool_timeout, self._pool_timeout)
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=pool + connect if pool is not None and connect is not None else None,
+            sock_connect=connect,
+            sock_read=read,
+        )
+        body: Any = None
+        if request_data is not None:
+            files = request_data.multipart_data
+            fields = request_data.json_parameters
+            if files:
+                form = aiohttp.FormData()
+                for name, value in fields.items():
+                    form.add_field(name, value)
+                for name, part in files.items():
+                    filename, content, mime = _file_part(part)
+                    form.add_field(name, content, filename=filename, content_type=mime)
+                body = form
+            else:
+                body = fields
+        try:
+            async with session.request(method, url, data=body, timeout=timeout) as response:
+                payload = await response.read()
+                if log.isEnabledFor(logging.DEBUG):
+                    # The URL holds the token; the log formatter redacts it.
+                    log.debug("%s %s -> %d", method, url, response.status)
+                return response.status, payload
+        except TimeoutError as exc:
+            raise TimedOut from exc
+        except asyncio.CancelledError:
+            raise
+        except aiohttp.ClientError as exc:
+            # The class name helps when the message is empty; URLs never appear
+            # here, and logs are redacted anyway.
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+
+def _given(value: Any, default: float | None) -> float | None:
+    """A timeout the caller set, or ours; PTB marks 'not set' with a DefaultValue."""
+    return default if isinstance(value, type(BaseRequest.DEFAULT_NONE)) else value
+
+
+def _file_part(part: Any) -> tuple[str | None, Any, str | None]:
+    """(filename, content, mime type) from PTB's multipart tuple of 2 or 3 items."""
+    if isinstance(part, tuple):
+        filename = part[0] if len(part) > 0 else None
+        content = part[1] if len(part) > 1 else b""
+        mime = part[2] if len(part) > 2 else None
+        return filename, content, mime
+    return None, part, None
