@@ -42,6 +42,8 @@ class Settings:
     idle_hours: float = 72.0
     retention_days: float = 30.0
     log_level: str = "INFO"
+    rate_limit: float = 30.0
+    """Messages a second across all chats; Telegram asks bots to keep under 30."""
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -87,7 +89,22 @@ def from_env(env: Mapping[str, str]) -> Settings:
         idle_hours=_number(env, "ADVISOR_IDLE_HOURS", 72.0, float),
         retention_days=_number(env, "ADVISOR_RETENTION_DAYS", 30.0, float),
         log_level=(env.get("ADVISOR_LOG_LEVEL", "").strip() or "INFO").upper(),
+        rate_limit=_rate(env.get("ADVISOR_RATE_LIMIT", "")),
     )
+
+
+def _rate(text: str) -> float:
+    """ADVISOR_RATE_LIMIT: messages a second overall; 0 turns pacing off, not 429 retries."""
+    text = text.strip()
+    if not text:
+        return 30.0
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"ADVISOR_RATE_LIMIT: '{text}' is not a number") from None
+    if value < 0:
+        raise SettingsError("ADVISOR_RATE_LIMIT: must be 0 (no pacing) or more")
+    return value
 
 
 def _ids(text: str) -> frozenset[int]:

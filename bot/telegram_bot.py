@@ -75,7 +75,16 @@ class TelegramBot:
             .token(settings.token)
             .base_url(settings.base_url)
             .base_file_url(settings.base_file_url)
-            .rate_limiter(AIORateLimiter(max_retries=3))
+            .rate_limiter(
+                # Telegram's limits: about 30 messages a second overall, 20 a
+                # minute in a group; 429s are waited out and retried either way.
+                # https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
+                AIORateLimiter(
+                    overall_max_rate=settings.rate_limit,
+                    overall_time_period=1 if settings.rate_limit else 0,
+                    max_retries=3,
+                )
+            )
             .request(AiohttpRequest())
             .get_updates_request(AiohttpRequest(pool_size=1, read_timeout=30))
             .updater(None)
