@@ -102,6 +102,11 @@ class Renderer:
         chosen = value if isinstance(value, tuple) else (value,)
         return ", ".join(self.t(question.options[o].label) for o in chosen)
 
+    def said(self, flow: CompiledFlow, question_id: str, value: Answer) -> str:
+        """One answer with its question: ``Is the decision still open? → Open in part``."""
+        question = flow.questions[question_id]
+        return f"{self.t(question.model.text)} → {self.answer_text(question, value)}"
+
     def heading(self, flow: CompiledFlow, name: str, default: str) -> str:
         """A result heading: the flow's own wording if it has one, else the standard one."""
         return self.t(getattr(flow.model.headings, name) or default)
@@ -123,11 +128,7 @@ class Renderer:
             blocks.append(Block(BlockKind.HEADING, self.heading(flow, "why", UI.RESULT_WHY)))
             items = []
             for reason in result.reasons:
-                said = "; ".join(
-                    f"{self.t(flow.questions[q].model.text)} → "
-                    f"{self.answer_text(flow.questions[q], answers[q])}"
-                    for q in reason.cited
-                )
+                said = "; ".join(self.said(flow, q, answers[q]) for q in reason.cited)
                 text = self.t(reason.text)
                 if said:
                     text += "\n" + self.t(UI.RESULT_YOU_SAID, answers=said)
@@ -175,11 +176,7 @@ class Renderer:
             blocks.append(
                 Block(
                     BlockKind.BULLETS,
-                    items=tuple(
-                        f"{self.t(flow.questions[q].model.text)} → "
-                        f"{self.answer_text(flow.questions[q], value)}"
-                        for q, value in result.answers
-                    ),
+                    items=tuple(self.said(flow, q, value) for q, value in result.answers),
                     user_text=True,
                 )
             )

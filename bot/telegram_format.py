@@ -34,39 +34,31 @@ def split_messages(paragraphs: list[str], limit: int = MESSAGE_LIMIT) -> list[st
     A paragraph longer than a whole message is broken at line ends, and a
     line longer than that at a space, never inside an HTML entity.
     """
-    pieces: list[str] = []
-    for paragraph in paragraphs:
-        pieces.extend(_fit(paragraph, limit))
-    messages: list[str] = []
-    current = ""
-    for piece in pieces:
-        joined = f"{current}\n\n{piece}" if current else piece
-        if len(joined) <= limit:
-            current = joined
-        else:
-            messages.append(current)
-            current = piece
-    if current:
-        messages.append(current)
-    return messages
+    pieces = [piece for paragraph in paragraphs for piece in _fit(paragraph, limit)]
+    return _pack(pieces, "\n\n", limit)
 
 
 def _fit(text: str, limit: int) -> list[str]:
     if len(text) <= limit:
         return [text]
-    parts: list[str] = []
+    chunks = [chunk for line in text.split("\n") for chunk in _cut(line, limit)]
+    return _pack(chunks, "\n", limit)
+
+
+def _pack(pieces: list[str], separator: str, limit: int) -> list[str]:
+    """Pieces joined by ``separator`` into as few strings within ``limit`` as they fit."""
+    packed: list[str] = []
     current = ""
-    for line in text.split("\n"):
-        for chunk in _cut(line, limit):
-            joined = f"{current}\n{chunk}" if current else chunk
-            if len(joined) <= limit:
-                current = joined
-            else:
-                parts.append(current)
-                current = chunk
+    for piece in pieces:
+        joined = f"{current}{separator}{piece}" if current else piece
+        if len(joined) <= limit:
+            current = joined
+        else:
+            packed.append(current)
+            current = piece
     if current:
-        parts.append(current)
-    return parts
+        packed.append(current)
+    return packed
 
 
 def _cut(line: str, limit: int) -> list[str]:
