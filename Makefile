@@ -34,6 +34,16 @@ test: $(STAMP)
 check: $(STAMP)
 	$(BIN)/python -m bot flows check
 
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+## bench: load benchmark, ours vs peers through the real stack (~5 min; BENCH_ARGS=--quick for ~30 s)
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -1,0 +1,56 @@
+"""What every peer says: the bench flow's wording, as ours renders it.
+
+No import from ``bot``: a peer is a different bot. ``bench.flow`` writes the
+same wording into the flow ours loads, so messages are of the same size.
+"""
+
+from __future__ import annotations
+
+import os
+
+TITLE = "Bench flow"
+QUESTIONS = [
+    "Is the decision still open to change?",
+    "Can power over the decision really be shared?",
+    "Does the decision need specialist judgement?",
+    "What resources come with the decision?",
+    "Who stays accountable for the outcome?",
+]
+OPTIONS = ["Yes, fully", "Partly", "No"]
+BACK = "« Back"
+AGAIN = "Start again"
+MENU = "Main menu"
+
+RESULT_HTML = (
+    "<b>Recommendation: Inform</b>\n\n"
+    "Tell people clearly what has been decided, why, and what they can still influence.\n\n"
+    "<b>Why</b>\n\n"
+    "• The decision is open and power can be shared, so start by informing people well.\n"
+    "You said: Is the decision still open to change? → Yes, fully; "
+    "Can power over the decision really be shared? → Yes, fully\n\n"
+    "<b>Cautions</b>\n\n"
+    "<b>⚠ Accountability stays with you</b>\n\n"
+    "Why it matters: People need to know who answers for the outcome.\n"
+    "What to do: Say so plainly, and say who to contact.\n\n"
+    "<b>Next steps</b>\n\n"
+    "• Explain what was decided.\n• Tell people early.\n• Use plain words.\n"
+    "• Say who to contact.\n\n"
+    "<b>Where this sits</b>\n\n"
+    "On Arnstein's ladder of participation: Tokenism on Arnstein's ladder.\n"
+    "On the IAP2 spectrum of public participation: Inform on the IAP2 spectrum.\n\n"
+    "<b>Your answers</b>\n\n" + "\n".join(f"• {q} → {OPTIONS[0]}" for q in QUESTIONS)
+)
+"""Ours' result for the first-option path, byte for byte (checked by ``bench.run``)."""
+
+
+def question_html(number: int) -> str:
+    return f"<b>Question {number}</b>\n{QUESTIONS[number - 1]}"
+
+
+def chosen_html(number: int, option: int) -> str:
+    return f"{question_html(number)}\n\n<b>→ {OPTIONS[option]}</b>"
+
+
+def settings() -> tuple[str, str]:
+    """(token, base url such as http://127.0.0.1:PORT) from the environment."""
+    return os.environ["BENCH_TOKEN"], os.environ["BENCH_API_BASE"]
