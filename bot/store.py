@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -65,6 +66,34 @@ MIGRATIONS: tuple[str, ...] = (
         result TEXT NOT NULL
     );
     """,
+    # 3: one statement applies an update. Writing a conversation with a new
+    # version records its update id and its usage events through triggers, so
+    # the whole of it commits, or fails on a duplicate update id, as one
+    # statement: a single round trip to the database thread per update.
+    """
+    ALTER TABLE conversations ADD COLUMN applied_update INTEGER;
+    ALTER TABLE conversations ADD COLUMN pending_events TEXT;
+    CREATE TRIGGER conversations_inserted AFTER INSERT ON conversations
+    BEGIN
+        INSERT INTO applied_updates (update_id, chat_id, applied_at)
+            SELECT NEW.applied_update, NEW.chat_id, NEW.updated_at
+            WHERE NEW.applied_update IS NOT NULL;
+        INSERT INTO events (at, flow, kind, question, value)
+            SELECT NEW.updated_at, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+                json_extract(value, '$[2]'), json_extract(value, '$[3]')
+            FROM json_each(NEW.pending_events) WHERE NEW.pending_events IS NOT NULL;
+    END;
+    CREATE TRIGGER conversations_updated AFTER UPDATE OF version ON conversations
+    BEGIN
+        INSERT INTO applied_updates (update_id, chat_id, applied_at)
+            SELECT NEW.applied_update, NEW.chat_id, NEW.updated_at
+            WHERE NEW.applied_update IS NOT NULL;
+        INSERT INTO events (at, flow, kind, question, value)
+            SELECT NEW.updated_at, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+                json_extract(value, '$[2]'), json_extract(value, '$[3]')
+            FROM json_each(NEW.pending_events) WHERE NEW.pending_events IS NOT NULL;
+    END;
+    """,
 )
 
 
@@ -116,7 +145,7 @@ class SQLiteStore:
         current = int(row[0]) if row else 0
         for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
             async with self._transaction() as db:
-                for statement in filter(str.strip, script.split(";")):
+                for statement in _statements(script):
                     await db.execute(statement)
                 await db.execute(f"PRAGMA user_version = {number}")
 
@@ -127,23 +156,24 @@ class SQLiteStore:
 
     async def load(self, chat_id: int) -> Conversation:
         """The chat's conversation, or an empty one at version 0."""
-        async with self._db.execute(
-            "SELECT * FROM conversations WHERE chat_id = ?", (chat_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return Conversation(chat_id)
-        return Conversation(
-            chat_id=row["chat_id"],
-            user_id=row["user_id"],
-            locale=row["locale"],
-            session=_loads(row["session"]),
-            last_result=_loads(row["last_result"]),
-            prompt_message_id=row["prompt_message_id"],
-            version=row["version"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
+        rows = await self._db.execute_fetchall(
+            "SELECT user_id, locale, session, last_result, prompt_message_id, version, "
+            "created_at, updated_at FROM conversations WHERE chat_id = ?",
+            (chat_id,),
         )
+        for row in rows:
+            return Conversation(
+                chat_id=chat_id,
+                user_id=row[0],
+                locale=row[1],
+                session=_loads(row[2]),
+                last_result=_loads(row[3]),
+                prompt_message_id=row[4],
+                version=row[5],
+                created_at=row[6],
+                updated_at=row[7],
+            )
+        return Conversation(chat_id)
 
     async def seen(self, update_id: int) -> bool:
         """Whether this update was applied already."""
@@ -161,54 +191,47 @@ class SQLiteStore:
     ) -> Applied:
         """Record the update and write ``new`` if the chat is still at ``new.version``.
 
-        The stored version becomes ``new.version + 1``. Both writes commit
-        together or not at all.
+        One statement: the triggers of migration 3 add the update id (whose
+        primary key refuses a second copy) and the events, so all of it
+        commits together or not at all. The stored version becomes
+        ``new.version + 1``.
         """
         now = time.time() if now is None else now
+        pending = (
+            json.dumps([[e.flow, e.kind.value, e.question, e.value] for e in events])
+            if events
+            else None
+        )
+        values = (
+            new.user_id,
+            new.locale,
+            _dumps(new.session),
+            _dumps(new.last_result),
+            new.prompt_message_id,
+            new.version + 1,
+            now,
+            update_id,
+            pending,
+        )
         try:
-            async with self._transaction() as db:
-                if update_id is not None:
-                    cursor = await db.execute(
-                        "INSERT OR IGNORE INTO applied_updates (update_id, chat_id, applied_at) "
-                        "VALUES (?, ?, ?)",
-                        (update_id, new.chat_id, now),
-                    )
-                    if cursor.rowcount == 0:
-                        raise _Rollback(Applied.DUPLICATE)
-                values = (
-                    new.user_id,
-                    new.locale,
-                    _dumps(new.session),
-                    _dumps(new.last_result),
-                    new.prompt_message_id,
-                    new.version + 1,
-                    now,
+            if new.version == 0:
+                cursor = await self._db.execute(
+                    "INSERT INTO conversations (user_id, locale, session, last_result, "
+                    "prompt_message_id, version, updated_at, applied_update, pending_events, "
+                    "chat_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (chat_id) DO NOTHING",
+                    (*values, new.chat_id, now),
                 )
-                if new.version == 0:
-                    cursor = await db.execute(
-                        "INSERT OR IGNORE INTO conversations (user_id, locale, session, "
-                        "last_result, prompt_message_id, version, updated_at, chat_id, "
-                        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (*values, new.chat_id, now),
-                    )
-                else:
-                    cursor = await db.execute(
-                        "UPDATE conversations SET user_id = ?, locale = ?, session = ?, "
-                        "last_result = ?, prompt_message_id = ?, version = ?, updated_at = ? "
-                        "WHERE chat_id = ? AND version = ?",
-                        (*values, new.chat_id, new.version),
-                    )
-                if cursor.rowcount != 1:
-                    raise _Rollback(Applied.CONFLICT)
-                if events:
-                    await db.executemany(
-                        "INSERT INTO events (at, flow, kind, question, value) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        [(now, e.flow, e.kind.value, e.question, e.value) for e in events],
-                    )
-        except _Rollback as rollback:
-            return rollback.outcome
-        return Applied.APPLIED
+            else:
+                cursor = await self._db.execute(
+                    "UPDATE conversations SET user_id = ?, locale = ?, session = ?, "
+                    "last_result = ?, prompt_message_id = ?, version = ?, updated_at = ?, "
+                    "applied_update = ?, pending_events = ? WHERE chat_id = ? AND version = ?",
+                    (*values, new.chat_id, new.version),
+                )
+        except sqlite3.IntegrityError:
+            return Applied.DUPLICATE
+        return Applied.APPLIED if cursor.rowcount == 1 else Applied.CONFLICT
 
     async def set_prompt(self, chat_id: int, message_id: int, version: int) -> bool:
         """Remember which message carries the live buttons, if nothing moved on since."""
@@ -278,6 +301,26 @@ class SQLiteStore:
                 row = await cursor.fetchone()
             total += int(row[0]) if row else 0
         return total
+
+
+def _statements(script: str) -> list[str]:
+    """A migration's statements; a trigger's body keeps its own semicolons."""
+    statements: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for line in script.splitlines():
+        word = line.strip().upper()
+        current.append(line)
+        if word == "BEGIN":
+            depth += 1
+        elif word == "END;":
+            depth -= 1
+        if depth == 0 and word.endswith(";"):
+            statements.append("\n".join(current).strip().rstrip(";"))
+            current = []
+    if "\n".join(current).strip():
+        statements.append("\n".join(current).strip())
+    return statements
 
 
 def _prepare_file(path: Path) -> None:

@@ -81,3 +81,44 @@ async def test_forget_and_purge(store: SQLiteStore) -> None:
     assert await store.purge(idle_before=1000.0) == 0
     assert await store.purge(idle_before=6000.0) == 1
     assert (await store.load(12)).version == 0
+
+
+async def test_events_are_written_with_their_update_exactly_once(store: SQLiteStore) -> None:
+    """Usage events commit with the update that caused them, and not again for a duplicate."""
+    from bot.usage import Event, EventKind
+
+    events = [Event("plan", EventKind.STARTED), Event("plan", EventKind.ENTERED, "about")]
+    assert await store.apply(1, Conversation(5, session={}), 10.0, events) is Applied.APPLIED
+    again = Conversation(5, session={}, version=1)
+    assert await store.apply(1, again, 11.0, events) is Applied.DUPLICATE
+    assert await store.events_since(0) == [
+        ("plan", "started", None, None),
+        ("plan", "entered", "about", None),
+    ]
+
+
+async def test_an_older_database_is_migrated_in_place(tmp_path: Path) -> None:
+    """A database at schema 2 with a conversation is upgraded and keeps working."""
+    import sqlite3
+
+    from bot.store import _statements
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as con:
+        for script in MIGRATIONS[:2]:
+            for statement in _statements(script):
+                con.execute(statement)
+        con.execute(
+            "INSERT INTO conversations (chat_id, version, created_at, updated_at, session) "
+            "VALUES (1, 3, 0, 0, '{\"x\": 1}')"
+        )
+        con.execute("PRAGMA user_version = 2")
+    store = await SQLiteStore.open(path)
+    try:
+        assert await store.schema_version() == len(MIGRATIONS)
+        loaded = await store.load(1)
+        assert (loaded.session, loaded.version) == ({"x": 1}, 3)
+        assert await store.apply(9, loaded) is Applied.APPLIED
+        assert await store.seen(9)
+    finally:
+        await store.close()
