@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from bot.catalog import Catalog
 from bot.loader import LoadReport
+from bot.logs import RedactingFormatter
 from bot.settings import Settings
 from bot.store import SQLiteStore
 from bot.telegram_bot import CatalogHolder, TelegramBot
@@ -26,6 +29,23 @@ def settings_for(api: FakeBotAPI, db_path: Path, **changes: object) -> Settings:
     }
     values.update(changes)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+@contextmanager
+def captured_log(secrets: list[str]) -> Iterator[io.StringIO]:
+    """Everything logged at DEBUG and up, through the bot's redacting formatter."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter(secrets))
+    root = logging.getLogger()
+    old = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old)
 
 
 @asynccontextmanager

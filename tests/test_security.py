@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import io
-import logging
 import sqlite3
 import time
 from pathlib import Path
 
-from bot.logs import RedactingFormatter
-
 from fakebotapi import FakeBotAPI
-from telegram_support import running, say, tap
+from telegram_support import captured_log, running, say, tap
 
 USER = 6006
 
@@ -56,22 +52,12 @@ async def test_replayed_press_changes_nothing(fake_api: FakeBotAPI, tmp_path: Pa
 
 async def test_no_token_in_logs_when_the_api_is_unreachable(tmp_path: Path) -> None:
     """With the Bot API down, the errors logged never contain the token."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
     api = FakeBotAPI()
-    handler.setFormatter(RedactingFormatter([api.token]))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    old = root.level
-    root.setLevel(logging.DEBUG)
-    try:
+    with captured_log([api.token]) as stream:
         await api.start()
         async with running(api, tmp_path / "db.sqlite3"):
             await api.stop()
             await asyncio.sleep(2.5)
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old)
     logged = stream.getvalue()
     assert "getUpdates failed" in logged, "the failure was logged"
     assert api.token not in logged

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from bot.logs import RedactingFormatter
-
 from fakebotapi import FakeBotAPI
-from telegram_support import last_text, running, say, tap, with_keyboard
+from telegram_support import captured_log, last_text, running, say, tap, with_keyboard
 
 USER = 1001
 FOOTPATH = ["Closing the footpath by the school", "3", "3"]
@@ -337,21 +334,11 @@ async def test_idle_session_expires_by_stored_time(fake_api: FakeBotAPI, db: Pat
 
 async def test_token_never_appears_in_logs(fake_api: FakeBotAPI, db: Path) -> None:
     """With the HTTP client logging every URL, the redacting formatter hides the token."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(RedactingFormatter([fake_api.token]))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    old = root.level
-    root.setLevel(logging.DEBUG)
-    try:
-        fake_api.fail_next("sendMessage", status=500)
+    fake_api.fail_next("sendMessage", status=500)
+    with captured_log([fake_api.token]) as stream:
         async with running(fake_api, db):
             await say(fake_api, USER, "/start plan")
             await asyncio.sleep(0.1)
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old)
     logged = stream.getvalue()
     assert "/bot[redacted]/getUpdates" in logged, "the URL was logged, so redaction was exercised"
     assert fake_api.token not in logged
