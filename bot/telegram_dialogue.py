@@ -377,7 +377,7 @@ class Advisor:
         live = self.live(plan, words, now)
         if live is None or live[1].finished:
             if live is not None:
-                plan.sends.append(Send(escape(words.t(UI.HINT_FINISHED))))
+                plan.sends.append(Send(escape(words.t(UI.TELEGRAM_FINISHED))))
             plan.sends.append(self.menu(words, False, greeting=plan.conversation.version == 0))
             return
         flow, session = live

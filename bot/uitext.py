@@ -61,6 +61,7 @@ class UI(StrEnum):
     TELEGRAM_BACK = "ui.telegram.back"
     TELEGRAM_SKIP = "ui.telegram.skip"
     TELEGRAM_AGAIN = "ui.telegram.again"
+    TELEGRAM_FINISHED = "ui.telegram.finished"
     TELEGRAM_OTHER_FLOWS = "ui.telegram.other_flows"
     TELEGRAM_CHOSEN = "ui.telegram.chosen"
     TELEGRAM_TAP_DONE = "ui.telegram.tap_done"

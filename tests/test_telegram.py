@@ -360,3 +360,16 @@ def _rows_about(db: Path, who: int) -> int:
             "SELECT COUNT(*) FROM applied_updates WHERE chat_id = ?", (who,)
         ).fetchone()[0]
     return a + b
+
+
+async def test_text_after_the_result_points_to_starting_again(
+    fake_api: FakeBotAPI, db: Path
+) -> None:
+    """A message after the advice says how to start again and shows the menu: no dead end."""
+    async with running(fake_api, db):
+        for answer in ("/start plan", *FOOTPATH):
+            await say(fake_api, USER, answer)
+        await say(fake_api, USER, "what now?")
+        texts = fake_api.chat(USER).texts
+    assert "Tap Start again, or send /restart, to begin again." in (texts[-2] or "")
+    assert "What would you like to do?" in (texts[-1] or "")
