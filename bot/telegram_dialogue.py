@@ -215,11 +215,12 @@ class Advisor:
             rows.append(last)
         return Send(self.prompt_html(words, prompt), rows, track=True)
 
-    def answered(self, flow: CompiledFlow, before: Session, words: Renderer, plan: Plan) -> None:
+    def answered(
+        self, flow: CompiledFlow, before: Session, after: Session, words: Renderer, plan: Plan
+    ) -> None:
         """Mark the question just answered on its message, without buttons."""
         conv = plan.conversation
-        after = Session.from_json(conv.session) if conv.session else None
-        if conv.prompt_message_id is None or before.question is None or after is None:
+        if conv.prompt_message_id is None or before.question is None:
             return
         if before.question not in after.answers:
             plan.edits.append(Edit(conv.prompt_message_id, None))
@@ -255,7 +256,7 @@ class Advisor:
             return
         session = step.session
         plan.conversation = replace(plan.conversation, session=session.to_json())
-        self.answered(flow, before, words, plan)
+        self.answered(flow, before, session, words, plan)
         if session.finished:
             plan.conversation = replace(plan.conversation, last_result=session.to_json())
             plan.sends.extend(self.result(flow, session, words))
