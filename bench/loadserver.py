@@ -27,7 +27,13 @@ Timing, per update, all on the server's monotonic clock:
   the person waits, including time in Telegram's queue. Only the bot's active
   time counts: an update taken back at the end of a slice keeps the time it
   waited (``carry``) and goes on from there in the bot's next slice. The
-  longest wait, answered or still open at the end, is the *stall*.
+  longest wait, answered or still open at the end, is the *longest wait*.
+- *stall*: the longest the bot made no call but ``getUpdates`` while it held
+  updates it had been handed and not yet answered: a bot that freezes (a
+  blocked event loop, a whole-file rewrite, a long pause for garbage
+  collection) stalls every user at once. In a closed loop with no think
+  time the longest wait is instead about the number of users times the CPU
+  per update, for any bot, so it measures throughput, not stalls.
 
 Only one bot is *active* at a time (see ``bench.run``): an inactive bot's users
 do not act, its long polls are held, and its queued but undelivered updates are
@@ -107,6 +113,8 @@ class Window:
     first_ms: list[float] = field(default_factory=list)
     prompt_ms: list[float] = field(default_factory=list)
     wait_ms: list[float] = field(default_factory=list)
+    stall: float = 0.0
+    """Seconds: the longest the bot made no progress while it held handed-out updates."""
     results: int = 0
 
 
@@ -169,6 +177,8 @@ class BotState:
         """Handed-out updates whose prompt has not come yet."""
         self.slice_start = 0.0
         self.last_call = 0.0
+        self.progress_at = 0.0
+        """When the bot last made a call, or was handed work while it held none."""
         self.polls = 0
         self.total_calls: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
@@ -257,6 +267,8 @@ class BotState:
     def rescue(self) -> int:
         """Users whose update was handed out but never answered start over; how many."""
         stuck = [u for u in self.users.values() if u.pending is not None]
+        if self.measuring and self.in_flight > 0:  # still stalled when the bench gave up
+            self.window.stall = max(self.window.stall, time.monotonic() - self.progress_at)
         for user in stuck:
             pending = user.pending
             assert pending is not None
@@ -355,6 +367,8 @@ class BotState:
                 self.poll_waiting -= 1
         now = time.monotonic()
         batch = list(itertools.islice(self.queue, limit))
+        if self.in_flight == 0:
+            self.progress_at = now
         for pending in batch:
             if pending.handed is None:
                 pending.handed = now
@@ -536,6 +550,9 @@ class LoadServer:
         now = time.monotonic()
         if key != "getupdates":
             state.last_call = now
+            if state.measuring and state.in_flight > 0:
+                state.window.stall = max(state.window.stall, now - state.progress_at)
+            state.progress_at = now
         state.total_calls[method] += 1
         if state.measuring:
             state.window.calls[method] += 1

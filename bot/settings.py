@@ -42,8 +42,14 @@ class Settings:
     idle_hours: float = 72.0
     retention_days: float = 30.0
     log_level: str = "INFO"
-    rate_limit: float = 30.0
-    """Messages a second across all chats; Telegram asks bots to keep under 30."""
+    rate_limit: float = 0.0
+    """Messages a second across all chats; 0 paces nothing and waits out 429s.
+
+    Telegram's 30 a second is for bulk notifications; replies to the people
+    writing to the bot are not held to it, and a pre-emptive cap made 1,000
+    busy users wait a minute for each reply (docs/operations.md). Operators
+    who broadcast can set it.
+    """
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -94,10 +100,13 @@ def from_env(env: Mapping[str, str]) -> Settings:
 
 
 def _rate(text: str) -> float:
-    """ADVISOR_RATE_LIMIT: messages a second overall; 0 turns pacing off, not 429 retries."""
+    """ADVISOR_RATE_LIMIT: messages a second overall; 0 (the default) paces nothing.
+
+    429 answers are waited out and retried whatever this says.
+    """
     text = text.strip()
     if not text:
-        return 30.0
+        return 0.0
     try:
         value = float(text)
     except ValueError:

@@ -75,8 +75,10 @@ class TelegramBot:
             .base_url(settings.base_url)
             .base_file_url(settings.base_file_url)
             .rate_limiter(
-                # Telegram's limits: about 30 messages a second overall, 20 a
-                # minute in a group; 429s are waited out and retried either way.
+                # Telegram's limits: 20 messages a minute in a group; about 30 a
+                # second for bulk notifications, which this bot, replying to
+                # people, paces only if ADVISOR_RATE_LIMIT asks; 429s are waited
+                # out and retried either way (all calls pause meanwhile).
                 # https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
                 AIORateLimiter(
                     overall_max_rate=settings.rate_limit,

@@ -16,7 +16,7 @@ def test_defaults_and_derived_file_url() -> None:
     )
     assert settings.base_file_url == "http://127.0.0.1:8081/file/bot"
     assert settings.db_path == Path("data/advisor.sqlite3")
-    assert settings.rate_limit == 30.0
+    assert settings.rate_limit == 0.0  # replies are not paced; 429s are waited out
     assert settings.admin_ids == frozenset()
     assert "1:x" not in repr(settings)
 
@@ -37,6 +37,12 @@ def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> No
         env = {"TELEGRAM_BOT_TOKEN": "1:x", **env}
     with pytest.raises(SettingsError, match=message):
         from_env(env)
+
+
+def test_rate_limit_can_be_set_for_bulk_sending() -> None:
+    """An operator who adds broadcasts can pace the bot to Telegram's 30 a second."""
+    settings = from_env({"TELEGRAM_BOT_TOKEN": "1:x", "ADVISOR_RATE_LIMIT": " 30 "})
+    assert settings.rate_limit == 30.0
 
 
 def test_environment_wins_over_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
