@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.conditions import Predicate, compile_condition, facts_read
+from bot.findings import Finding, FlowError, errors
 from bot.model import RESULT, Caution, ConditionalText, Flow, Option, Outcome, Question
 
 
@@ -103,6 +104,28 @@ class Catalog:
         if found is None:
             found = self.texts.get(self.default_locale, {}).get(text_id, text_id)
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class LoadReport:
+    """What loading found, and the catalog when nothing stopped it."""
+
+    catalog: Catalog | None
+    findings: list[Finding]
+
+    def unwrap(self) -> Catalog:
+        """The catalog, or ``FlowError`` with every finding."""
+        if self.catalog is None:
+            raise FlowError(errors(self.findings))
+        return self.catalog
+
+
+def build_catalog(
+    flows: Mapping[str, Flow], texts: Mapping[str, Mapping[str, str]], default_locale: str
+) -> Catalog:
+    """A catalog of flows that have passed ``checks``, with the texts they use."""
+    compiled = {fid: compile_flow(flow, texts) for fid, flow in flows.items()}
+    return Catalog(flows=compiled, texts=texts, default_locale=default_locale)
 
 
 def compile_flow(flow: Flow, texts: Mapping[str, Mapping[str, str]]) -> CompiledFlow:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from bot.conditions import form
@@ -377,7 +377,8 @@ def text_refs(flow: Flow) -> Iterator[tuple[str, Path]]:
     if flow.description:
         yield flow.description, ("description",)
     yield flow.result_heading, ("result_heading",)
-    for name, text in flow.headings:
+    for name in (part.name for part in fields(flow.headings)):
+        text = getattr(flow.headings, name)
         if text is not None:
             yield text, ("headings", name)
     for qi, q in enumerate(flow.questions):

@@ -14,8 +14,6 @@ from pathlib import Path
 
 from bot.findings import Finding, Severity, errors
 from bot.settings import SettingsError, environment, from_env
-from bot.sources import read_place, resolve
-from bot.sources import shown as _shown
 
 DESCRIPTION = """\
 Engagement Advisor: advice on whether to inform, consult or co-produce.
@@ -154,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def flows_check(paths: Sequence[Path]) -> int:
     """Print every finding; 1 when any is an error."""
+    from bot.sources import read_place, resolve
+
     failed = False
     for path in paths or [None]:
         if path is not None and not path.exists():
@@ -177,7 +177,7 @@ def flows_check(paths: Sequence[Path]) -> int:
 def flows_test(paths: Sequence[Path]) -> int:
     """Run YAML scenario tests against the project's flows; 1 on any failure."""
     from bot.scenarios import format_report, parse_scenarios, run_scenarios, succeeded
-    from bot.sources import default_flows_dir
+    from bot.sources import default_flows_dir, read_place, resolve, shown
 
     report = read_place(resolve(None))
     if report.catalog is None:
@@ -195,7 +195,7 @@ def flows_test(paths: Sequence[Path]) -> int:
     scenarios = []
     findings: list[Finding] = []
     for file in files:
-        found, problems = parse_scenarios(str(_shown(file)), file.read_text(encoding="utf-8"))
+        found, problems = parse_scenarios(str(shown(file)), file.read_text(encoding="utf-8"))
         scenarios.extend(found)
         findings.extend(problems)
     outcomes = run_scenarios(report.catalog, scenarios)
@@ -206,6 +206,7 @@ def flows_test(paths: Sequence[Path]) -> int:
 def flows_graph(flow_id: str, form: str, locale: str) -> int:
     """Print a diagram of one flow."""
     from bot.graph import to_dot, to_mermaid
+    from bot.sources import read_place, resolve
 
     report = read_place(resolve(None))
     if report.catalog is None:
@@ -230,6 +231,7 @@ def _print_findings(findings: list[Finding]) -> None:
 
 def chat(flow_id: str | None, locale: str, save_to: Path | None) -> int:
     """The terminal channel on the project's flows."""
+    from bot.sources import read_place, resolve
     from bot.terminal import Terminal, stdin_reader
 
     report = read_place(resolve(None))
@@ -250,6 +252,7 @@ def run_bot() -> int:
     import asyncio
 
     from bot import logs
+    from bot.child_loader import load_in_child
     from bot.service import serve
 
     try:
@@ -259,7 +262,9 @@ def run_bot() -> int:
         return 2
     logs.configure(settings.log_level, settings.secrets)
     os.environ.setdefault("PTB_TIMEDELTA", "1")  # python-telegram-bot's coming default
-    report = read_place(resolve(None))
+    # Loaded in a child process, as /reload does: the serving process never
+    # imports the loader (bot/child_loader.py says why).
+    report = asyncio.run(load_in_child())
     if report.catalog is None:
         _print_findings(report.findings)
         return 1
@@ -272,6 +277,7 @@ def stats(days: float, with_audit: bool) -> int:
     import time
 
     from bot.render import Renderer
+    from bot.sources import read_place, resolve
     from bot.store import SQLiteStore
     from bot.usage import report, tally
 

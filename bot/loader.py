@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from bot.catalog import Catalog, compile_flow
+from bot.catalog import LoadReport, build_catalog
 from bot.checks import check_flow, text_refs
 from bot.content import TextEntry, collect_texts
-from bot.findings import Finding, FlowError, Severity, errors
+from bot.findings import Finding, Severity, errors
 from bot.model import Flow
 from bot.proofs import prove
 from bot.schema_errors import findings_from
+from bot.validation import FLOW
 from bot.yamltext import Document, YamlProblem, parse
 
 
@@ -35,20 +36,6 @@ class Source:
     text: str
     stem: str | None = None
     locale: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LoadReport:
-    """What loading found, and the catalog when nothing stopped it."""
-
-    catalog: Catalog | None
-    findings: list[Finding]
-
-    def unwrap(self) -> Catalog:
-        """The catalog, or ``FlowError`` with every finding."""
-        if self.catalog is None:
-            raise FlowError(errors(self.findings))
-        return self.catalog
 
 
 def load(
@@ -97,12 +84,11 @@ def load(
     _check_fit(flows, texts, findings)
     _check_unused(used, texts, findings)
     plain = {loc: {k: e.text for k, e in table.items()} for loc, table in texts.items()}
-    compiled = {fid: compile_flow(flow, plain) for fid, (flow, _, _) in flows.items()}
+    catalog = build_catalog({fid: f for fid, (f, _, _) in flows.items()}, plain, default_locale)
     for fid, (_, source, doc) in flows.items():
-        findings.extend(prove(compiled[fid], source.name, doc)[0])
+        findings.extend(prove(catalog.flows[fid], source.name, doc)[0])
     if errors(findings):
         return LoadReport(None, findings)
-    catalog = Catalog(flows=compiled, texts=plain, default_locale=default_locale)
     return LoadReport(catalog, findings)
 
 
@@ -123,7 +109,7 @@ def _load_flow(source: Source, findings: list[Finding]) -> tuple[Flow, Document]
         )
         return None
     try:
-        flow = Flow.model_validate(doc.data)
+        flow = FLOW.validate_python(doc.data)
     except ValidationError as exc:
         findings.extend(findings_from(exc, source.name, doc))
         return None

@@ -1,36 +1,70 @@
 """The flow format: what an admin may write in ``flows/*.yaml``.
 
-These pydantic models are the single definition of the format: the loader
-validates against them, the JSON Schema for editors is generated from them,
-and the engine reads them. They check shape and types only; references
-between parts (does this question exist?) are checked in ``checks`` where
-the file's line numbers are at hand.
+These dataclasses are the single definition of the format: the loader
+validates against them (with pydantic, see ``bot.validation``), the JSON
+Schema for editors is generated from them, and the engine reads them. They
+check shape and types only; references between parts (does this question
+exist?) are checked in ``checks`` where the file's line numbers are at hand.
+
+They are plain dataclasses, not pydantic models, so the serving process,
+which only reads flows that were validated in a child process
+(``bot.child_loader``), never imports pydantic: about 6 MB less per bot.
+The constraints are ``Annotated`` metadata that pydantic reads when the
+loader asks it to validate.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from annotated_types import Ge, Interval, MinLen
+
+
+class _Text:
+    """A string constraint pydantic applies (and puts in the JSON Schema) when validating."""
+
+    def __init__(self, pattern: str, max_length: int, description: str) -> None:
+        self.pattern = pattern
+        self.max_length = max_length
+        self.description = description
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.str_schema(pattern=self.pattern, max_length=self.max_length, strict=True)
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> Any:
+        return {**handler(schema), "description": self.description}
+
+
+class _Strict:
+    """No coercion: ``1`` is not ``true`` and ``"2"`` is not ``2``."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        return {**handler(source), "strict": True}
+
 
 Id = Annotated[
     str,
-    Field(
-        pattern=r"^[a-z][a-z0-9_]*$",
-        max_length=40,
-        description="An id: lowercase letters, digits and _; starts with a letter.",
+    _Text(
+        r"^[a-z][a-z0-9_]*$",
+        40,
+        "An id: lowercase letters, digits and _; starts with a letter.",
     ),
 ]
 TextId = Annotated[
     str,
-    Field(
-        pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$",
-        max_length=120,
-        description="A text id, looked up in content/<locale>/*.yaml.",
+    _Text(
+        r"^[A-Za-z][A-Za-z0-9_.-]*$",
+        120,
+        "A text id, looked up in content/<locale>/*.yaml.",
     ),
 ]
-FactValue = StrictBool | StrictInt | StrictStr
+StrictBool = Annotated[bool, _Strict()]
+StrictInt = Annotated[int, _Strict()]
+FactValue = StrictBool | StrictInt | Annotated[str, _Strict()]
 
 RESULT = "result"
 """The ``next``/``goto`` target that ends the questions and gives the result."""
@@ -59,25 +93,42 @@ class Audience(StrEnum):
     COMMUNITY = "community"
 
 
-class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+def _key(name: str) -> str:
+    """A field's key in YAML: ``is_`` is written ``is`` (Python keeps ``is`` for itself)."""
+    return name.rstrip("_")
 
 
+part = dataclass(frozen=True, slots=True, kw_only=True)
+"""Every part of a flow: immutable, and built from keys, never from positions."""
+
+
+class _Part:
+    __pydantic_config__: ClassVar[dict[str, Any]] = {
+        "extra": "forbid",
+        "alias_generator": _key,
+        "populate_by_name": True,
+        "use_attribute_docstrings": True,
+    }
+    __slots__ = ()
+
+
+@part
 class Condition(_Part):
     """A test over facts; exactly one form per condition (see the admin guide)."""
 
     fact: Id | None = None
-    is_: FactValue | None = Field(None, alias="is")
-    in_: list[FactValue] | None = Field(None, alias="in", min_length=1)
+    is_: FactValue | None = None
+    in_: Annotated[list[FactValue], MinLen(1)] | None = None
     has: Id | None = None
-    has_any: list[Id] | None = Field(None, min_length=1)
-    count_at_least: Annotated[int, Field(ge=0)] | None = None
+    has_any: Annotated[list[Id], MinLen(1)] | None = None
+    count_at_least: Annotated[int, Ge(0)] | None = None
     answered: StrictBool | None = None
-    all: list[Condition] | None = Field(None, min_length=1)
-    any: list[Condition] | None = Field(None, min_length=1)
-    not_: Condition | None = Field(None, alias="not")
+    all: Annotated[list[Condition], MinLen(1)] | None = None
+    any: Annotated[list[Condition], MinLen(1)] | None = None
+    not_: Condition | None = None
 
 
+@part
 class Branch(_Part):
     """One way on from a question: ``goto`` when ``when`` holds (always, without it)."""
 
@@ -85,16 +136,18 @@ class Branch(_Part):
     goto: Id
 
 
+@part
 class Option(_Part):
     """One answer to a choice or multi question."""
 
     id: Id
     label: TextId
-    set: dict[Id, FactValue] = Field(default_factory=dict)
+    set: dict[Id, FactValue] = field(default_factory=dict)
     next: Id | None = None
     exclusive: StrictBool = False
 
 
+@part
 class Question(_Part):
     """One question of a flow."""
 
@@ -102,13 +155,14 @@ class Question(_Part):
     text: TextId
     help: TextId | None = None
     kind: QuestionKind = QuestionKind.CHOICE
-    options: list[Option] = Field(default_factory=list)
+    options: list[Option] = field(default_factory=list)
     next: Id | list[Branch] | None = None
-    max_length: Annotated[int, Field(ge=1, le=3000)] = 500
+    max_length: Annotated[int, Interval(ge=1, le=3000)] = 500
     optional: StrictBool = False
-    min_choices: Annotated[int, Field(ge=0)] = 1
+    min_choices: Annotated[int, Ge(0)] = 1
 
 
+@part
 class Recommendation(_Part):
     """What a level says, whichever outcome rule chose it."""
 
@@ -116,9 +170,10 @@ class Recommendation(_Part):
     summary: TextId
     ladder: TextId
     spectrum: TextId
-    next_steps: list[TextId] = Field(default_factory=list)
+    next_steps: list[TextId] = field(default_factory=list)
 
 
+@part
 class ConditionalText(_Part):
     """A text shown only when its condition holds."""
 
@@ -126,17 +181,19 @@ class ConditionalText(_Part):
     when: Condition
 
 
+@part
 class Outcome(_Part):
     """An outcome rule: the first whose ``when`` holds gives the recommendation."""
 
     id: Id
     when: Condition | None = None
     recommend: Level
-    reasons: list[TextId | ConditionalText] = Field(default_factory=list)
-    would_change: list[TextId] = Field(default_factory=list)
-    next_steps: list[TextId] = Field(default_factory=list)
+    reasons: list[TextId | ConditionalText] = field(default_factory=list)
+    would_change: list[TextId] = field(default_factory=list)
+    next_steps: list[TextId] = field(default_factory=list)
 
 
+@part
 class Caution(_Part):
     """A risk shown with the result whenever its ``when`` holds."""
 
@@ -147,6 +204,7 @@ class Caution(_Part):
     do: TextId
 
 
+@part
 class Guarantee(_Part):
     """A promise about the advice that ``flows check`` proves over every path.
 
@@ -158,14 +216,16 @@ class Guarantee(_Part):
     """
 
     id: Id
-    description: str | None = Field(None, description="A note for admins; never shown to users.")
+    description: str | None = None
+    """A note for admins; never shown to users."""
     when: Condition | None = None
-    if_recommend: list[Level] | None = Field(None, min_length=1)
-    never_recommend: list[Level] = Field(default_factory=list)
-    must_caution: list[Id] = Field(default_factory=list)
-    must_include: list[TextId] = Field(default_factory=list)
+    if_recommend: Annotated[list[Level], MinLen(1)] | None = None
+    never_recommend: list[Level] = field(default_factory=list)
+    must_caution: list[Id] = field(default_factory=list)
+    must_include: list[TextId] = field(default_factory=list)
 
 
+@part
 class Headings(_Part):
     """Text ids that replace the result's standard headings for one flow.
 
@@ -181,19 +241,20 @@ class Headings(_Part):
     answers: TextId | None = None
 
 
+@part
 class Flow(_Part):
     """A dialogue flow: questions, then the advice their answers lead to."""
 
     id: Id
-    version: Annotated[StrictInt, Field(ge=1)]
+    version: Annotated[StrictInt, Ge(1)]
     title: TextId
     description: TextId | None = None
     audience: Audience
     start: Id
     result_heading: TextId = "ui.result.recommendation"
-    headings: Headings = Field(default_factory=Headings)
-    questions: list[Question] = Field(min_length=1)
-    recommendations: dict[Level, Recommendation] = Field(min_length=1)
-    outcomes: list[Outcome] = Field(min_length=1)
-    cautions: list[Caution] = Field(default_factory=list)
-    guarantees: list[Guarantee] = Field(default_factory=list)
+    headings: Headings = field(default_factory=Headings)
+    questions: Annotated[list[Question], MinLen(1)]
+    recommendations: Annotated[dict[Level, Recommendation], MinLen(1)]
+    outcomes: Annotated[list[Outcome], MinLen(1)]
+    cautions: list[Caution] = field(default_factory=list)
+    guarantees: list[Guarantee] = field(default_factory=list)

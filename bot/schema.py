@@ -5,7 +5,7 @@ so an editor with YAML support (VS Code's YAML extension and others built on
 yaml-language-server) completes keys, shows what each means, and marks typos
 and wrong types while an admin types, before ``flows check`` runs.
 
-The models stay the one definition of the format: this module only takes
+The dataclasses in ``bot.model`` stay the one definition of the format: this module only takes
 pydantic's schema and adds what an editor shows (a title, a description for
 every key), in the JSON Schema dialect those editors fully support. The file
 ``schema/flow.schema.json`` is ``render_schema()`` committed; a test keeps
@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from bot.model import Flow
+from bot.validation import FLOW
 
 DIALECT = "http://json-schema.org/draft-07/schema#"
 """yaml-language-server validates with draft-07 and only warns on newer dialects."""
@@ -142,7 +142,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
 
 def flow_schema() -> dict[str, Any]:
     """The JSON Schema of a flow file, with a title and a description on every key."""
-    schema = Flow.model_json_schema(by_alias=True, ref_template=f"#/{DEFINITIONS}/{{model}}")
+    schema = FLOW.json_schema(by_alias=True, ref_template=f"#/{DEFINITIONS}/{{model}}")
     definitions = schema.pop("$defs", {})
     definitions["Flow"] = schema
     for name, definition in definitions.items():

@@ -17,6 +17,8 @@ _KINDS = {
     "dict_type": "a mapping (key: value lines)",
     "model_type": "a mapping (key: value lines)",
     "model_attributes_type": "a mapping (key: value lines)",
+    "dataclass_type": "a mapping (key: value lines)",
+    "dataclass_args_type": "a mapping (key: value lines)",
 }
 
 
@@ -69,7 +71,7 @@ def _finding(item: dict[str, Any], path: Path, file: str, doc: Document) -> Find
     line = doc.line(path)
     if kind == "missing":
         return Finding(file, line, f"{where}: required key is missing", "see docs/admin.md")
-    if kind == "extra_forbidden":
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         return Finding(
             file, line, f"unknown key '{path[-1]}'", "check the spelling against docs/admin.md"
         )

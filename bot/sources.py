@@ -10,8 +10,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.catalog import LoadReport
 from bot.findings import Finding
-from bot.loader import LoadReport, Source, load
+from bot.loader import Source, load
 from bot.uitext import UI
 from bot.yamltext import MAX_BYTES
 

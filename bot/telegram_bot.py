@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,14 +31,13 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, Tele
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler, Updater
 
 from bot import engine
-from bot.catalog import CompiledFlow
+from bot.catalog import CompiledFlow, LoadReport
+from bot.child_loader import load_in_child
 from bot.conversations import Applied, Conversation, Store
 from bot.engine import Session, SessionError
 from bot.findings import Severity
-from bot.loader import LoadReport
 from bot.render import Renderer
 from bot.settings import Settings
-from bot.sources import read_place, resolve
 from bot.telegram_dialogue import COMMANDS, Advisor, Buttons, CatalogHolder, Plan, escape
 from bot.telegram_format import split_messages
 from bot.transport import AiohttpRequest
@@ -61,10 +60,10 @@ class TelegramBot:
         holder: CatalogHolder,
         store: Store,
         clock: Callable[[], float] = time.time,
-        load_catalog: Callable[[], LoadReport] | None = None,
+        load_catalog: Callable[[], Awaitable[LoadReport]] | None = None,
     ) -> None:
         self.settings = settings
-        self.load_catalog = load_catalog or (lambda: read_place(resolve(None)))
+        self.load_catalog = load_catalog or load_in_child
         self.holder = holder
         self.store = store
         self.advisor = Advisor(holder, settings)
@@ -395,7 +394,7 @@ class TelegramBot:
         Conversations carry on: each is fitted to the new flows at its next
         update (``engine.resume``), keeping every answer that still fits.
         """
-        loaded = await asyncio.to_thread(self.load_catalog)
+        loaded = await self.load_catalog()
         problems = [f for f in loaded.findings if f.severity is Severity.ERROR]
         if loaded.catalog is None or problems:
             listed = "\n".join(str(f) for f in problems[:15])

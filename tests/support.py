@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.catalog import Catalog
-from bot.loader import LoadReport, Source, load
+from bot.catalog import Catalog, LoadReport
+from bot.loader import Source, load
 from bot.sources import PROJECT_ROOT
 from bot.uitext import UI
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import io
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
-from bot.catalog import Catalog
-from bot.loader import LoadReport
+from bot.catalog import Catalog, LoadReport
 from bot.logs import RedactingFormatter
 from bot.settings import Settings
 from bot.store import SQLiteStore
@@ -55,13 +54,13 @@ async def running(
     *,
     catalog: Catalog | None = None,
     clock: Callable[[], float] = time.time,
-    load_catalog: Callable[[], LoadReport] | None = None,
+    load_catalog: Callable[[], Awaitable[LoadReport]] | None = None,
     **changes: object,
 ) -> AsyncIterator[TelegramBot]:
     """The real Application, polling the fake over HTTP, on a real SQLite file."""
-    store = await SQLiteStore.open(db_path)
     if catalog is None and load_catalog is not None:
-        catalog = load_catalog().unwrap()
+        catalog = (await load_catalog()).unwrap()
+    store = await SQLiteStore.open(db_path)
     bot = TelegramBot(
         settings_for(api, db_path, **changes),
         CatalogHolder(catalog or project_catalog()),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
-from bot.sources import read_place, resolve
+from bot.catalog import LoadReport
+from bot.child_loader import load_in_child
 
 from fakebotapi import FakeBotAPI
 from telegram_support import last_text, running, say
@@ -27,8 +29,9 @@ def project(tmp_path: Path) -> Path:
     return copy
 
 
-def loader(project: Path):
-    return lambda: read_place(resolve(project))
+def loader(project: Path) -> Callable[[], Awaitable[LoadReport]]:
+    """The bot's own loader, in its child process, on the test's copy of the project."""
+    return lambda: load_in_child(project)
 
 
 def audit(db: Path) -> list[tuple[int | None, str, str]]:

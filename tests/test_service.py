@@ -13,6 +13,16 @@ from fakebotapi import FakeBotAPI
 ROOT = Path(__file__).resolve().parent.parent
 
 
+async def read_until(stream: asyncio.StreamReader, text: str) -> str:
+    """The log lines up to and including the first that holds ``text``."""
+    lines = []
+    while line := (await stream.readline()).decode():
+        lines.append(line)
+        if text in line:
+            break
+    return "".join(lines)
+
+
 async def test_run_serves_and_stops_cleanly_on_sigterm(
     fake_api: FakeBotAPI, tmp_path: Path
 ) -> None:
@@ -49,14 +59,15 @@ async def test_run_serves_and_stops_cleanly_on_sigterm(
             timeout=30,
         )
         process.send_signal(signal.SIGHUP)
-        await asyncio.sleep(0.5)
+        assert process.stderr is not None
+        before = await asyncio.wait_for(read_until(process.stderr, "reloaded 2 flow(s)"), 30)
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
-    log = stderr.decode()
+    log = before + stderr.decode()
     assert process.returncode == 0, log
     assert "bot stopped" in log
     assert fake_api.token not in log

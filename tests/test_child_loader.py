@@ -1,0 +1,72 @@
+"""Flows loaded in a child process: the same report, and a serving process without the loader."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import child_loader
+from bot.child_loader import load_in_child
+from bot.sources import read_place, resolve
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    copy = tmp_path / "project"
+    shutil.copytree(ROOT / "flows", copy / "flows")
+    shutil.copytree(ROOT / "content", copy / "content")
+    return copy
+
+
+async def test_the_child_gives_the_same_catalog_as_loading_here(project: Path) -> None:
+    """Flows, texts and findings come back whole; the engine reads them as if loaded here."""
+    here = read_place(resolve(project)).unwrap()
+    report = await load_in_child(project)
+    there = report.unwrap()
+    assert there.flows.keys() == here.flows.keys()
+    assert there.texts == here.texts
+    assert there.default_locale == here.default_locale
+    for flow_id, flow in here.flows.items():
+        assert there.flows[flow_id].model == flow.model
+        assert there.flows[flow_id].questions.keys() == flow.questions.keys()
+
+
+async def test_a_broken_flow_comes_back_as_findings_with_lines(project: Path) -> None:
+    plan = project / "flows" / "plan.yaml"
+    plan.write_text(plan.read_text().replace("start: ", "start: nowhere_", 1))
+    report = await load_in_child(project)
+    assert report.catalog is None
+    line = plan.read_text().splitlines().index("start: nowhere_about") + 1
+    assert [str(f) for f in report.findings] == [
+        f"{plan}:{line}: start question 'nowhere_about' is not defined"
+    ]
+
+
+async def test_a_child_that_dies_is_one_clear_finding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever kills the child, /reload and start-up get a finding, not a traceback."""
+    monkeypatch.setattr(child_loader.sys, "executable", "/bin/false")
+    report = await load_in_child()
+    assert report.catalog is None
+    assert [str(f) for f in report.findings] == [
+        "flows:1: the flow check process failed (exit 1): no output"
+        " (run: python -m bot flows check, to see why)"
+    ]
+
+
+def test_serving_never_imports_the_loader_or_pydantic() -> None:
+    """The memory the bench counts: serving holds no YAML parser, proofs or pydantic."""
+    code = (
+        "import sys, bot.cli, bot.service, bot.child_loader, bot.telegram_bot, bot.store\n"
+        "heavy = ('yaml', 'pydantic', 'bot.loader', 'bot.proofs', 'bot.checks', 'bot.sources')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "[]"
