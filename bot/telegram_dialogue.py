@@ -127,7 +127,8 @@ class Advisor:
             )
             return
         words = Renderer(self.catalog, locale)
-        plan.conversation = replace(plan.conversation, locale=locale)
+        # The edit below takes the buttons off: nothing is left to drop.
+        plan.conversation = replace(plan.conversation, locale=locale, prompt_message_id=None)
         chosen = words.t(UI.TELEGRAM_CHOSEN, answer=words.t(UI.LANGUAGE_NAME))
         plan.edits.append(Edit(message_id, f"<b>{escape(chosen)}</b>"))
         first = plan.conversation.version == 0 or plan.conversation.session is None

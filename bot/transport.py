@@ -79,21 +79,27 @@ class AiohttpRequest(BaseRequest):
             sock_read=read,
         )
         body: Any = None
+        headers = None
         if request_data is not None:
             files = request_data.multipart_data
-            fields = request_data.json_parameters
             if files:
                 form = aiohttp.FormData()
-                for name, value in fields.items():
+                for name, value in request_data.json_parameters.items():
                     form.add_field(name, value)
                 for name, part in files.items():
                     filename, content, mime = _file_part(part)
                     form.add_field(name, content, filename=filename, content_type=mime)
                 body = form
             else:
-                body = fields
+                # A JSON body, which the Bot API takes for every call without a
+                # file: a fraction of the CPU of urlencoding a form (profile in
+                # docs/operations.md).
+                body = request_data.json_payload
+                headers = _JSON
         try:
-            async with session.request(method, url, data=body, timeout=timeout) as response:
+            async with session.request(
+                method, url, data=body, headers=headers, timeout=timeout
+            ) as response:
                 payload = await response.read()
                 if log.isEnabledFor(logging.DEBUG):
                     # The URL holds the token; the log formatter redacts it.
@@ -107,6 +113,9 @@ class AiohttpRequest(BaseRequest):
             # The class name helps when the message is empty; URLs never appear
             # here, and logs are redacted anyway.
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+
+_JSON = {"Content-Type": "application/json"}
 
 
 def _given(value: Any, default: float | None) -> float | None:

@@ -180,6 +180,8 @@ class Call:
     result: Any = None
     description: str | None = None
     at: float = field(default_factory=time.monotonic)
+    content_type: str = ""
+    """How the parameters came: ``application/json``, a form, or nothing."""
 
     @property
     def ok(self) -> bool:
@@ -903,6 +905,7 @@ class FakeBotAPI:
         sent_name = request.match_info["method"]
         method, handler = self._methods.get(sent_name.lower(), (sent_name, None))
         counts = method != "getUpdates"
+        content_type = request.content_type if request.body_exists else ""
         if counts:
             self._inflight += 1
             self._changed()
@@ -924,7 +927,16 @@ class FakeBotAPI:
                 self._inflight -= 1
         # A snapshot: message dicts live on and later edits must not rewrite history.
         result = json.loads(json.dumps(body.get("result")))
-        self.calls.append(Call(method, params, status, result, body.get("description")))
+        self.calls.append(
+            Call(
+                method,
+                params,
+                status,
+                result,
+                body.get("description"),
+                content_type=content_type,
+            )
+        )
         self._changed(activity=counts)
         return web.json_response(body, status=status)
 

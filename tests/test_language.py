@@ -98,6 +98,8 @@ async def test_result_pdf_and_picture_arrive_and_open(fake_api: FakeBotAPI, db: 
     photos = [m for m in fake_api.chat(USER).messages if m.kind == "photo"]
     assert len(documents) == 1
     assert len(photos) == 1
+    uploads = [c for c in fake_api.calls if c.method in ("sendDocument", "sendPhoto")]
+    assert {c.content_type for c in uploads} == {"multipart/form-data"}
     pdf = documents[0].file
     assert pdf is not None
     assert pdf.filename == "plan-inform.pdf"

@@ -231,6 +231,18 @@ async def test_failed_command_menu_registration_is_not_fatal(
     assert "could not register the command menu" in caplog.text
 
 
+async def test_calls_without_files_send_json(fake_api: FakeBotAPI, db: Path) -> None:
+    """The transport posts a JSON body (cheaper than a form) and Telegram's answers still work."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        await say(fake_api, USER, "the footpath")
+        await tap(fake_api, USER, "already made")
+    calls = [c for c in fake_api.calls if c.method != "getUpdates"]
+    assert {c.method for c in calls} >= {"sendMessage", "editMessageText", "answerCallbackQuery"}
+    assert {c.content_type for c in calls} == {"application/json"}
+    assert [(c.method, c.description) for c in calls if not c.ok] == []
+
+
 async def test_user_text_is_escaped_in_html(fake_api: FakeBotAPI, db: Path) -> None:
     """Markup typed by a person is shown as typed, never parsed as HTML."""
     async with running(fake_api, db):
