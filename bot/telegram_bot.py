@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import (
     BotCommand,
@@ -28,7 +28,7 @@ from telegram import (
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler, Updater
+from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 
 from bot import engine
 from bot.catalog import CompiledFlow, LoadReport
@@ -43,6 +43,9 @@ from bot.telegram_format import split_messages
 from bot.transport import AiohttpRequest
 from bot.uitext import UI
 from bot.usage import report, tally, transition_events
+
+if TYPE_CHECKING:
+    from bot.telegram_webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +97,7 @@ class TelegramBot:
         self.app.add_error_handler(self.on_error)
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._webhook: Updater | None = None
+        self._webhook: WebhookServer | None = None  # set by start_webhook
         self.failed = False
 
     # -- lifecycle -----------------------------------------------------------------
@@ -121,16 +124,15 @@ class TelegramBot:
     async def stop(self) -> None:
         """Finish the update in hand, then close everything."""
         self._stopping.set()
+        if self._webhook is not None:  # first: no new updates, and those in hand finish
+            await self._webhook.stop()
+            self._webhook = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        if self._webhook is not None:
-            await self._webhook.stop()
-            await self._webhook.shutdown()
-            self._webhook = None
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
@@ -192,24 +194,30 @@ class TelegramBot:
                 offset = update.update_id + 1
 
     async def start_webhook(self) -> None:
-        """Serve Telegram's webhook; updates flow into the Application's queue.
+        """Serve Telegram's webhook, then tell Telegram where it is.
 
-        Telegram posts each update with the secret token header, and the
-        Updater refuses requests without it.
-        https://core.telegram.org/bots/api#setwebhook
+        Each update is handled before Telegram gets its answer, so one a
+        crash interrupts is delivered again (``bot.telegram_webhook``).
         """
+        # Imported here: aiohttp's server side is 2 MB a polling bot does without.
+        from bot.telegram_webhook import WebhookServer, served_path
+
         url = self.settings.webhook_url or ""
-        updater = Updater(self.app.bot, self.app.update_queue)
-        await updater.initialize()
-        await updater.start_webhook(
+        server = WebhookServer(
+            self.app.process_update,
+            self.app.bot,
+            secret=self.settings.webhook_secret or "",
+            path=served_path(url),
             listen=self.settings.webhook_listen,
             port=self.settings.webhook_port,
-            url_path=url.rstrip("/").rsplit("/", 1)[-1] if "/" in url.split("://", 1)[-1] else "",
-            webhook_url=url,
+        )
+        await server.start()
+        self._webhook = server
+        await self.app.bot.set_webhook(
+            url,
             secret_token=self.settings.webhook_secret,
             allowed_updates=["message", "callback_query"],
         )
-        self._webhook = updater
 
     async def housekeeping(self) -> None:
         """Purge old conversations now and hourly; beat a heartbeat for the health check."""

@@ -60,10 +60,12 @@ async def test_a_child_that_dies_is_one_clear_finding(monkeypatch: pytest.Monkey
 
 
 def test_serving_never_imports_the_loader_or_pydantic() -> None:
-    """The memory the bench counts: serving holds no YAML parser, proofs or pydantic."""
+    """The memory the bench counts: a polling bot holds no YAML parser, proofs, pydantic
+    or HTTP server."""
     code = (
         "import sys, bot.cli, bot.service, bot.child_loader, bot.telegram_bot, bot.store\n"
-        "heavy = ('yaml', 'pydantic', 'bot.loader', 'bot.proofs', 'bot.checks', 'bot.sources')\n"
+        "heavy = ('yaml', 'pydantic', 'bot.loader', 'bot.proofs', 'bot.checks', 'bot.sources',\n"
+        "         'aiohttp.web')\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
     )
     out = subprocess.run(

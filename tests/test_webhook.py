@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 from pathlib import Path
 
 from fakebotapi import FakeBotAPI
@@ -60,3 +61,45 @@ async def test_webhook_requires_the_secret_and_then_answers(
         assert any((data or "") == "lang:en:plan" for _, data in reply.buttons()), (
             "first contact asks the language, keeping the deep link"
         )
+
+
+async def test_webhook_answers_telegram_only_after_the_update_is_handled(
+    fake_api: FakeBotAPI, tmp_path: Path
+) -> None:
+    """Telegram's 200 comes after the effect is stored and the reply sent, so a crash
+    before then means Telegram delivers the update again: nothing is lost."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hook"
+    db = tmp_path / "db.sqlite3"
+    async with running(
+        fake_api,
+        db,
+        webhook_url=url,
+        webhook_secret="s3cret-token",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+    ):
+        fake_api.delay("sendMessage", 0.5)
+        assert await fake_api.post_webhook(url, start_update(70011), "s3cret-token") == 200
+        assert [c.ok for c in fake_api.calls_of("sendMessage")] == [True]
+        with sqlite3.connect(db) as con:
+            applied = con.execute("SELECT update_id FROM applied_updates").fetchall()
+            chats = con.execute("SELECT chat_id FROM conversations").fetchall()
+        assert applied == [(70011,)]
+        assert chats == [(USER,)]
+
+
+async def test_webhook_refuses_what_is_not_an_update(fake_api: FakeBotAPI, tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hook"
+    async with running(
+        fake_api,
+        tmp_path / "db.sqlite3",
+        webhook_url=url,
+        webhook_secret="s3cret-token",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+    ):
+        for body in ({"update_id": "x"}, {"update_id": 1, "message": 5}):
+            assert await fake_api.post_webhook(url, body, "s3cret-token") == 400
+        assert fake_api.calls_of("sendMessage") == []
