@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Self
 
-from aiohttp import ClientSession, web
+from aiohttp import ClientError, ClientSession, web
 
 JSON = dict[str, Any]
 
@@ -307,6 +307,13 @@ class _Queued:
     def kind(self) -> str:
         return next((k for k in self.update if k != "update_id"), "")
 
+    @property
+    def chat_id(self) -> Any:
+        """The chat the update belongs to (its sender's id when it names no chat)."""
+        body = self.update.get(self.kind) or {}
+        chat = (body.get("message") or body).get("chat") or body.get("from") or {}
+        return chat.get("id")
+
 
 # --------------------------------------------------------------------------- text handling
 
@@ -537,6 +544,8 @@ class FakeBotAPI:
         """``setMyCommands`` state keyed by (scope as sorted JSON, language_code or "")."""
         self.webhook: JSON = {}
         """Last ``setWebhook`` parameters; empty when no webhook is set."""
+        self.deliver_webhooks = True
+        """Post queued updates to a webhook once one is set, as Telegram does."""
 
         self._chats: dict[int, ChatLog] = {}
         self._chat_objects: dict[int, JSON] = {}
@@ -559,6 +568,7 @@ class FakeBotAPI:
         self._last_activity = time.monotonic()
         self._changed_event = asyncio.Event()
         self._closing = False
+        self._delivery: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -605,6 +615,11 @@ class FakeBotAPI:
         """Answer pending long polls and delays at once, then shut the server down."""
         self._closing = True
         self._changed()
+        if self._delivery is not None:
+            self._delivery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._delivery
+            self._delivery = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -1282,7 +1297,62 @@ class FakeBotAPI:
         self.webhook = {k: v for k, v in params.items() if k != "drop_pending_updates"}
         if not params.get("url"):
             self.webhook = {}
+        elif self.deliver_webhooks and (self._delivery is None or self._delivery.done()):
+            self._delivery = asyncio.create_task(self._deliver_webhooks())
         return True
+
+    async def _deliver_webhooks(self) -> None:
+        """POST queued updates to the webhook as Telegram does, until each is answered 2xx.
+
+        Up to ``max_connections`` at once, one update per chat at a time, in
+        update order; a refused connection, an error status or a timeout
+        leaves the update queued and it is posted again a little later.
+        """
+        posting: dict[int, asyncio.Task[bool]] = {}
+        async with ClientSession() as session:
+            while self.webhook.get("url") and not self._closing:
+                limit = int(self.webhook.get("max_connections") or 40)
+                chats: set[Any] = set()
+                for queued in list(self._queue):
+                    if queued.chat_id in chats:
+                        continue  # an earlier update of this chat is not confirmed yet
+                    chats.add(queued.chat_id)
+                    if queued.update_id not in posting and len(posting) < limit:
+                        posting[queued.update_id] = asyncio.create_task(
+                            self._post_update(session, queued)
+                        )
+                event = self._changed_event
+                if posting:
+                    await asyncio.wait(
+                        [*posting.values(), asyncio.ensure_future(event.wait())],
+                        timeout=0.5,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                else:
+                    await self._wait_change(event, 0.5)
+                for update_id, task in list(posting.items()):
+                    if task.done():
+                        del posting[update_id]
+                        if task.result():
+                            self._queue = [q for q in self._queue if q.update_id != update_id]
+                            self._confirmed.add(update_id)
+                            self._changed()
+
+    async def _post_update(self, session: ClientSession, queued: _Queued) -> bool:
+        headers = {}
+        if self.webhook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = str(self.webhook["secret_token"])
+        try:
+            async with session.post(
+                str(self.webhook["url"]), json=queued.update, headers=headers, timeout=30
+            ) as response:
+                await response.read()
+                if 200 <= response.status < 300:
+                    return True
+        except (OSError, TimeoutError, ClientError):
+            pass
+        await asyncio.sleep(0.2)  # then posted again, as Telegram retries
+        return False
 
     async def _delete_webhook(self, params: JSON) -> bool:
         self._drop_pending(params)

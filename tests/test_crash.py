@@ -2,7 +2,8 @@
 
 The fake Bot API redelivers every update the bot had not confirmed, as
 Telegram does, and in the second test also answers with 429s, 5xx errors
-and slow responses. Sized for `make test`; for a longer run set
+and slow responses; the third takes updates by webhook, the fake posting
+each until the bot answers 2xx. Sized for `make test`; for a longer run set
 CRASH_USERS=200 CRASH_KILLS=20 (see docs/operations.md).
 """
 
@@ -13,6 +14,7 @@ import json
 import os
 import random
 import signal
+import socket
 import sqlite3
 import sys
 from pathlib import Path
@@ -42,7 +44,9 @@ def expected(user: int) -> Session:
     return walk("plan", script(user)[1:])
 
 
-async def start_bot(api: FakeBotAPI, db: Path) -> asyncio.subprocess.Process:
+async def start_bot(
+    api: FakeBotAPI, db: Path, webhook_port: int | None
+) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ADVISOR_"))}
     env |= {
         "TELEGRAM_BOT_TOKEN": api.token,
@@ -50,6 +54,13 @@ async def start_bot(api: FakeBotAPI, db: Path) -> asyncio.subprocess.Process:
         "ADVISOR_DB_PATH": str(db),
         "ADVISOR_LOG_LEVEL": "WARNING",
     }
+    if webhook_port is not None:
+        env |= {
+            "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{webhook_port}/hook",
+            "TELEGRAM_WEBHOOK_SECRET": "crash-test-secret",
+            "ADVISOR_WEBHOOK_LISTEN": "127.0.0.1",
+            "ADVISOR_WEBHOOK_PORT": str(webhook_port),
+        }
     with (db.parent / "bot.log").open("ab") as log:
         return await asyncio.create_subprocess_exec(
             sys.executable,
@@ -69,8 +80,14 @@ def alive(process: asyncio.subprocess.Process, db: Path) -> None:
         raise AssertionError((db.parent / "bot.log").read_text(errors="replace")[-3000:])
 
 
-async def run_with_kills(api: FakeBotAPI, db: Path, seed: int, faults: bool) -> None:
-    """Queue every user's messages, then kill and restart the bot until all are handled."""
+async def run_with_kills(
+    api: FakeBotAPI, db: Path, seed: int, faults: bool, webhook_port: int | None = None
+) -> None:
+    """Queue every user's messages, then kill and restart the bot until all are handled.
+
+    With ``webhook_port`` the bot takes updates by webhook, and the fake posts
+    each until the bot answers 2xx, as Telegram does.
+    """
     rng = random.Random(seed)
     users = range(5000, 5000 + USERS)
     scripts = {user: script(user) for user in users}
@@ -79,7 +96,7 @@ async def run_with_kills(api: FakeBotAPI, db: Path, seed: int, faults: bool) -> 
             if step < len(scripts[user]):
                 api.send_text(user, scripts[user][step], language_code="cy")
     for _ in range(KILLS):
-        process = await start_bot(api, db)
+        process = await start_bot(api, db, webhook_port)
         if faults:
             api.fail_next("sendMessage", status=rng.choice([429, 500, 502]), times=2)
             api.fail_next("editMessageReplyMarkup", status=502)
@@ -89,7 +106,7 @@ async def run_with_kills(api: FakeBotAPI, db: Path, seed: int, faults: bool) -> 
         process.kill()
         await process.wait()
     api.delay("sendMessage", 0)
-    process = await start_bot(api, db)
+    process = await start_bot(api, db, webhook_port)
     try:
         await asyncio.sleep(0.5)
         alive(process, db)
@@ -128,3 +145,14 @@ async def test_kills_with_429_5xx_and_slow_answers(fake_api: FakeBotAPI, tmp_pat
     check_every_user(db)
     statuses = {c.status for c in fake_api.calls if c.method == "sendMessage"}
     assert {429} & statuses or {500, 502} & statuses, "faults were really injected"
+
+
+async def test_webhook_kills_lose_and_double_nothing(fake_api: FakeBotAPI, tmp_path: Path) -> None:
+    """By webhook too: Telegram's POST is answered only after the update is stored."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = tmp_path / "advisor.sqlite3"
+    await run_with_kills(fake_api, db, seed=3, faults=False, webhook_port=port)
+    check_every_user(db)
+    assert fake_api.calls_of("getUpdates") == [], "every update came by webhook"
