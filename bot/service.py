@@ -25,14 +25,7 @@ async def serve(settings: Settings, catalog: Catalog) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, bot.request_stop)
-    reloads: set[asyncio.Task[None]] = set()
-
-    def reload() -> None:
-        task = asyncio.create_task(bot.reload_on_signal())
-        reloads.add(task)
-        task.add_done_callback(reloads.discard)
-
-    loop.add_signal_handler(signal.SIGHUP, reload)
+    loop.add_signal_handler(signal.SIGHUP, bot.reload_on_signal)
     try:
         await bot.start()
         log.info("bot started (%s)", "webhook" if settings.webhook_url else "polling")

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,6 +97,8 @@ class TelegramBot:
         self.app.add_error_handler(self.on_error)
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._jobs: set[asyncio.Task[None]] = set()
+        """Reloads running beside the updates; cancelled (their child killed) on stop."""
         self._webhook: WebhookServer | None = None  # set by start_webhook
         self.failed = False
 
@@ -127,9 +129,9 @@ class TelegramBot:
         if self._webhook is not None:  # first: no new updates, and those in hand finish
             await self._webhook.stop()
             self._webhook = None
-        for task in self._tasks:
+        for task in [*self._tasks, *self._jobs]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *self._jobs]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
@@ -388,12 +390,32 @@ class TelegramBot:
             await self.reply(message, words.t(UI.ADMIN_DENIED))
             return
         if command == "reload":
-            text, result = await self.reload(words)
-        else:
-            days = float(argument) if _is_number(argument) else 30.0
-            rows = await self.store.events_since(self.clock() - days * 86400)
-            text, result = report(tally(rows), days, words), f"ok ({days:g} days)"
-        await self.store.audit(user.id, command, result, self.clock())
+            # Beside the updates: the poll loop takes them one at a time, and
+            # checking the flows takes about a second.
+            self.in_background(self.reload_and_reply(user.id, message, words))
+            return
+        days = float(argument) if _is_number(argument) else 30.0
+        rows = await self.store.events_since(self.clock() - days * 86400)
+        text = report(tally(rows), days, words)
+        await self.store.audit(user.id, command, f"ok ({days:g} days)", self.clock())
+        await self.reply(message, text)
+
+    def in_background(self, job: Coroutine[Any, Any, None]) -> None:
+        """Run ``job`` beside the updates; a failure is logged, never lost silently."""
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._jobs.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("reload failed", exc_info=task.exception())
+
+        task = asyncio.create_task(job)
+        self._jobs.add(task)
+        task.add_done_callback(done)
+
+    async def reload_and_reply(self, user_id: int, message: Message, words: Renderer) -> None:
+        """/reload from an admin: reload, audit it, and tell them how it went."""
+        text, result = await self.reload(words)
+        await self.store.audit(user_id, "reload", result, self.clock())
         await self.reply(message, text)
 
     async def reload(self, words: Renderer) -> tuple[str, str]:
@@ -421,11 +443,15 @@ class TelegramBot:
         )
         return text, f"ok: {len(loaded.catalog.flows)} flow(s), {warnings} warning(s)"
 
-    async def reload_on_signal(self) -> None:
-        """SIGHUP: reload and audit it as the operator's action."""
-        words = Renderer(self.holder.catalog, self.holder.catalog.default_locale)
-        _, result = await self.reload(words)
-        await self.store.audit(None, "reload (SIGHUP)", result, self.clock())
+    def reload_on_signal(self) -> None:
+        """SIGHUP: reload in the background and audit it as the operator's action."""
+
+        async def job() -> None:
+            words = Renderer(self.holder.catalog, self.holder.catalog.default_locale)
+            _, result = await self.reload(words)
+            await self.store.audit(None, "reload (SIGHUP)", result, self.clock())
+
+        self.in_background(job())
 
     async def reply(self, message: Message, text: str) -> None:
         for part in split_messages([escape(text)]):

@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from telegram import Bot, Update
@@ -31,9 +32,8 @@ Handler = Callable[[Update], Awaitable[None]]
 
 def served_path(url: str) -> str:
     """The path this server answers: the URL's last segment, behind any proxy prefix."""
-    rest = url.split("://", 1)[-1]
-    segment = rest.rstrip("/").rsplit("/", 1)[-1] if "/" in rest else ""
-    return "/" + segment
+    segments = [part for part in urlsplit(url).path.split("/") if part]
+    return "/" + (segments[-1] if segments else "")
 
 
 class WebhookServer:
@@ -53,6 +53,8 @@ class WebhookServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post(self._path, self._post)
+        if self._path != "/":  # Telegram posts to the URL as given, slash or not
+            app.router.add_post(self._path + "/", self._post)
         self._runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=STOP_SECONDS
         )

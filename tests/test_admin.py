@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -11,6 +12,7 @@ import pytest
 
 from bot.catalog import LoadReport
 from bot.child_loader import load_in_child
+from bot.testing import project_catalog
 
 from fakebotapi import FakeBotAPI
 from telegram_support import last_text, running, say
@@ -32,6 +34,18 @@ def project(tmp_path: Path) -> Path:
 def loader(project: Path) -> Callable[[], Awaitable[LoadReport]]:
     """The bot's own loader, in its child process, on the test's copy of the project."""
     return lambda: load_in_child(project)
+
+
+async def reload(api: FakeBotAPI) -> str:
+    """/reload from the admin, and the answer it gets once the check (in the background) ends."""
+    before = len(api.chat(ADMIN).texts)
+    await say(api, ADMIN, "/reload")
+    await api.wait_for(
+        lambda _: any((t or "").startswith("Reload") for t in api.chat(ADMIN).texts[before:]),
+        timeout=30,
+    )
+    await api.wait_idle()
+    return last_text(api, ADMIN)
 
 
 def audit(db: Path) -> list[tuple[int | None, str, str]]:
@@ -67,8 +81,7 @@ async def test_valid_edit_is_live_for_the_next_message(
         await say(fake_api, USER, "/start plan")
         await say(fake_api, USER, "the footpath")
         edit_text(project, "plan.q.decision: ", "plan.q.decision: Edited - ")
-        await say(fake_api, ADMIN, "/reload")
-        assert last_text(fake_api, ADMIN).startswith("Reloaded: 2 flow(s)")
+        assert (await reload(fake_api)).startswith("Reloaded: 2 flow(s)")
         await say(fake_api, USER, "/back")
         await say(fake_api, USER, "the footpath")
         assert "Edited - " in last_text(fake_api, USER)
@@ -84,8 +97,7 @@ async def test_invalid_edit_is_refused_and_the_old_flow_keeps_serving(
     async with running(fake_api, db, load_catalog=loader(project), admin_ids=frozenset({ADMIN})):
         await say(fake_api, USER, "/start plan")
         edit_text(project, "start: about", "start: nowhere", "flows/plan.yaml")
-        await say(fake_api, ADMIN, "/reload")
-        reply = last_text(fake_api, ADMIN)
+        reply = await reload(fake_api)
         assert reply.startswith("Reload refused: 1 error(s).")
         assert "plan.yaml:" in reply
         assert "start question 'nowhere' is not defined" in reply
@@ -112,8 +124,8 @@ async def test_conversation_across_an_incompatible_change_keeps_what_fits(
             .replace("{fact: decision, is: made}", "{fact: decision, is: decided}")
         )
         (project / "flows/plan.yaml").write_text(flow)
-        await say(fake_api, ADMIN, "/reload")
-        assert last_text(fake_api, ADMIN).startswith("Reloaded"), last_text(fake_api, ADMIN)
+        reply = await reload(fake_api)
+        assert reply.startswith("Reloaded"), reply
         await say(fake_api, USER, "1")
         texts = fake_api.chat(USER).texts
         assert any("The questions have changed since you started" in (t or "") for t in texts)
@@ -135,7 +147,7 @@ async def test_compatible_change_continues_silently(
         await say(fake_api, USER, "the footpath")
         await say(fake_api, USER, "made")
         edit_text(project, "version: 1", "version: 2", "flows/plan.yaml")
-        await say(fake_api, ADMIN, "/reload")
+        await reload(fake_api)
         await say(fake_api, USER, "3")
         assert any(
             (t or "").startswith("Recommendation: Inform") for t in fake_api.chat(USER).texts
@@ -163,3 +175,29 @@ async def test_stats_show_anonymous_figures(fake_api: FakeBotAPI, tmp_path: Path
         columns = [row[1] for row in con.execute("PRAGMA table_info(events)")]
     assert columns == ["at", "flow", "kind", "question", "value"], "no user or chat in events"
     assert audit(db) == [(ADMIN, "stats", "ok (7 days)")]
+
+
+async def test_a_slow_reload_holds_up_no_one(
+    fake_api: FakeBotAPI, tmp_path: Path, project: Path
+) -> None:
+    """The check runs beside the updates: others are answered while it runs."""
+
+    async def slow() -> LoadReport:
+        await asyncio.sleep(2)
+        return await load_in_child(project)
+
+    db = tmp_path / "db.sqlite3"
+    async with running(
+        fake_api, db, catalog=project_catalog(), load_catalog=slow, admin_ids=frozenset({ADMIN})
+    ):
+        await say(fake_api, ADMIN, "/reload")
+        await say(fake_api, USER, "/start plan")
+        assert not any((t or "").startswith("Reload") for t in fake_api.chat(ADMIN).texts)
+        assert last_text(fake_api, USER).startswith("Question 1")
+        await fake_api.wait_for(
+            lambda _: any(
+                (t or "").startswith("Reloaded: 2 flow(s)") for t in fake_api.chat(ADMIN).texts
+            ),
+            timeout=30,
+        )
+    assert audit(db)[-1][:2] == (ADMIN, "reload")

@@ -59,6 +59,30 @@ async def test_a_child_that_dies_is_one_clear_finding(monkeypatch: pytest.Monkey
     ]
 
 
+async def test_output_that_is_not_the_childs_is_one_clear_finding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(child_loader.sys, "executable", "/bin/echo")
+    report = await load_in_child()
+    assert report.catalog is None
+    assert [f.message for f in report.findings] == [
+        "could not read the flow check process's output"
+    ]
+
+
+async def test_code_changed_since_start_is_refused(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child on newer code may have other classes: its flows are not trusted."""
+    monkeypatch.setattr(child_loader, "CODE_VERSION", "the code the bot started with")
+    report = await load_in_child(project)
+    assert report.catalog is None
+    assert [str(f) for f in report.findings] == [
+        "flows:1: the bot's code changed on disk since it started"
+        " (restart the bot to load flows with the new code)"
+    ]
+
+
 def test_serving_never_imports_the_loader_or_pydantic() -> None:
     """The memory the bench counts: a polling bot holds no YAML parser, proofs, pydantic
     or HTTP server."""

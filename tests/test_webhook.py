@@ -6,6 +6,10 @@ import socket
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+from bot.telegram_webhook import served_path
+
 from fakebotapi import FakeBotAPI
 from telegram_support import running
 
@@ -103,3 +107,36 @@ async def test_webhook_refuses_what_is_not_an_update(fake_api: FakeBotAPI, tmp_p
         for body in ({"update_id": "x"}, {"update_id": 1, "message": 5}):
             assert await fake_api.post_webhook(url, body, "s3cret-token") == 400
         assert fake_api.calls_of("sendMessage") == []
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("https://bot.example.org/telegram", "/telegram"),
+        ("https://bot.example.org/telegram/", "/telegram"),
+        ("https://bot.example.org/proxy/telegram?x=1", "/telegram"),
+        ("https://bot.example.org/", "/"),
+        ("https://bot.example.org", "/"),
+    ],
+)
+def test_served_path_is_the_urls_last_segment(url: str, path: str) -> None:
+    assert served_path(url) == path
+
+
+async def test_webhook_url_with_a_trailing_slash_is_served(
+    fake_api: FakeBotAPI, tmp_path: Path
+) -> None:
+    """Telegram posts to the URL exactly as registered, slash included."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hook/"
+    async with running(
+        fake_api,
+        tmp_path / "db.sqlite3",
+        webhook_url=url,
+        webhook_secret="s3cret-token",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+    ):
+        assert fake_api.calls_of("setWebhook")[-1].params["url"] == url
+        assert await fake_api.post_webhook(url, start_update(70021), "s3cret-token") == 200
+        assert await fake_api.post_webhook(url[:-1], start_update(70022), "s3cret-token") == 200
