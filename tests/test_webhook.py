@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,25 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+SECRET = "s3cret-token"
+
+
+@asynccontextmanager
+async def webhook_bot(api: FakeBotAPI, db: Path, path: str = "/hook") -> AsyncIterator[str]:
+    """The bot in webhook mode on a free local port; yields the URL Telegram posts to."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}{path}"
+    async with running(
+        api,
+        db,
+        webhook_url=url,
+        webhook_secret=SECRET,
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+    ):
+        yield url
 
 
 def start_update(update_id: int) -> dict:
@@ -40,23 +61,14 @@ async def test_webhook_requires_the_secret_and_then_answers(
     fake_api: FakeBotAPI, tmp_path: Path
 ) -> None:
     """Posts without the right secret are refused with 403; with it, the bot replies."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/hook"
-    async with running(
-        fake_api,
-        tmp_path / "db.sqlite3",
-        webhook_url=url,
-        webhook_secret="s3cret-token",
-        webhook_listen="127.0.0.1",
-        webhook_port=port,
-    ):
+    async with webhook_bot(fake_api, tmp_path / "db.sqlite3") as url:
         registered = fake_api.calls_of("setWebhook")[-1].params
         assert registered["url"] == url
-        assert registered["secret_token"] == "s3cret-token"
+        assert registered["secret_token"] == SECRET
         assert await fake_api.post_webhook(url, start_update(70001)) == 403
         assert await fake_api.post_webhook(url, start_update(70002), "wrong") == 403
         assert fake_api.calls_of("sendMessage") == []
-        assert await fake_api.post_webhook(url, start_update(70003), "s3cret-token") == 200
+        assert await fake_api.post_webhook(url, start_update(70003), SECRET) == 200
         await fake_api.wait_for(
             lambda calls: any(c.method == "sendMessage" and c.ok for c in calls), timeout=10
         )
@@ -72,19 +84,10 @@ async def test_webhook_answers_telegram_only_after_the_update_is_handled(
 ) -> None:
     """Telegram's 200 comes after the effect is stored and the reply sent, so a crash
     before then means Telegram delivers the update again: nothing is lost."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/hook"
     db = tmp_path / "db.sqlite3"
-    async with running(
-        fake_api,
-        db,
-        webhook_url=url,
-        webhook_secret="s3cret-token",
-        webhook_listen="127.0.0.1",
-        webhook_port=port,
-    ):
+    async with webhook_bot(fake_api, db) as url:
         fake_api.delay("sendMessage", 0.5)
-        assert await fake_api.post_webhook(url, start_update(70011), "s3cret-token") == 200
+        assert await fake_api.post_webhook(url, start_update(70011), SECRET) == 200
         assert [c.ok for c in fake_api.calls_of("sendMessage")] == [True]
         with sqlite3.connect(db) as con:
             applied = con.execute("SELECT update_id FROM applied_updates").fetchall()
@@ -94,18 +97,9 @@ async def test_webhook_answers_telegram_only_after_the_update_is_handled(
 
 
 async def test_webhook_refuses_what_is_not_an_update(fake_api: FakeBotAPI, tmp_path: Path) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/hook"
-    async with running(
-        fake_api,
-        tmp_path / "db.sqlite3",
-        webhook_url=url,
-        webhook_secret="s3cret-token",
-        webhook_listen="127.0.0.1",
-        webhook_port=port,
-    ):
+    async with webhook_bot(fake_api, tmp_path / "db.sqlite3") as url:
         for body in ({"update_id": "x"}, {"update_id": 1, "message": 5}):
-            assert await fake_api.post_webhook(url, body, "s3cret-token") == 400
+            assert await fake_api.post_webhook(url, body, SECRET) == 400
         assert fake_api.calls_of("sendMessage") == []
 
 
@@ -127,16 +121,7 @@ async def test_webhook_url_with_a_trailing_slash_is_served(
     fake_api: FakeBotAPI, tmp_path: Path
 ) -> None:
     """Telegram posts to the URL exactly as registered, slash included."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/hook/"
-    async with running(
-        fake_api,
-        tmp_path / "db.sqlite3",
-        webhook_url=url,
-        webhook_secret="s3cret-token",
-        webhook_listen="127.0.0.1",
-        webhook_port=port,
-    ):
+    async with webhook_bot(fake_api, tmp_path / "db.sqlite3", "/hook/") as url:
         assert fake_api.calls_of("setWebhook")[-1].params["url"] == url
-        assert await fake_api.post_webhook(url, start_update(70021), "s3cret-token") == 200
-        assert await fake_api.post_webhook(url[:-1], start_update(70022), "s3cret-token") == 200
+        assert await fake_api.post_webhook(url, start_update(70021), SECRET) == 200
+        assert await fake_api.post_webhook(url[:-1], start_update(70022), SECRET) == 200
