@@ -1323,11 +1323,13 @@ class FakeBotAPI:
                         )
                 event = self._changed_event
                 if posting:
+                    changed = asyncio.ensure_future(event.wait())
                     await asyncio.wait(
-                        [*posting.values(), asyncio.ensure_future(event.wait())],
+                        [*posting.values(), changed],
                         timeout=0.5,
                         return_when=asyncio.FIRST_COMPLETED,
                     )
+                    changed.cancel()
                 else:
                     await self._wait_change(event, 0.5)
                 for update_id, task in list(posting.items()):

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sqlite3
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-
-import pytest
 
 from bot.catalog import LoadReport
 from bot.child_loader import load_in_child
@@ -17,18 +15,13 @@ from bot.testing import project_catalog
 from fakebotapi import FakeBotAPI
 from telegram_support import last_text, running, say
 
-ROOT = Path(__file__).resolve().parent.parent
 ADMIN = 7
 USER = 8
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A copy of the project's flows and texts that a test may edit."""
-    copy = tmp_path / "project"
-    shutil.copytree(ROOT / "flows", copy / "flows")
-    shutil.copytree(ROOT / "content", copy / "content")
-    return copy
+def admin_bot(api: FakeBotAPI, db: Path, project: Path) -> AbstractAsyncContextManager[object]:
+    """The bot on the test's copy of the project, with its own loader; ADMIN is an admin."""
+    return running(api, db, load_catalog=loader(project), admin_ids=frozenset({ADMIN}))
 
 
 def loader(project: Path) -> Callable[[], Awaitable[LoadReport]]:
@@ -65,7 +58,7 @@ async def test_non_admin_reload_is_refused_and_audited(
 ) -> None:
     """Anyone not in ADVISOR_ADMIN_IDS gets a plain refusal, and the attempt is logged."""
     db = tmp_path / "db.sqlite3"
-    async with running(fake_api, db, load_catalog=loader(project), admin_ids=frozenset({ADMIN})):
+    async with admin_bot(fake_api, db, project):
         await say(fake_api, USER, "/reload")
         assert last_text(fake_api, USER) == "That command is for admins only."
         await say(fake_api, USER, "/stats")
@@ -77,7 +70,7 @@ async def test_valid_edit_is_live_for_the_next_message(
 ) -> None:
     """After a valid edit and /reload, the very next question shows the new wording."""
     db = tmp_path / "db.sqlite3"
-    async with running(fake_api, db, load_catalog=loader(project), admin_ids=frozenset({ADMIN})):
+    async with admin_bot(fake_api, db, project):
         await say(fake_api, USER, "/start plan")
         await say(fake_api, USER, "the footpath")
         edit_text(project, "plan.q.decision: ", "plan.q.decision: Edited - ")
@@ -94,7 +87,7 @@ async def test_invalid_edit_is_refused_and_the_old_flow_keeps_serving(
 ) -> None:
     """A broken flow is refused with file:line findings; conversations go on unchanged."""
     db = tmp_path / "db.sqlite3"
-    async with running(fake_api, db, load_catalog=loader(project), admin_ids=frozenset({ADMIN})):
+    async with admin_bot(fake_api, db, project):
         await say(fake_api, USER, "/start plan")
         edit_text(project, "start: about", "start: nowhere", "flows/plan.yaml")
         reply = await reload(fake_api)
@@ -111,7 +104,7 @@ async def test_conversation_across_an_incompatible_change_keeps_what_fits(
 ) -> None:
     """When an answer no longer fits, the person is told and resumes there, earlier answers kept."""
     db = tmp_path / "db.sqlite3"
-    async with running(fake_api, db, load_catalog=loader(project), admin_ids=frozenset({ADMIN})):
+    async with admin_bot(fake_api, db, project):
         await say(fake_api, USER, "/start plan")
         await say(fake_api, USER, "the footpath")
         await say(fake_api, USER, "made")
@@ -142,7 +135,7 @@ async def test_compatible_change_continues_silently(
 ) -> None:
     """A wording change with a new version lets people carry on where they were, unprompted."""
     db = tmp_path / "db.sqlite3"
-    async with running(fake_api, db, load_catalog=loader(project), admin_ids=frozenset({ADMIN})):
+    async with admin_bot(fake_api, db, project):
         await say(fake_api, USER, "/start plan")
         await say(fake_api, USER, "the footpath")
         await say(fake_api, USER, "made")

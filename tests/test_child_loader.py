@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,14 +13,6 @@ from bot.child_loader import load_in_child
 from bot.sources import read_place, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    copy = tmp_path / "project"
-    shutil.copytree(ROOT / "flows", copy / "flows")
-    shutil.copytree(ROOT / "content", copy / "content")
-    return copy
 
 
 async def test_the_child_gives_the_same_catalog_as_loading_here(project: Path) -> None:
