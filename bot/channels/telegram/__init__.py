@@ -1,0 +1,1 @@
+"""Telegram: the I/O shell (``channel``) around pure decisions (``dialogue``)."""

@@ -1,0 +1,1 @@
+"""Where conversations are kept: the store protocol and its implementations."""
