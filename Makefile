@@ -22,10 +22,11 @@ run: $(STAMP)
 chat: $(STAMP)
 	$(BIN)/python -m bot chat
 
-## test: lint, check the shipped flows, run their scenarios, run the test suite
+## test: lint, check the import contracts, check the shipped flows, run their scenarios, run the test suite
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m bot flows check
 	$(BIN)/python -m bot flows test
 	$(BIN)/python -m pytest

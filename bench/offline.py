@@ -3,9 +3,9 @@
 - ``populate``: a database of N realistic conversations, written through
   ``SQLiteStore.apply`` with sessions the engine produced on the ``plan`` flow
   (the answers of its scenario tests, cut at every point, half finished).
-- ``loader_seconds``: ``bot.loader.load`` (validation, compilation and the
-  proofs) of ``bot.testing.generate_flow(300)`` with content/en/ui.yaml.
-- ``engine_us_per_answer``: ``bot.engine.answer`` in a loop over the plan
+- ``loader_seconds``: ``bot.advice.loader.load`` (validation, compilation and the
+  proofs) of ``bot.advice.testing.generate_flow(300)`` with content/en/ui.yaml.
+- ``engine_us_per_answer``: ``bot.advice.engine.answer`` in a loop over the plan
   flow's scenario answers, typed as a person types them.
 """
 
@@ -17,22 +17,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bot import engine
-from bot.catalog import Catalog
-from bot.conversations import Conversation
-from bot.engine import Session
-from bot.findings import FlowError
-from bot.loader import Source, load
-from bot.render import Renderer
-from bot.scenarios import parse_scenarios
-from bot.sources import PROJECT_ROOT
-from bot.store import SQLiteStore
-from bot.testing import generate_flow, project_catalog
-from bot.uitext import UI
+from bot.advice import engine
+from bot.advice.engine import Session
+from bot.advice.loader import Source, load
+from bot.advice.render import Renderer
+from bot.advice.scenarios import parse_scenarios
+from bot.advice.testing import generate_flow
+from bot.advice.uitext import UI
+from bot.flows.catalog import Catalog
+from bot.flows.findings import FlowError
+from bot.sources import PROJECT_ROOT, project_catalog
+from bot.store.conversations import Conversation
+from bot.store.sqlite import SQLiteStore
 
 
 def plan_catalog() -> Catalog:
-    """``bot.testing.project_catalog()``; if another flow or locale is mid-edit, plan alone."""
+    """``bot.sources.project_catalog()``; else plan alone (mid-edit)."""
     try:
         return project_catalog()
     except FlowError:

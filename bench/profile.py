@@ -24,13 +24,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 AREAS = (
-    ("bot/store.py", "ours: store (SQLite via aiosqlite)"),
+    ("bot/store/sqlite.py", "ours: store (SQLite via aiosqlite)"),
     ("aiosqlite/", "aiosqlite + sqlite3 (worker thread and hand-offs)"),
-    ("bot/telegram_dialogue.py", "ours: dialogue (pure decisions)"),
-    ("bot/render.py", "ours: rendering"),
-    ("bot/engine.py", "ours: engine"),
-    ("bot/telegram_format.py", "ours: HTML formatting"),
-    ("bot/telegram_bot.py", "ours: telegram_bot glue"),
+    ("bot/channels/telegram/dialogue.py", "ours: dialogue (pure decisions)"),
+    ("bot/advice/render.py", "ours: rendering"),
+    ("bot/advice/engine.py", "ours: engine"),
+    ("bot/channels/telegram/html.py", "ours: HTML formatting"),
+    ("bot/channels/telegram/channel.py", "ours: telegram_bot glue"),
     ("telegram/ext/_aioratelimiter.py", "PTB AIORateLimiter"),
     ("aiolimiter/", "PTB AIORateLimiter"),
     ("telegram/request/", "PTB request layer"),
@@ -55,7 +55,7 @@ CALL_SITES = (
     ("TelegramBot.decide", "    decide (dialogue, engine, render: pure)"),
     ("SQLiteStore.apply", "    store.apply"),
     ("TelegramBot.perform", "    perform (the Bot API calls)"),
-    ("_answer (bot/telegram_bot.py", "      answerCallbackQuery"),
+    ("_answer (bot/channels/telegram/channel.py", "      answerCallbackQuery"),
     ("Bot.edit_message_text", "      editMessageText"),
     ("Bot.edit_message_reply_markup", "      editMessageReplyMarkup"),
     ("Bot.send_message", "      sendMessage"),

@@ -6,7 +6,7 @@ thread would not help: the proofs hold the GIL). Loading also needs the
 YAML parser, the checks and the proof engine, which serving never uses
 again. So the bot runs ``python -m bot.child_loader`` at start and on
 /reload, and compiles the catalog from the validated flows and texts it
-sends back. With the flow model kept free of pydantic (``bot.model``), the
+sends back. With the flow model kept free of pydantic (``bot.flows.model``), the
 serving process imports 10 MB less (docs/operations.md).
 """
 
@@ -22,9 +22,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import findings, model
-from bot.catalog import LoadReport, build_catalog
-from bot.findings import Finding
+from bot.flows import findings, model
+from bot.flows.catalog import LoadReport, build_catalog
+from bot.flows.findings import Finding
 
 log = logging.getLogger(__name__)
 

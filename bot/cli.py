@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.findings import Finding, Severity, errors
+from bot.flows.findings import Finding, Severity, errors
 from bot.settings import SettingsError, environment, from_env
 
 DESCRIPTION = """\
@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.flows_command == "graph":
             return flows_graph(args.flow, args.format, args.lang)
         if args.flows_command == "schema":
-            from bot.schema import render_schema
+            from bot.flows.schema import render_schema
 
             sys.stdout.write(render_schema())
             return 0
@@ -176,7 +176,7 @@ def flows_check(paths: Sequence[Path]) -> int:
 
 def flows_test(paths: Sequence[Path]) -> int:
     """Run YAML scenario tests against the project's flows; 1 on any failure."""
-    from bot.scenarios import format_report, parse_scenarios, run_scenarios, succeeded
+    from bot.advice.scenarios import format_report, parse_scenarios, run_scenarios, succeeded
     from bot.sources import default_flows_dir, read_place, resolve, shown
 
     report = read_place(resolve(None))
@@ -205,7 +205,7 @@ def flows_test(paths: Sequence[Path]) -> int:
 
 def flows_graph(flow_id: str, form: str, locale: str) -> int:
     """Print a diagram of one flow."""
-    from bot.graph import to_dot, to_mermaid
+    from bot.flows.graph import to_dot, to_mermaid
     from bot.sources import read_place, resolve
 
     report = read_place(resolve(None))
@@ -231,8 +231,8 @@ def _print_findings(findings: list[Finding]) -> None:
 
 def chat(flow_id: str | None, locale: str, save_to: Path | None) -> int:
     """The terminal channel on the project's flows."""
+    from bot.channels.terminal import Terminal, stdin_reader
     from bot.sources import read_place, resolve
-    from bot.terminal import Terminal, stdin_reader
 
     report = read_place(resolve(None))
     if report.catalog is None:
@@ -276,10 +276,10 @@ def stats(days: float, with_audit: bool) -> int:
     import asyncio
     import time
 
-    from bot.render import Renderer
+    from bot.advice.render import Renderer
     from bot.sources import read_place, resolve
-    from bot.store import SQLiteStore
-    from bot.usage import report, tally
+    from bot.store.sqlite import SQLiteStore
+    from bot.store.usage import report, tally
 
     db_path = Path(environment().get("ADVISOR_DB_PATH") or "data/advisor.sqlite3")
     if not db_path.exists():
@@ -314,7 +314,7 @@ def health() -> int:
     import sqlite3
     import time
 
-    from bot.telegram_bot import heartbeat_path
+    from bot.channels.telegram.channel import heartbeat_path
 
     env = environment()
     db_path = Path(env.get("ADVISOR_DB_PATH") or "data/advisor.sqlite3")

@@ -10,10 +10,10 @@ import asyncio
 import logging
 import signal
 
-from bot.catalog import Catalog
+from bot.channels.telegram.channel import CatalogHolder, TelegramBot
+from bot.flows.catalog import Catalog
 from bot.settings import Settings
-from bot.store import SQLiteStore
-from bot.telegram_bot import CatalogHolder, TelegramBot
+from bot.store.sqlite import SQLiteStore
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from dotenv import dotenv_values
 
-from bot.findings import AdvisorError
+from bot.flows.findings import AdvisorError
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 

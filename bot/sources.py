@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-from bot.catalog import LoadReport
-from bot.findings import Finding
-from bot.loader import Source, load
-from bot.uitext import UI
-from bot.yamltext import MAX_BYTES
+from bot.advice.loader import Source, load
+from bot.advice.uitext import UI
+from bot.flows.catalog import Catalog, LoadReport
+from bot.flows.findings import Finding
+from bot.flows.yamltext import MAX_BYTES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,3 +113,9 @@ def shown(path: Path) -> Path:
         return path.resolve().relative_to(Path.cwd())
     except ValueError:
         return path
+
+
+@cache
+def project_catalog() -> Catalog:
+    """The project's own flows and texts, loaded once per process (tests and the bench)."""
+    return read_place(resolve(None)).unwrap()

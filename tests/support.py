@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
-from bot.catalog import Catalog, LoadReport
-from bot.loader import Source, load
-from bot.sources import PROJECT_ROOT
-from bot.uitext import UI
+from bot.advice import engine
+from bot.advice.engine import Result, Session
+from bot.advice.loader import Source, load
+from bot.advice.render import Renderer
+from bot.advice.uitext import UI
+from bot.flows.catalog import Catalog, LoadReport
+from bot.sources import PROJECT_ROOT, project_catalog
 
 DATA = Path(__file__).parent / "data"
 MINI = DATA / "mini"
@@ -41,3 +46,65 @@ def mini_catalog() -> Catalog:
 
 def mini_text() -> str:
     return (MINI / "flows" / "mini.yaml").read_text(encoding="utf-8")
+
+
+class ScenarioError(AssertionError):
+    """A scripted answer was refused, or the answers ran out before the result."""
+
+
+def walk(
+    flow_id: str,
+    answers: Sequence[str],
+    catalog: Catalog | None = None,
+    locale: str = "en",
+) -> Session:
+    """The session after typing each answer in turn; refuses any refused answer."""
+    catalog = catalog or project_catalog()
+    flow = catalog.flows[flow_id]
+    words = Renderer(catalog, locale)
+    skip = words.t(UI.COMMAND_SKIP)
+    session = engine.start(flow)
+    for number, typed in enumerate(answers, start=1):
+        step = engine.answer(flow, session, typed, locale, skip)
+        if step.problem is not None:
+            raise ScenarioError(
+                f"answer {number} ({typed!r}) to question '{session.question}' was refused: "
+                f"{words.problem(flow, session, step.problem)}"
+            )
+        session = step.session
+    return session
+
+
+def advise(
+    flow_id: str,
+    answers: Sequence[str],
+    catalog: Catalog | None = None,
+    locale: str = "en",
+) -> Result:
+    """The advice after typing ``answers``; they must reach the result."""
+    catalog = catalog or project_catalog()
+    session = walk(flow_id, answers, catalog, locale)
+    if not session.finished:
+        raise ScenarioError(
+            f"the answers ran out at question '{session.question}' before the result"
+        )
+    return engine.result(catalog.flows[flow_id], session)
+
+
+def applied(db: Path, update_id: int) -> bool:
+    """Whether the store at ``db`` recorded ``update_id`` as applied (read from the file)."""
+    with sqlite3.connect(db) as con:
+        row = con.execute("SELECT 1 FROM applied_updates WHERE update_id = ?", (update_id,))
+        return row.fetchone() is not None
+
+
+def rows_about(db: Path, who: int) -> int:
+    """How many rows of the store at ``db`` mention a person or chat (for /forget's checks)."""
+    with sqlite3.connect(db) as con:
+        conversations = con.execute(
+            "SELECT COUNT(*) FROM conversations WHERE chat_id = ? OR user_id = ?", (who, who)
+        ).fetchone()[0]
+        updates = con.execute(
+            "SELECT COUNT(*) FROM applied_updates WHERE chat_id = ?", (who,)
+        ).fetchone()[0]
+    return int(conversations) + int(updates)

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
-from bot.catalog import Catalog, LoadReport
+from bot.channels.telegram.channel import CatalogHolder, TelegramBot
+from bot.flows.catalog import Catalog, LoadReport
 from bot.logs import RedactingFormatter
 from bot.settings import Settings
-from bot.store import SQLiteStore
-from bot.telegram_bot import CatalogHolder, TelegramBot
-from bot.testing import project_catalog
+from bot.sources import project_catalog
+from bot.store.sqlite import SQLiteStore
 
 from fakebotapi import ChatMessage, FakeBotAPI
 

@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
-from bot.catalog import LoadReport
 from bot.child_loader import load_in_child
-from bot.testing import project_catalog
+from bot.flows.catalog import LoadReport
+from bot.sources import project_catalog
 
 from fakebotapi import FakeBotAPI
 from telegram_support import last_text, running, say

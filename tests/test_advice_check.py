@@ -24,9 +24,11 @@ from functools import cache
 
 import pytest
 
-from bot.checks import text_refs
-from bot.engine import Result
-from bot.testing import advise, project_catalog
+from bot.advice.engine import Result
+from bot.flows.checks import text_refs
+from bot.sources import project_catalog
+
+from support import advise
 
 FLOW = "check"
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.testing import advise
+from support import advise
 
 FLOW = "plan"
 

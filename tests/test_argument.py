@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing import advise, project_catalog
+from bot.sources import project_catalog
+
+from support import advise
 
 FLOW = "plan"
 FLOW_FILE = Path(__file__).resolve().parents[1] / "flows" / f"{FLOW}.yaml"

@@ -78,8 +78,10 @@ def test_serving_never_imports_the_loader_or_pydantic() -> None:
     """The memory the bench counts: a polling bot holds no YAML parser, proofs, pydantic
     or HTTP server."""
     code = (
-        "import sys, bot.cli, bot.service, bot.child_loader, bot.telegram_bot, bot.store\n"
-        "heavy = ('yaml', 'pydantic', 'bot.loader', 'bot.proofs', 'bot.checks', 'bot.sources',\n"
+        "import sys, bot.cli, bot.service, bot.child_loader\n"
+        "import bot.channels.telegram.channel, bot.store.sqlite\n"
+        "heavy = ('yaml', 'pydantic', 'bot.advice.loader', 'bot.advice.proofs',\n"
+        "         'bot.flows.checks', 'bot.sources',\n"
         "         'aiohttp.web')\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
     )

@@ -19,10 +19,10 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from bot.engine import Session
-from bot.testing import walk
+from bot.advice.engine import Session
 
 from fakebotapi import FakeBotAPI
+from support import walk
 
 USERS = int(os.environ.get("CRASH_USERS", "24"))
 KILLS = int(os.environ.get("CRASH_KILLS", "4"))

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from bot.cli import build_parser
-from bot.graph import to_mermaid
-from bot.testing import project_catalog
+from bot.flows.graph import to_mermaid
+from bot.sources import project_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = (ROOT / "docs" / "admin.md").read_text(encoding="utf-8")

@@ -9,11 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import engine
-from bot.engine import Session, SessionError
-from bot.testing import ScenarioError, advise, walk
+from bot.advice import engine
+from bot.advice.engine import Session, SessionError
 
-from support import mini_catalog
+from support import ScenarioError, advise, mini_catalog, walk
 
 CATALOG = mini_catalog()
 FLOW = CATALOG.flows["mini"]

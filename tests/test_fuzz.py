@@ -15,14 +15,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.conversations import Conversation
-from bot.engine import Session
-from bot.loader import Source, load
-from bot.render import Renderer
+from bot.advice.engine import Session
+from bot.advice.loader import Source, load
+from bot.advice.render import Renderer
+from bot.channels.telegram.dialogue import Advisor, CatalogHolder, Plan
+from bot.channels.telegram.html import MESSAGE_LIMIT
 from bot.settings import Settings
-from bot.telegram_dialogue import Advisor, CatalogHolder, Plan
-from bot.telegram_format import MESSAGE_LIMIT
-from bot.testing import project_catalog
+from bot.sources import project_catalog
+from bot.store.conversations import Conversation
 
 from support import MINI, UI_FILE, mini_text
 

@@ -9,8 +9,8 @@ import subprocess
 import pytest
 from pydantic import TypeAdapter
 
-from bot.checks import successors
-from bot.graph import (
+from bot.flows.checks import successors
+from bot.flows.graph import (
     RESULT_KEY,
     START_KEY,
     build_diagram,
@@ -21,9 +21,9 @@ from bot.graph import (
     to_dot,
     to_mermaid,
 )
-from bot.model import Condition, Flow
-from bot.testing import project_catalog
-from bot.validation import FLOW
+from bot.flows.model import Condition, Flow
+from bot.flows.validation import FLOW
+from bot.sources import project_catalog
 
 from support import mini_catalog
 
@@ -61,7 +61,7 @@ def mermaid_edges(text: str) -> list[tuple[str, str, str]]:
         if line.startswith("    %%") or MERMAID_NODE.match(line):
             continue
         edge = MERMAID_EDGE.match(line)
-        assert edge, f"not valid Mermaid as written by bot.graph: {line!r}"
+        assert edge, f"not valid Mermaid as written by bot.flows.graph: {line!r}"
         edges.append((edge["source"], edge["target"], (edge["label"] or '""')[1:-1]))
     return edges
 

@@ -11,11 +11,12 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from bot.render import Renderer
-from bot.testing import advise, project_catalog, walk
-from bot.uitext import UI
+from bot.advice.render import Renderer
+from bot.advice.uitext import UI
+from bot.sources import project_catalog
 
 from fakebotapi import FakeBotAPI
+from support import advise, walk
 from telegram_support import asks_language, last_text, running, say, tap
 from test_terminal import run_cli
 

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from bot.findings import FlowError, Severity
-from bot.loader import Source, load
-from bot.uitext import UI
-from bot.yamltext import MAX_BYTES, MAX_DEPTH
+from bot.advice.loader import Source, load
+from bot.advice.uitext import UI
+from bot.flows.findings import FlowError, Severity
+from bot.flows.yamltext import MAX_BYTES, MAX_DEPTH
 
 from support import MINI, UI_FILE, load_flow_text, mini_text
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from test_loader import edit, line_of
 
-from bot.explore import Explorer
-from bot.findings import Severity
-from bot.loader import Source, load
-from bot.testing import generate_flow, project_catalog
-from bot.uitext import UI
+from bot.advice.explore import Explorer
+from bot.advice.loader import Source, load
+from bot.advice.testing import generate_flow
+from bot.advice.uitext import UI
+from bot.flows.findings import Severity
+from bot.sources import project_catalog
 
 from support import UI_FILE, load_flow_text, mini_text
 

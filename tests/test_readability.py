@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import textstat
 
-from bot.content import TextEntry, collect_texts
-from bot.yamltext import parse
+from bot.flows.content import TextEntry, collect_texts
+from bot.flows.yamltext import parse
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 FILES = ["plan", "check", "ui"]

@@ -11,11 +11,13 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from bot.model import Level
-from bot.render import Block, BlockKind, Renderer
-from bot.report import PICTURE_SIZE, result_pdf, result_picture
-from bot.testing import advise, project_catalog
-from bot.uitext import UI
+from bot.advice.render import Block, BlockKind, Renderer
+from bot.advice.uitext import UI
+from bot.flows.model import Level
+from bot.results.report import PICTURE_SIZE, result_pdf, result_picture
+from bot.sources import project_catalog
+
+from support import advise
 
 # The plan flow's answers that lead to Consult with several cautions.
 PLAN = ["A council community centre", "2", "1", "3", "6", "2", "3", "3", "2", "1", "2"]
@@ -206,9 +208,9 @@ def test_picture_fits_many_cautions_and_long_words() -> None:
 
 
 def test_importing_the_module_loads_no_drawing_library() -> None:
-    """Importing bot.report leaves matplotlib, fpdf and Pillow unloaded until a report is made."""
+    """bot.results.report leaves matplotlib, fpdf and Pillow unloaded until a report is made."""
     code = (
-        "import sys, bot.report; "
+        "import sys, bot.results.report; "
         "print(sorted(m for m in ('matplotlib', 'fpdf', 'PIL') if m in sys.modules))"
     )
     done = subprocess.run(

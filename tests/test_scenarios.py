@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.scenarios import (
+from bot.advice.scenarios import (
     Scenario,
     ScenarioOutcome,
     format_report,
@@ -12,8 +12,7 @@ from bot.scenarios import (
     run_scenarios,
     succeeded,
 )
-from bot.sources import PROJECT_ROOT
-from bot.testing import project_catalog
+from bot.sources import PROJECT_ROOT, project_catalog
 
 TESTS_DIR = PROJECT_ROOT / "flows" / "tests"
 SCENARIO_FILES = sorted(TESTS_DIR.glob("*.yaml"))

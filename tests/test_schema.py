@@ -10,9 +10,16 @@ from typing import Any
 
 import pytest
 
-from bot.schema import DEFINITIONS, DESCRIPTIONS, DIALECT, SCHEMA_PATH, flow_schema, render_schema
+from bot.flows.schema import (
+    DEFINITIONS,
+    DESCRIPTIONS,
+    DIALECT,
+    SCHEMA_PATH,
+    flow_schema,
+    render_schema,
+)
+from bot.flows.yamltext import parse
 from bot.sources import PROJECT_ROOT
-from bot.yamltext import parse
 
 from support import MINI
 
@@ -150,7 +157,7 @@ def subschemas(node: Any) -> Iterator[dict[str, Any]]:
 def test_committed_schema_is_current():
     committed = SCHEMA_FILE.read_text(encoding="utf-8") if SCHEMA_FILE.exists() else ""
     assert committed == render_schema(), (
-        f"{SCHEMA_PATH} is out of date with bot/model.py; regenerate it with: "
+        f"{SCHEMA_PATH} is out of date with bot/flows/model.py; regenerate it with: "
         f"python -m bot flows schema > {SCHEMA_PATH}"
     )
 
@@ -191,12 +198,14 @@ def test_schema_has_the_required_keys_and_question_kinds():
 
 
 def test_every_key_is_described():
-    """A key added to bot/model.py needs its meaning in bot.schema.DESCRIPTIONS."""
+    """A key added to bot/flows/model.py needs its meaning in bot.flows.schema.DESCRIPTIONS."""
     schema = flow_schema()
     parts = {"Flow": schema, **schema[DEFINITIONS]}
     for name, part in parts.items():
         for key, prop in part.get("properties", {}).items():
-            assert key in DESCRIPTIONS.get(name, {}), f"describe {name}.{key} in bot/schema.py"
+            assert key in DESCRIPTIONS.get(name, {}), (
+                f"describe {name}.{key} in bot/flows/schema.py"
+            )
             assert prop.get("description"), f"{name}.{key}"
     for name, keys in DESCRIPTIONS.items():
         assert set(keys) <= set(parts[name]["properties"]), f"{name} describes keys it lacks"

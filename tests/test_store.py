@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import MIGRATIONS, Applied, Conversation, SQLiteStore
+from bot.store.sqlite import MIGRATIONS, Applied, Conversation, SQLiteStore
+
+from support import applied, rows_about
 
 
 @pytest.fixture
@@ -47,7 +49,7 @@ async def test_stale_version_is_a_conflict(store: SQLiteStore) -> None:
     stale = Conversation(7, session={"step": "lost"}, version=first.version)
     assert await store.apply(3, stale) is Applied.CONFLICT
     assert (await store.load(7)).session == {"step": 2}
-    assert not await store.seen(3), "a refused update is not recorded, so it can be retried"
+    assert not applied(store.path, 3), "a refused update is not recorded, so it can be retried"
 
 
 async def test_two_new_rows_for_one_chat_conflict(store: SQLiteStore) -> None:
@@ -66,7 +68,7 @@ async def test_reopen_keeps_data_and_runs_no_migration_twice(tmp_path: Path) -> 
     try:
         loaded = await second.load(3)
         assert (loaded.locale, loaded.session) == ("en", {"q": "x"})
-        assert await second.seen(5)
+        assert applied(second.path, 5)
     finally:
         await second.close()
 
@@ -75,9 +77,9 @@ async def test_forget_and_purge(store: SQLiteStore) -> None:
     """forget removes every row about a person; purge removes idle conversations."""
     await store.apply(1, Conversation(11, user_id=11, session={}), now=100.0)
     await store.apply(2, Conversation(12, user_id=12, session={}), now=5000.0)
-    assert await store.rows_about(11) == 2
+    assert rows_about(store.path, 11) == 2
     assert await store.forget(11) == 2
-    assert await store.rows_about(11) == 0
+    assert rows_about(store.path, 11) == 0
     assert await store.purge(idle_before=1000.0) == 0
     assert await store.purge(idle_before=6000.0) == 1
     assert (await store.load(12)).version == 0
@@ -85,7 +87,7 @@ async def test_forget_and_purge(store: SQLiteStore) -> None:
 
 async def test_events_are_written_with_their_update_exactly_once(store: SQLiteStore) -> None:
     """Usage events commit with the update that caused them, and not again for a duplicate."""
-    from bot.usage import Event, EventKind
+    from bot.store.usage import Event, EventKind
 
     events = [Event("plan", EventKind.STARTED), Event("plan", EventKind.ENTERED, "about")]
     assert await store.apply(1, Conversation(5, session={}), 10.0, events) is Applied.APPLIED
@@ -101,7 +103,7 @@ async def test_an_older_database_is_migrated_in_place(tmp_path: Path) -> None:
     """A database at schema 2 with a conversation is upgraded and keeps working."""
     import sqlite3
 
-    from bot.store import _statements
+    from bot.store.sqlite import _statements
 
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as con:
@@ -119,6 +121,6 @@ async def test_an_older_database_is_migrated_in_place(tmp_path: Path) -> None:
         loaded = await store.load(1)
         assert (loaded.session, loaded.version) == ({"x": 1}, 3)
         assert await store.apply(9, loaded) is Applied.APPLIED
-        assert await store.seen(9)
+        assert applied(store.path, 9)
     finally:
         await store.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fakebotapi import FakeBotAPI
+from support import rows_about
 from telegram_support import captured_log, last_text, running, say, tap, with_keyboard
 
 USER = 1001
@@ -312,11 +313,11 @@ async def test_forget_deletes_every_row_after_confirmation(fake_api: FakeBotAPI,
         await say(fake_api, USER, "x")
         await say(fake_api, USER, "/forget")
         await tap(fake_api, USER, "No, keep it")
-        assert _rows_about(db, USER) > 0
+        assert rows_about(db, USER) > 0
         await say(fake_api, USER, "/forget")
         await tap(fake_api, USER, "Yes, delete it")
         assert "deleted" in last_text(fake_api, USER)
-    assert _rows_about(db, USER) == 0
+    assert rows_about(db, USER) == 0
 
 
 async def test_group_chats_get_a_pointer_and_store_nothing(fake_api: FakeBotAPI, db: Path) -> None:
@@ -325,8 +326,8 @@ async def test_group_chats_get_a_pointer_and_store_nothing(fake_api: FakeBotAPI,
         fake_api.send_text(USER, "/start plan", chat_id=-500, chat_type="group")
         await fake_api.wait_idle()
     assert "private chats" in (fake_api.last_message(-500).text or "")
-    assert _rows_about(db, USER) == 0
-    assert _rows_about(db, -500) == 0
+    assert rows_about(db, USER) == 0
+    assert rows_about(db, -500) == 0
 
 
 async def test_idle_session_expires_by_stored_time(fake_api: FakeBotAPI, db: Path) -> None:
@@ -361,17 +362,6 @@ def _session(db: Path) -> dict | None:
     with sqlite3.connect(db) as con:
         row = con.execute("SELECT session FROM conversations WHERE chat_id = ?", (USER,)).fetchone()
     return json.loads(row[0]) if row and row[0] else None
-
-
-def _rows_about(db: Path, who: int) -> int:
-    with sqlite3.connect(db) as con:
-        a = con.execute(
-            "SELECT COUNT(*) FROM conversations WHERE chat_id = ? OR user_id = ?", (who, who)
-        ).fetchone()[0]
-        b = con.execute(
-            "SELECT COUNT(*) FROM applied_updates WHERE chat_id = ?", (who,)
-        ).fetchone()[0]
-    return a + b
 
 
 async def test_text_after_the_result_points_to_starting_again(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.render import Block, BlockKind
-from bot.telegram_format import MESSAGE_LIMIT, split_messages, to_html
+from bot.advice.render import Block, BlockKind
+from bot.channels.telegram.html import MESSAGE_LIMIT, split_messages, to_html
 
 
 def test_blocks_are_escaped_and_headings_bold() -> None:

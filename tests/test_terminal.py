@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.terminal import Terminal
+from bot.channels.terminal import Terminal
 
 from support import mini_catalog
 

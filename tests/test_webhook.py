@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram_webhook import served_path
+from bot.channels.telegram.webhook import served_path
 
 from fakebotapi import FakeBotAPI
 from telegram_support import running

@@ -11,7 +11,7 @@ only the live prompt's message id per chat, kept in a dict.
     BENCH_TOKEN=... BENCH_API_BASE=http://127.0.0.1:PORT python -m bench.peers.bare_ptb
 
 With ``BENCH_TRANSPORT=ours`` (the bench's ``floor_ours_transport``) it sends
-its calls through ours' HTTP transport (``bot.transport.AiohttpRequest``, as
+its calls through ours' HTTP transport (``bot.channels.telegram.transport.AiohttpRequest``, as
 ours' builder does) instead of PTB's default httpx: the floor for ours' own
 flow and storage code, whatever the transport costs.
 """
@@ -115,7 +115,9 @@ async def main() -> None:
     builder = Application.builder().token(token).base_url(f"{base}/bot")
     builder = builder.base_file_url(f"{base}/file/bot").updater(None)
     if os.environ.get("BENCH_TRANSPORT") == "ours":
-        from bot.transport import AiohttpRequest  # its own timeouts, as ours builds it
+        from bot.channels.telegram.transport import (
+            AiohttpRequest,  # its own timeouts, as ours builds it
+        )
 
         builder = builder.request(AiohttpRequest()).get_updates_request(
             AiohttpRequest(pool_size=1, read_timeout=30)

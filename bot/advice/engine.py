@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from bot.catalog import CompiledFlow, CompiledQuestion
-from bot.model import RESULT, Level, QuestionKind
+from bot.flows.catalog import CompiledFlow, CompiledQuestion
+from bot.flows.model import RESULT, Level, QuestionKind
 
 Answer = str | tuple[str, ...]
 """An option id (choice), option ids (multi) or the text typed (text)."""

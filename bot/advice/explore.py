@@ -25,12 +25,12 @@ from functools import cached_property
 from itertools import combinations
 from typing import Any
 
-from bot import engine
-from bot.catalog import CompiledFlow, CompiledQuestion
-from bot.checks import successors
-from bot.conditions import compile_condition, facts_read, form
-from bot.engine import Answer, Session
-from bot.model import RESULT, Condition, ConditionalText, Guarantee, QuestionKind
+from bot.advice import engine
+from bot.advice.engine import Answer, Session
+from bot.flows.catalog import CompiledFlow, CompiledQuestion
+from bot.flows.checks import successors
+from bot.flows.conditions import compile_condition, facts_read, form
+from bot.flows.model import RESULT, Condition, ConditionalText, Guarantee, QuestionKind
 
 SKIP = "\x00skip"
 """A skip word no person can type, so the search never depends on a locale."""

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from bot.catalog import LoadReport, build_catalog
-from bot.checks import check_flow, text_refs
-from bot.content import TextEntry, collect_texts
-from bot.findings import Finding, Severity, errors
-from bot.model import Flow
-from bot.proofs import prove
-from bot.schema_errors import findings_from
-from bot.validation import FLOW
-from bot.yamltext import Document, YamlProblem, parse
+from bot.advice.proofs import prove
+from bot.flows.catalog import LoadReport, build_catalog
+from bot.flows.checks import check_flow, text_refs
+from bot.flows.content import TextEntry, collect_texts
+from bot.flows.findings import Finding, Severity, errors
+from bot.flows.model import Flow
+from bot.flows.schema_errors import findings_from
+from bot.flows.validation import FLOW
+from bot.flows.yamltext import Document, YamlProblem, parse
 
 
 @dataclass(frozen=True, slots=True)

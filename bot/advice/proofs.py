@@ -11,12 +11,20 @@ rules are really used.
 
 from __future__ import annotations
 
-from bot import engine
-from bot.catalog import CompiledFlow
-from bot.explore import Explorer, all_of, broken_promise, first_match, path_text, tri, violation
-from bot.findings import Finding, Severity
-from bot.model import ConditionalText
-from bot.yamltext import Document, Path
+from bot.advice import engine
+from bot.advice.explore import (
+    Explorer,
+    all_of,
+    broken_promise,
+    first_match,
+    path_text,
+    tri,
+    violation,
+)
+from bot.flows.catalog import CompiledFlow
+from bot.flows.findings import Finding, Severity
+from bot.flows.model import ConditionalText
+from bot.flows.yamltext import Document, Path
 
 
 def prove(flow: CompiledFlow, file: str, doc: Document) -> tuple[list[Finding], Explorer]:

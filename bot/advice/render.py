@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.catalog import Catalog, CompiledFlow, CompiledQuestion
-from bot.engine import Answer, Problem, Result, Session
-from bot.model import QuestionKind
-from bot.uitext import UI, fill
+from bot.advice.engine import Answer, Problem, Result, Session
+from bot.advice.uitext import UI, fill
+from bot.flows.catalog import Catalog, CompiledFlow, CompiledQuestion
+from bot.flows.model import QuestionKind
 
 
 class BlockKind(StrEnum):

@@ -30,15 +30,15 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from bot import engine
-from bot.catalog import Catalog, CompiledFlow
-from bot.engine import Result
-from bot.findings import Finding, Severity
-from bot.model import Id, Level
-from bot.render import Renderer
-from bot.schema_errors import findings_from
-from bot.uitext import UI
-from bot.yamltext import YamlProblem, parse
+from bot.advice import engine
+from bot.advice.engine import Result
+from bot.advice.render import Renderer
+from bot.advice.uitext import UI
+from bot.flows.catalog import Catalog, CompiledFlow
+from bot.flows.findings import Finding, Severity
+from bot.flows.model import Id, Level
+from bot.flows.schema_errors import findings_from
+from bot.flows.yamltext import YamlProblem, parse
 
 FORMAT_SOURCE = "the scenario format at the top of flows/tests/plan.yaml"
 FORMAT_HINT = f"see {FORMAT_SOURCE}"
@@ -164,7 +164,7 @@ def run_scenarios(catalog: Catalog, scenarios: Iterable[Scenario]) -> list[Scena
 def run_scenario(catalog: Catalog, scenario: Scenario) -> ScenarioOutcome:
     """Type the scenario's answers into the engine and compare the advice.
 
-    Drives the engine directly rather than through ``bot.testing.walk`` so
+    Drives the engine directly rather than through ``bot.advice.testing.walk`` so
     that a refusal, answers that run out, and answers left over after the
     result are each told apart and reported with the answer's number.
     """

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from bot import engine
-from bot.catalog import Catalog, CompiledFlow
-from bot.engine import Session, Step
-from bot.model import QuestionKind
-from bot.render import Prompt, Renderer, plain
-from bot.uitext import UI
+from bot.advice import engine
+from bot.advice.engine import Session, Step
+from bot.advice.render import Prompt, Renderer, plain
+from bot.advice.uitext import UI
+from bot.flows.catalog import Catalog, CompiledFlow
+from bot.flows.model import QuestionKind
 
 
 class Terminal:
@@ -111,7 +111,7 @@ class Terminal:
         """Write the result's PDF and picture, and say where."""
         if self.save_to is None:
             return
-        from bot.report import result_files
+        from bot.results.report import result_files
 
         pdf, picture = result_files(self.catalog, flow, session, self.locale)
         self.save_to.mkdir(parents=True, exist_ok=True)

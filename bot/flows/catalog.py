@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.conditions import Predicate, compile_condition, facts_read
-from bot.findings import Finding, FlowError, errors
-from bot.model import RESULT, Caution, ConditionalText, Flow, Option, Outcome, Question
+from bot.flows.conditions import Predicate, compile_condition, facts_read
+from bot.flows.findings import Finding, FlowError, errors
+from bot.flows.model import RESULT, Caution, ConditionalText, Flow, Option, Outcome, Question
 
 
 @dataclass(frozen=True, slots=True)

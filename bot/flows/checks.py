@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from bot.conditions import form
-from bot.findings import Finding, Severity
-from bot.model import RESULT, Branch, Condition, ConditionalText, Flow, QuestionKind
-from bot.yamltext import Document, Path
+from bot.flows.conditions import form
+from bot.flows.findings import Finding, Severity
+from bot.flows.model import RESULT, Branch, Condition, ConditionalText, Flow, QuestionKind
+from bot.flows.yamltext import Document, Path
 
 
 @dataclass(frozen=True, slots=True)

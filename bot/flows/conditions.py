@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from bot.model import Condition
+from bot.flows.model import Condition
 
 Facts = Mapping[str, Any]
 Predicate = Callable[[Facts], bool]

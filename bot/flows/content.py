@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.findings import Finding
-from bot.yamltext import Document
+from bot.flows.findings import Finding
+from bot.flows.yamltext import Document
 
 
 @dataclass(frozen=True, slots=True)

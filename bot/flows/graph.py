@@ -19,9 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.checks import successors
-from bot.conditions import form
-from bot.model import RESULT, Condition, FactValue, Flow, Question, QuestionKind
+from bot.flows.checks import successors
+from bot.flows.conditions import form
+from bot.flows.model import RESULT, Condition, FactValue, Flow, Question, QuestionKind
 
 LABEL_LIMIT = 48
 """Longest condition label drawn in full; longer ones are abbreviated."""

@@ -1,7 +1,7 @@
 """The flow format: what an admin may write in ``flows/*.yaml``.
 
 These dataclasses are the single definition of the format: the loader
-validates against them (with pydantic, see ``bot.validation``), the JSON
+validates against them (with pydantic, see ``bot.flows.validation``), the JSON
 Schema for editors is generated from them, and the engine reads them. They
 check shape and types only; references between parts (does this question
 exist?) are checked in ``checks`` where the file's line numbers are at hand.

@@ -1,11 +1,11 @@
-"""The JSON Schema of flow files, for editors, generated from ``bot.model``.
+"""The JSON Schema of flow files, for editors, generated from ``bot.flows.model``.
 
 Flow files start with ``# yaml-language-server: $schema=../schema/flow.schema.json``,
 so an editor with YAML support (VS Code's YAML extension and others built on
 yaml-language-server) completes keys, shows what each means, and marks typos
 and wrong types while an admin types, before ``flows check`` runs.
 
-The dataclasses in ``bot.model`` stay the one definition of the format: this module only takes
+The dataclasses in ``bot.flows.model`` stay the one definition of the format: this module only takes
 pydantic's schema and adds what an editor shows (a title, a description for
 every key), in the JSON Schema dialect those editors fully support. The file
 ``schema/flow.schema.json`` is ``render_schema()`` committed; a test keeps
@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from bot.validation import FLOW
+from bot.flows.validation import FLOW
 
 DIALECT = "http://json-schema.org/draft-07/schema#"
 """yaml-language-server validates with draft-07 and only warns on newer dialects."""

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.findings import Finding
-from bot.yamltext import Document, Path
+from bot.flows.findings import Finding
+from bot.flows.yamltext import Document, Path
 
 _KINDS = {
     "string_type": "text or an id",

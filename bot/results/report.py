@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot import engine
-from bot.catalog import Catalog, CompiledFlow
-from bot.engine import Session
-from bot.model import Level
-from bot.render import Block, BlockKind, Renderer
-from bot.uitext import UI
+from bot.advice import engine
+from bot.advice.engine import Session
+from bot.advice.render import Block, BlockKind, Renderer
+from bot.advice.uitext import UI
+from bot.flows.catalog import Catalog, CompiledFlow
+from bot.flows.model import Level
 
 if TYPE_CHECKING:
     from matplotlib.backends.backend_agg import RendererAgg

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from bot.usage import Event
+from bot.store.usage import Event
 
 
 class Applied(StrEnum):

@@ -21,8 +21,8 @@ from typing import Any
 
 import aiosqlite
 
-from bot.conversations import Applied, Conversation
-from bot.usage import Event
+from bot.store.conversations import Applied, Conversation
+from bot.store.usage import Event
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -175,13 +175,6 @@ class SQLiteStore:
             )
         return Conversation(chat_id)
 
-    async def seen(self, update_id: int) -> bool:
-        """Whether this update was applied already."""
-        async with self._db.execute(
-            "SELECT 1 FROM applied_updates WHERE update_id = ?", (update_id,)
-        ) as cursor:
-            return await cursor.fetchone() is not None
-
     async def apply(
         self,
         update_id: int | None,
@@ -289,18 +282,6 @@ class SQLiteStore:
             (since,),
         ) as cursor:
             return [tuple(row) for row in await cursor.fetchall()]  # type: ignore[misc]
-
-    async def rows_about(self, user_id: int) -> int:
-        """How many rows mention a person (for /forget's checks)."""
-        total = 0
-        for sql in (
-            "SELECT COUNT(*) FROM conversations WHERE user_id = ? OR chat_id = ?",
-            "SELECT COUNT(*) FROM applied_updates WHERE chat_id = ? OR chat_id = ?",
-        ):
-            async with self._db.execute(sql, (user_id, user_id)) as cursor:
-                row = await cursor.fetchone()
-            total += int(row[0]) if row else 0
-        return total
 
 
 def _statements(script: str) -> list[str]:

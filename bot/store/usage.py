@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot import engine
-from bot.catalog import Catalog
-from bot.engine import Session
-from bot.render import Renderer
-from bot.uitext import UI
+from bot.advice import engine
+from bot.advice.engine import Session
+from bot.advice.render import Renderer
+from bot.advice.uitext import UI
+from bot.flows.catalog import Catalog
 
 
 class EventKind(StrEnum):

@@ -30,22 +30,22 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 
-from bot import engine
-from bot.catalog import CompiledFlow, LoadReport
+from bot.advice import engine
+from bot.advice.engine import Session, SessionError
+from bot.advice.render import Renderer
+from bot.advice.uitext import UI
+from bot.channels.telegram.dialogue import COMMANDS, Advisor, Buttons, CatalogHolder, Plan, escape
+from bot.channels.telegram.html import split_messages
+from bot.channels.telegram.transport import AiohttpRequest
 from bot.child_loader import load_in_child
-from bot.conversations import Applied, Conversation, Store
-from bot.engine import Session, SessionError
-from bot.findings import Severity
-from bot.render import Renderer
+from bot.flows.catalog import CompiledFlow, LoadReport
+from bot.flows.findings import Severity
 from bot.settings import Settings
-from bot.telegram_dialogue import COMMANDS, Advisor, Buttons, CatalogHolder, Plan, escape
-from bot.telegram_format import split_messages
-from bot.transport import AiohttpRequest
-from bot.uitext import UI
-from bot.usage import report, tally, transition_events
+from bot.store.conversations import Applied, Conversation, Store
+from bot.store.usage import report, tally, transition_events
 
 if TYPE_CHECKING:
-    from bot.telegram_webhook import WebhookServer
+    from bot.channels.telegram.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -199,10 +199,10 @@ class TelegramBot:
         """Serve Telegram's webhook, then tell Telegram where it is.
 
         Each update is handled before Telegram gets its answer, so one a
-        crash interrupts is delivered again (``bot.telegram_webhook``).
+        crash interrupts is delivered again (``bot.channels.telegram.webhook``).
         """
         # Imported here: aiohttp's server side is 2 MB a polling bot does without.
-        from bot.telegram_webhook import WebhookServer, served_path
+        from bot.channels.telegram.webhook import WebhookServer, served_path
 
         url = self.settings.webhook_url or ""
         server = WebhookServer(
@@ -465,7 +465,7 @@ class TelegramBot:
         self, chat_id: int, flow: CompiledFlow, session: Session, locale: str
     ) -> None:
         """The result as a PDF and a picture, drawn off the event loop."""
-        from bot.report import result_files
+        from bot.results.report import result_files
 
         words = Renderer(self.holder.catalog, locale)
         bot = self.app.bot

@@ -15,16 +15,16 @@ import html
 import logging
 from dataclasses import dataclass, field, replace
 
-from bot import engine
-from bot.catalog import Catalog, CompiledFlow
-from bot.conversations import Conversation
-from bot.engine import Session, SessionError, Step
-from bot.model import QuestionKind
-from bot.render import Prompt, Renderer
+from bot.advice import engine
+from bot.advice.engine import Session, SessionError, Step
+from bot.advice.render import Prompt, Renderer
+from bot.advice.uitext import UI
+from bot.channels.telegram.html import split_messages, to_html
+from bot.flows.catalog import Catalog, CompiledFlow
+from bot.flows.model import QuestionKind
 from bot.settings import Settings
-from bot.telegram_format import split_messages, to_html
-from bot.uitext import UI
-from bot.usage import Event, EventKind
+from bot.store.conversations import Conversation
+from bot.store.usage import Event, EventKind
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.render import Block, BlockKind
+from bot.advice.render import Block, BlockKind
 
 MESSAGE_LIMIT = 4096
 """Characters in one message's text, after entities are parsed."""
