@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run chat test lint format check bench clean
+.PHONY: run chat test lint format check docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ test: $(STAMP)
 ## check: load every flow and text, report problems as file:line: message
 check: $(STAMP)
 	$(BIN)/python -m bot flows check
+
+## docs: draw every flow as docs/flows/<id>.svg with Graphviz (apt-get install graphviz)
+docs: $(STAMP)
+	@for file in flows/*.yaml; do \
+		id=$$(basename "$$file" .yaml); \
+		$(BIN)/python -m bot flows graph "$$id" --format svg --out "docs/flows/$$id.svg" || exit 1; \
+	done
 
 BENCH_STAMP := $(VENV)/.bench-installed
 

@@ -106,14 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     graph = flow_commands.add_parser(
         "graph",
-        help="draw a flow as a Mermaid or Graphviz diagram",
-        description="Print a diagram of a flow's questions, options, branches, outcome rules "
-        "and cautions. Paste Mermaid into any Markdown viewer that draws it; render dot with "
-        "Graphviz (dot -Tsvg).",
+        help="draw a flow as a picture (SVG, HTML) or as Mermaid or Graphviz text",
+        description="Draw a flow's questions, options, branches, outcome rules and cautions. "
+        "svg and html are laid out by Graphviz (apt-get install graphviz); html is a page to "
+        "open in a browser. mermaid and dot print the diagram as text: paste Mermaid into "
+        "any Markdown viewer that draws it. `make docs` writes docs/flows/<id>.svg.",
     )
     graph.add_argument("flow", metavar="FLOW", help="the flow's id, e.g. plan")
-    graph.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    graph.add_argument("--format", choices=("mermaid", "dot", "svg", "html"), default="mermaid")
     graph.add_argument("--lang", metavar="LOCALE", default="en", help="wording to show")
+    graph.add_argument(
+        "--out", metavar="FILE", type=Path, help="write to this file (default: print it)"
+    )
     flow_commands.add_parser(
         "schema",
         help="print the JSON Schema of the flow format",
@@ -130,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.flows_command == "test":
             return flows_test(args.paths)
         if args.flows_command == "graph":
-            return flows_graph(args.flow, args.format, args.lang)
+            return flows_graph(args.flow, args.format, args.lang, args.out)
         if args.flows_command == "schema":
             from bot.flows.schema import render_schema
 
@@ -203,9 +207,10 @@ def flows_test(paths: Sequence[Path]) -> int:
     return 0 if succeeded(outcomes, findings) else 1
 
 
-def flows_graph(flow_id: str, form: str, locale: str) -> int:
-    """Print a diagram of one flow."""
+def flows_graph(flow_id: str, form: str, locale: str, out: Path | None = None) -> int:
+    """Draw one flow as text or as a picture, to standard output or ``out``."""
     from bot.flows.graph import to_dot, to_mermaid
+    from bot.results.pictures import PictureError, standalone, svg
     from bot.sources import read_place, resolve
 
     report = read_place(resolve(None))
@@ -216,8 +221,23 @@ def flows_graph(flow_id: str, form: str, locale: str) -> int:
     if flow_id not in catalog.flows:
         print(f"no flow '{flow_id}'; flows: {', '.join(catalog.flows)}", file=sys.stderr)
         return 2
-    draw = to_dot if form == "dot" else to_mermaid
-    sys.stdout.write(draw(catalog.flows[flow_id].model, catalog.texts.get(locale)))
+    flow = catalog.flows[flow_id].model
+    texts = catalog.texts.get(locale)
+    text = to_mermaid(flow, texts) if form == "mermaid" else to_dot(flow, texts)
+    if form in ("svg", "html"):
+        try:
+            text = svg(text)
+        except PictureError as exc:
+            print(f"cannot draw {flow_id}: {exc}", file=sys.stderr)
+            return 1
+        if form == "html":
+            text = standalone(text, catalog.text(locale, flow.title))
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out}")
     return 0
 
 

@@ -11,12 +11,14 @@ from pydantic import TypeAdapter
 
 from bot.flows.checks import successors
 from bot.flows.graph import (
+    CAUTIONS_KEY,
     RESULT_KEY,
+    RULES_KEY,
     START_KEY,
+    UNREACHABLE,
+    Shape,
     build_diagram,
-    caution_key,
     describe,
-    outcome_key,
     question_key,
     to_dot,
     to_mermaid,
@@ -107,67 +109,68 @@ def assert_valid_dot(text: str) -> None:
     assert outside.count("[") == outside.count("]")
 
 
-# --- The shipped flow -------------------------------------------------------
+# --- The shipped flows, whatever their content ------------------------------
+
+
+def shipped() -> list[Flow]:
+    return [f.model for f in project_catalog().flows.values()]
 
 
 @pytest.mark.parametrize("render", [to_mermaid, to_dot])
-def test_plan_renders_with_every_question_and_outcome(render):
-    text = render(plan(), english())
-    flow = plan()
-    for question in flow.questions:
-        assert question_key(question.id) in text
-        assert question.id in text
-    for outcome in flow.outcomes:
-        assert outcome_key(outcome.id) in text
-        assert f"{outcome.id} → {outcome.recommend.value}" in text
-    for caution in flow.cautions:
-        assert caution_key(caution.id) in text
+def test_every_flow_renders_with_every_question_rule_and_caution(render):
+    for flow in shipped():
+        text = render(flow, english())
+        for question in flow.questions:
+            assert question_key(question.id) in text
+            assert question.id in text
+        for outcome in flow.outcomes:
+            assert f"({outcome.id})" in text
+        for caution in flow.cautions:
+            assert f"⚠ {caution.id}" in text
 
 
-def test_plan_mermaid_has_an_edge_for_every_successor():
-    flow = plan()
-    edges = {(s, t) for s, t, _ in mermaid_edges(to_mermaid(flow))}
-    for question in flow.questions:
-        for target in successors(flow, question.id):
-            assert (question_key(question.id), question_key(target)) in edges, (
-                question.id,
-                target,
-            )
-    for outcome in flow.outcomes:
-        assert (RESULT_KEY, outcome_key(outcome.id)) in edges
-    assert (START_KEY, question_key(flow.start)) in edges
+def test_every_flow_mermaid_has_an_edge_for_every_successor():
+    for flow in shipped():
+        edges = {(s, t) for s, t, _ in mermaid_edges(to_mermaid(flow))}
+        for question in flow.questions:
+            for target in successors(flow, question.id):
+                assert (question_key(question.id), question_key(target)) in edges
+        assert (RESULT_KEY, RULES_KEY) in edges
+        assert (START_KEY, question_key(flow.start)) in edges
 
 
-def test_plan_dot_has_an_edge_for_every_successor_and_is_valid():
-    flow = plan()
-    text = to_dot(flow, english())
-    assert_valid_dot(text)
-    edges = set(dot_edges(text))
-    for question in flow.questions:
-        for target in successors(flow, question.id):
-            assert (question_key(question.id), question_key(target)) in edges
-    for outcome in flow.outcomes:
-        assert (RESULT_KEY, outcome_key(outcome.id)) in edges
+def test_every_flow_dot_has_an_edge_for_every_successor_and_is_valid():
+    for flow in shipped():
+        text = to_dot(flow, english())
+        assert_valid_dot(text)
+        edges = set(dot_edges(text))
+        for question in flow.questions:
+            for target in successors(flow, question.id):
+                assert (question_key(question.id), question_key(target)) in edges
+        assert (RESULT_KEY, RULES_KEY) in edges
 
 
-def test_plan_edges_say_what_takes_them():
-    labelled = {(s, t): label for s, t, label in mermaid_edges(to_mermaid(plan()))}
-    assert labelled[("q_decision", "q_asked_before")] == "made"
-    assert labelled[("q_decision", "q_power")] == "open / partly"
-    assert labelled[("q_expertise", "q_driver")] == "expertise is yes or power is views"
-    assert labelled[("q_expertise", "q_resources")] == "otherwise"
-    assert labelled[("q_resources", "q_accountable")] == ""
-    assert labelled[(RESULT_KEY, "rule_decision_made")] == "(1) decision is made"
-    assert labelled[(RESULT_KEY, "rule_not_clear_yet")] == "(9) otherwise"
+def test_rules_and_cautions_are_two_lists_not_a_fan_of_arrows():
+    """However many outcome rules and cautions, the result node has two arrows out."""
+    for flow in shipped():
+        diagram = build_diagram(flow, english())
+        out = [e for e in diagram.edges if e.source == RESULT_KEY]
+        assert [e.target for e in out] == [RULES_KEY, CAUTIONS_KEY][: 1 + bool(flow.cautions)]
+        rules = next(n for n in diagram.nodes if n.key == RULES_KEY)
+        numbered = [line for line in rules.lines if re.match(r"^\d+\. ", line)]
+        assert len(numbered) == len(flow.outcomes)
+        assert numbered[-1].startswith(f"{len(flow.outcomes)}. otherwise")
 
 
 def test_question_text_shown_only_with_texts():
     texts = english()
-    without = to_mermaid(plan())
-    with_texts = to_mermaid(plan(), texts)
-    assert texts["plan.q.decision"] not in without
-    assert texts["plan.q.decision"] in with_texts
-    assert "decision<br/>Is the decision still open?" in with_texts
+    flow = plan()
+    first = flow.questions[0]
+    without = to_mermaid(flow)
+    with_texts = to_mermaid(flow, texts)
+    wording = texts[first.text]
+    assert wording not in without
+    assert " ".join(wording.split()[:3]) in with_texts
 
 
 @pytest.mark.parametrize("render", [to_mermaid, to_dot])
@@ -176,30 +179,85 @@ def test_output_is_deterministic(render):
     assert render(plan()) == render(FLOW.validate_python(FLOW.dump_python(plan(), by_alias=True)))
 
 
+# --- The mini flow: exact labels ----------------------------------------------
+
+
+def mini() -> Flow:
+    return mini_catalog().flows["mini"].model
+
+
+def mini_texts() -> dict[str, str]:
+    return dict(mini_catalog().texts["en"])
+
+
 def test_mini_flow_branches_and_option_to_result():
-    flow = mini_catalog().flows["mini"].model
+    flow = mini()
     labelled = {(s, t): label for s, t, label in mermaid_edges(to_mermaid(flow))}
     assert labelled[("q_open", RESULT_KEY)] == "no"
     assert labelled[("q_open", "q_resources")] == "yes"
     assert labelled[("q_resources", RESULT_KEY)] == "resources has none"
     assert labelled[("q_resources", "q_accountable")] == "otherwise"
-    assert labelled[("q_accountable", RESULT_KEY)] == ""
+    assert labelled[("q_accountable", RESULT_KEY)] == "yes / no"
     assert_valid_dot(to_dot(flow))
+
+
+def test_edges_carry_the_option_labels_with_texts():
+    """With a locale's texts, each option's label is on the edge it takes."""
+    texts = mini_texts()
+    labelled = {(s, t): label for s, t, label in mermaid_edges(to_mermaid(mini(), texts))}
+    assert labelled[("q_open", RESULT_KEY)] == texts["mini.o.no"]
+    assert labelled[("q_accountable", RESULT_KEY)] == (
+        f"{texts['mini.o.yes']} / {texts['mini.o.no']}"
+    )
+    dot = to_dot(mini(), texts)
+    assert f'label="{texts["mini.o.yes"]}\\n{texts["mini.o.no"]}"' in dot
+
+
+def test_conditions_are_written_in_full():
+    """A long condition is never cut to all(...) in a diagram."""
+    diagram = build_diagram(mini())
+    rules = next(n for n in diagram.nodes if n.key == RULES_KEY)
+    assert "2. funded is true and accountable is yes → co_produce (shared)" in rules.lines
+    assert not any("(...)" in line for n in diagram.nodes for line in n.lines)
+
+
+def test_unreachable_question_is_marked():
+    flow = mini()
+    stranded = FLOW.validate_python(
+        {
+            **FLOW.dump_python(flow, by_alias=True, exclude_none=True),
+            "questions": [
+                *FLOW.dump_python(flow, by_alias=True, exclude_none=True)["questions"][:-1],
+                {
+                    **FLOW.dump_python(flow, by_alias=True, exclude_none=True)["questions"][-1],
+                    "next": "result",
+                },
+                {"id": "stranded", "text": "mini.q.open", "options": []},
+            ],
+        }
+    )
+    diagram = build_diagram(stranded)
+    node = next(n for n in diagram.nodes if n.key == question_key("stranded"))
+    assert node.shape is Shape.UNREACHABLE
+    assert UNREACHABLE in node.lines
+    assert all(n.shape is not Shape.UNREACHABLE for n in diagram.nodes if n.key != node.key)
+    assert "never reached" in to_dot(stranded)
+    assert "never reached" in to_mermaid(stranded)
 
 
 # --- Escaping -------------------------------------------------------------------
 
 
 def nasty_texts() -> dict[str, str]:
-    texts = english()
-    texts["plan.q.about"] = NASTY
-    texts["plan.q.decision"] = '"quoted" ]] }} [[ {{ ((x)) \\" \\'
-    texts["plan.caution.abdication.title"] = "1. <script>alert('x')</script> |a|"
+    texts = mini_texts()
+    texts["mini.q.about"] = NASTY
+    texts["mini.q.open"] = '"quoted" ]] }} [[ {{ ((x)) \\" \\'
+    texts["mini.k.title"] = "1. <script>alert('x')</script> |a|"
     return texts
 
 
 def test_mermaid_escapes_quotes_brackets_and_markup():
-    text = to_mermaid(plan(), nasty_texts())
+    text = to_mermaid(mini(), nasty_texts())
     mermaid_edges(text)  # every line still fits the grammar
     assert_mermaid_labels_safe(text)
     assert "Say #34;hi#34; [now] {x} (y) #124; #60;b#62;bold#60;/b#62; #35;1;" in text
@@ -207,19 +265,19 @@ def test_mermaid_escapes_quotes_brackets_and_markup():
 
 
 def test_dot_escapes_quotes_and_backslashes():
-    text = to_dot(plan(), nasty_texts())
+    text = to_dot(mini(), nasty_texts())
     assert_valid_dot(text)
     assert 'Say \\"hi\\" [now] {x} (y) | <b>bold</b> #1;' in text
     assert "a\\\\b" in text
 
 
 def test_multiline_text_stays_on_one_line():
-    texts = english()
-    texts["plan.q.about"] = "first line\nsecond\tline"
-    mermaid = to_mermaid(plan(), texts)
+    texts = mini_texts()
+    texts["mini.q.about"] = "first line\nsecond\tline"
+    mermaid = to_mermaid(mini(), texts)
     assert "first line second line" in mermaid
     mermaid_edges(mermaid)
-    assert_valid_dot(to_dot(plan(), texts))
+    assert_valid_dot(to_dot(mini(), texts))
 
 
 # --- Conditions in words ------------------------------------------------------
@@ -285,8 +343,8 @@ def test_describe_abbreviates_long_conditions():
 
 
 def test_diagram_nodes_come_in_file_order():
-    diagram = build_diagram(plan())
+    diagram = build_diagram(mini())
     keys = [n.key for n in diagram.nodes]
-    questions = [question_key(q.id) for q in plan().questions]
+    questions = [question_key(q.id) for q in mini().questions]
     assert [k for k in keys if k.startswith("q_")] == questions
     assert keys.index(RESULT_KEY) > keys.index(questions[-1])

@@ -280,6 +280,24 @@ def _check_graph(c: _Checker) -> None:
             )
 
 
+def reachable(flow: Flow) -> set[str]:
+    """The questions some path from the start can reach, by their ways on.
+
+    A question outside this set is dead weight an admin probably did not
+    mean: ``flows check`` reports it and the diagram marks it.
+    """
+    known = {q.id for q in flow.questions}
+    seen: set[str] = set()
+    todo = [flow.start] if flow.start in known else []
+    while todo:
+        qid = todo.pop()
+        if qid in seen:
+            continue
+        seen.add(qid)
+        todo.extend(t for t in successors(flow, qid) if t in known and t not in seen)
+    return seen
+
+
 def successors(flow: Flow, question_id: str) -> Iterator[str]:
     """Every place a question can lead: question ids, and ``result``."""
     order = [q.id for q in flow.questions]

@@ -7,8 +7,15 @@ where each answer leads before trying it in the terminal.
 
 Both formats are drawn from one neutral diagram (nodes and edges with
 plain-text labels), so they always show the same thing; each renderer only
-escapes and lays out. Pure: text in, text out, the same text every time for
-the same flow, so diagrams can be committed and diffed.
+escapes and lays out. Graphviz lays the DOT out as SVG
+(``bot/results/pictures.py`` runs it); nothing here places a box by
+hand. Pure: text in, text out, the same text every time for the same flow,
+so diagrams can be committed and diffed.
+
+What makes the picture readable: option labels on the edges they take,
+conditions written out in words rather than cut short, questions no path
+reaches marked, and the outcome rules and cautions each drawn as one
+numbered list beside the result instead of a fan of arrows, one per rule.
 """
 
 from __future__ import annotations
@@ -19,21 +26,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.flows.checks import successors
+from bot.flows.checks import reachable, successors
 from bot.flows.conditions import form
 from bot.flows.model import RESULT, Condition, FactValue, Flow, Question, QuestionKind
 
 LABEL_LIMIT = 48
-"""Longest condition label drawn in full; longer ones are abbreviated."""
+"""Longest condition ``describe`` gives in full by default; longer ones are abbreviated."""
 
 WRAP = 40
 """Question texts are wrapped at this width so boxes stay narrow."""
 
-MAX_LISTED = 3
-"""A default edge names the options taking it only when there are this few."""
+RULE_WRAP = 64
+"""Lines of the outcome-rule and caution lists are wrapped at this width."""
+
+UNREACHABLE = "(never reached: no path leads here)"
+"""The line added to a question no path from the start reaches."""
 
 START_KEY = "start_"
 RESULT_KEY = "result_"
+RULES_KEY = "rules_"
+CAUTIONS_KEY = "cautions_"
 
 
 class Shape(StrEnum):
@@ -41,9 +53,10 @@ class Shape(StrEnum):
 
     START = "start"
     QUESTION = "question"
+    UNREACHABLE = "unreachable"
     RESULT = "result"
-    OUTCOME = "outcome"
-    CAUTION = "caution"
+    RULES = "rules"
+    CAUTIONS = "cautions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +70,11 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Edge:
-    """One arrow; ``dotted`` marks cautions, which are shown beside the advice."""
+    """One arrow; ``dotted`` marks cautions, which are shown beside the advice.
+
+    A label naming several options joins them with `` / ``; DOT puts each on
+    its own line.
+    """
 
     source: str
     target: str
@@ -79,7 +96,8 @@ def to_mermaid(flow: Flow, texts: Mapping[str, str] | None = None) -> str:
     """The flow as a Mermaid flowchart (paste into Markdown, GitHub or mermaid.live).
 
     ``texts`` is one locale's text table (``catalog.texts["en"]``); with it,
-    each question shows its wording under its id.
+    each question shows its wording under its id and edges show the
+    options' labels.
     """
     diagram = build_diagram(flow, texts)
     out = ["flowchart TD", f"    %% flow {diagram.flow_id}, version {diagram.version}"]
@@ -101,16 +119,23 @@ def to_dot(flow: Flow, texts: Mapping[str, str] | None = None) -> str:
         f"digraph {_dot_quote(diagram.flow_id)} {{",
         f"    // flow {diagram.flow_id}, version {diagram.version}",
         "    rankdir=TB;",
-        '    node [shape=box, style=rounded, fontname="Helvetica"];',
-        '    edge [fontname="Helvetica", fontsize=10];',
+        f'    label="{_dot_escape(diagram.flow_id)}, version {diagram.version}";',
+        '    labelloc=t; fontname="Helvetica";',
+        '    node [shape=box, style=rounded, fontname="Helvetica", fontsize=11];',
+        '    edge [fontname="Helvetica", fontsize=9];',
     ]
     for node in diagram.nodes:
-        label = "\\n".join(_dot_escape(line) for line in node.lines)
+        if node.shape in (Shape.RULES, Shape.CAUTIONS):
+            # Left-justified lists: "\l" ends a line flush left in DOT.
+            label = "".join(_dot_indent(line) + _dot_escape(line) + "\\l" for line in node.lines)
+        else:
+            label = "\\n".join(_dot_escape(line) for line in node.lines)
         out.append(f'    {_dot_quote(node.key)} [label="{label}"{_DOT_SHAPES[node.shape]}];')
     for edge in diagram.edges:
         attributes = []
         if edge.label:
-            attributes.append(f'label="{_dot_escape(edge.label)}"')
+            label = "\\n".join(_dot_escape(line) for line in edge.label.split(" / "))
+            attributes.append(f'label="{label}"')
         if edge.dotted:
             attributes.append("style=dashed")
         suffix = f" [{', '.join(attributes)}]" if attributes else ""
@@ -123,33 +148,51 @@ def build_diagram(flow: Flow, texts: Mapping[str, str] | None = None) -> Diagram
     """The flow's nodes and edges, in file order, for any renderer.
 
     Questions lead on by their options' ``next`` (edges labelled with the
-    option ids, the words conditions and scenario files use), by branches
-    (labelled with their condition; the last one "otherwise"), or by their
-    plain next question. The ``result`` node fans out to the outcome rules,
-    numbered because the first that holds wins, and to the cautions.
+    options that take them: their labels with ``texts``, else their ids), by
+    branches (labelled with their condition in full; the last one
+    "otherwise"), or by their plain next question. A question no path
+    reaches is drawn as such. The ``result`` node leads to two lists: the
+    outcome rules, numbered because the first that holds wins, and the
+    cautions with the condition that raises each.
     """
     nodes: list[Node] = [Node(START_KEY, ("start",), Shape.START)]
     edges: list[Edge] = [Edge(START_KEY, question_key(flow.start))]
+    live = reachable(flow)
     for question in flow.questions:
         kind = question.kind
         lines = [question.id if kind is QuestionKind.CHOICE else f"{question.id} ({kind.value})"]
         if texts is not None and question.text in texts:
             lines.extend(_wrap(texts[question.text]))
-        nodes.append(Node(question_key(question.id), tuple(lines), Shape.QUESTION))
-        edges.extend(_question_edges(flow, question))
+        if question.kind is not QuestionKind.CHOICE or isinstance(question.next, list):
+            # No edge names these options (a multi-select, or branches on
+            # conditions), so the box lists them.
+            labels = {o.id: o.label for o in question.options if o.next is None}
+            lines.extend(f"• {_option_words(o, labels[o], texts)}" for o in labels)
+        shape = Shape.QUESTION
+        if question.id not in live:
+            lines.append(UNREACHABLE)
+            shape = Shape.UNREACHABLE
+        nodes.append(Node(question_key(question.id), tuple(lines), shape))
+        edges.extend(_question_edges(flow, question, texts))
     nodes.append(Node(RESULT_KEY, (RESULT,), Shape.RESULT))
+    rules = ["Outcome rules: the first that holds gives the advice"]
     for number, outcome in enumerate(flow.outcomes, start=1):
-        key = outcome_key(outcome.id)
-        nodes.append(Node(key, (f"{outcome.id} → {outcome.recommend.value}",), Shape.OUTCOME))
-        rule = describe(outcome.when) if outcome.when is not None else "otherwise"
-        edges.append(Edge(RESULT_KEY, key, f"({number}) {rule}"))
-    for caution in flow.cautions:
-        key = caution_key(caution.id)
-        lines = [f"caution: {caution.id}"]
-        if texts is not None and caution.title in texts:
-            lines.extend(_wrap(texts[caution.title]))
-        nodes.append(Node(key, tuple(lines), Shape.CAUTION))
-        edges.append(Edge(RESULT_KEY, key, describe(caution.when), dotted=True))
+        condition = _words(outcome.when) if outcome.when is not None else "otherwise"
+        rules.extend(
+            _hang(f"{number}. {condition} → {outcome.recommend.value} ({outcome.id})", "   ")
+        )
+    nodes.append(Node(RULES_KEY, tuple(rules), Shape.RULES))
+    edges.append(Edge(RESULT_KEY, RULES_KEY))
+    if flow.cautions:
+        cautions = ["Cautions: each shown whenever its condition holds"]
+        for caution in flow.cautions:
+            title = caution.id
+            if texts is not None and caution.title in texts:
+                title = f"{caution.id}: {' '.join(texts[caution.title].split())}"
+            cautions.extend(_hang(f"⚠ {title}", "   "))
+            cautions.extend(_hang(f"   when {_words(caution.when)}", "     "))
+        nodes.append(Node(CAUTIONS_KEY, tuple(cautions), Shape.CAUTIONS))
+        edges.append(Edge(RESULT_KEY, CAUTIONS_KEY, dotted=True))
     return Diagram(flow.id, flow.version, tuple(nodes), tuple(edges))
 
 
@@ -163,19 +206,14 @@ def question_key(target: str) -> str:
     return RESULT_KEY if target == RESULT else f"q_{target}"
 
 
-def outcome_key(outcome_id: str) -> str:
-    """An outcome rule's node key."""
-    return f"rule_{outcome_id}"
-
-
-def caution_key(caution_id: str) -> str:
-    """A caution's node key."""
-    return f"caution_{caution_id}"
-
-
-def _question_edges(flow: Flow, question: Question) -> list[Edge]:
+def _question_edges(flow: Flow, question: Question, texts: Mapping[str, str] | None) -> list[Edge]:
     """Every way on from one question, each labelled with what takes it."""
     source = question_key(question.id)
+
+    def named(option_ids: list[str]) -> str:
+        labels = {o.id: o.label for o in question.options}
+        return " / ".join(_option_words(o, labels[o], texts) for o in option_ids)
+
     edges: list[Edge] = []
     diverted: dict[str, list[str]] = {}
     for option in question.options:
@@ -183,7 +221,7 @@ def _question_edges(flow: Flow, question: Question) -> list[Edge]:
             diverted.setdefault(option.next, []).append(option.id)
     if isinstance(question.next, list):
         for branch in question.next:
-            label = describe(branch.when) if branch.when is not None else "otherwise"
+            label = _words(branch.when) if branch.when is not None else "otherwise"
             edges.append(Edge(source, question_key(branch.goto), label))
     else:
         # Without branches, the first place ``successors`` names is the
@@ -191,13 +229,26 @@ def _question_edges(flow: Flow, question: Question) -> list[Edge]:
         default = next(successors(flow, question.id))
         staying = [o.id for o in question.options if o.next is None]
         label = ""
-        if diverted:
-            listed = bool(staying) and len(staying) <= MAX_LISTED
-            label = " / ".join(staying) if listed else "otherwise"
+        if question.kind is QuestionKind.CHOICE and staying:
+            label = named(staying)
+        elif diverted:
+            label = "otherwise"
         edges.append(Edge(source, question_key(default), label))
     for target, option_ids in diverted.items():
-        edges.append(Edge(source, question_key(target), " / ".join(option_ids)))
+        edges.append(Edge(source, question_key(target), named(option_ids)))
     return edges
+
+
+def _option_words(option_id: str, label: str, texts: Mapping[str, str] | None) -> str:
+    """An option as the diagram names it: its label in ``texts``, else its id."""
+    if texts is None or label not in texts:
+        return option_id
+    return " ".join(texts[label].split())
+
+
+def _words(condition: Condition) -> str:
+    """A condition in full, never abbreviated: the picture has room to wrap it."""
+    return describe(condition, limit=10_000)
 
 
 def describe(condition: Condition | None, limit: int = LABEL_LIMIT) -> str:
@@ -263,12 +314,18 @@ def _wrap(text: str) -> list[str]:
     return textwrap.wrap(" ".join(text.split()), WRAP) or [""]
 
 
+def _hang(text: str, indent: str) -> list[str]:
+    """One list entry wrapped for the rule and caution lists, later lines indented."""
+    return textwrap.wrap(text, RULE_WRAP, subsequent_indent=indent) or [""]
+
+
 _MERMAID_SHAPES = {
     Shape.START: ("((", "))"),
     Shape.QUESTION: ("[", "]"),
+    Shape.UNREACHABLE: ("[/", "/]"),
     Shape.RESULT: ("((", "))"),
-    Shape.OUTCOME: ("([", "])"),
-    Shape.CAUTION: ("{{", "}}"),
+    Shape.RULES: ("([", "])"),
+    Shape.CAUTIONS: ("{{", "}}"),
 }
 
 # Mermaid reads "#name;" and "#123;" as entities, '"' ends a quoted label,
@@ -286,9 +343,10 @@ def _mermaid_escape(text: str) -> str:
 _DOT_SHAPES = {
     Shape.START: ", shape=circle",
     Shape.QUESTION: "",
+    Shape.UNREACHABLE: ', style="rounded,dashed,filled", fillcolor="#eeeeee", color="#b00020"',
     Shape.RESULT: ", shape=doublecircle",
-    Shape.OUTCOME: ', shape=box, style="rounded,filled", fillcolor="#e8f0fe"',
-    Shape.CAUTION: ', shape=hexagon, style=filled, fillcolor="#fdecea"',
+    Shape.RULES: ', shape=note, style=filled, fillcolor="#e8f0fe"',
+    Shape.CAUTIONS: ', shape=note, style=filled, fillcolor="#fdecea"',
 }
 
 
@@ -300,6 +358,11 @@ def _dot_escape(text: str) -> str:
     """
     flat = " ".join(text.split())
     return flat.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _dot_indent(line: str) -> str:
+    """A list line's leading spaces as no-break spaces, which Graphviz keeps."""
+    return "\u00a0" * (len(line) - len(line.lstrip(" ")))
 
 
 def _dot_quote(key: str) -> str:
