@@ -168,7 +168,7 @@ def test_pdf_embeds_the_picture_and_numbers_its_pages(kept: Kept) -> None:
 
 
 WELSH_BLOCKS = (
-    Block(BlockKind.TITLE, "Argymhelliad: Cyd-gynhyrchu"),
+    Block(BlockKind.TITLE, "Argymhelliad: Cydgynhyrchu"),
     Block(BlockKind.PARAGRAPH, WELSH),
     Block(BlockKind.HEADING, "⚠ Camu'n ôl"),
     Block(BlockKind.BULLETS, items=("Cwestiwn → ateb • **nid** <b>trwm</b> $x$",)),
@@ -199,7 +199,7 @@ def test_pdf_is_the_same_bytes_every_time(welsh_pdf: bytes) -> None:
 
 def test_picture_fits_many_cautions_and_long_words() -> None:
     """Welsh labels, a long title and more cautions than fit still make a whole picture."""
-    levels = [("inform", "Hysbysu"), ("consult", "Ymgynghori"), ("co_produce", "Cyd-gynhyrchu")]
+    levels = [("inform", "Hysbysu"), ("consult", "Ymgynghori"), ("co_produce", "Cydgynhyrchu")]
     cautions = [f"Rhybudd {n}: mae angen amser ar ymgysylltu da" for n in range(1, 11)]
     png = result_picture(levels, "co_produce", cautions, "Argymhelliad: " + WELSH * 4)
     with Image.open(io.BytesIO(png)) as image:
