@@ -22,6 +22,12 @@ With no command: the Telegram bot when TELEGRAM_BOT_TOKEN is set (in the
 environment or .env), otherwise a chat in this terminal."""
 
 
+LENIENT_HELP = (
+    "while drafting: report an unreachable question, a caution or reason that can never show "
+    "and a guarantee about no path as warnings, not errors (/reload stays strict)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
@@ -49,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="where each result's PDF and picture are written (default: ./results)",
     )
     chat.add_argument("--no-files", action="store_true", help="do not write the PDF and picture")
+    chat.add_argument("--lenient", action="store_true", help=LENIENT_HELP)
 
     commands.add_parser(
         "run",
@@ -81,8 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help="load every flow and text and report problems as file:line: message",
         description="Load flows and texts and report each problem as file:line: message. "
-        "Exits 1 when there are errors; warnings alone exit 0.",
+        "Exits 1 when there are errors; warnings alone exit 0. Checks are strict: an "
+        "unreachable question, a caution or reason that can never show and a guarantee about "
+        "no path are errors, as they are for /reload.",
     )
+    check.add_argument("--lenient", action="store_true", help=LENIENT_HELP)
     check.add_argument(
         "paths",
         nargs="*",
@@ -104,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="scenario files or folders (default: this project's flows/tests/)",
     )
+    test.add_argument("--lenient", action="store_true", help=LENIENT_HELP)
     graph = flow_commands.add_parser(
         "graph",
         help="draw a flow as a picture (SVG, HTML) or as Mermaid or Graphviz text",
@@ -132,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "flows":
         if args.flows_command == "test":
-            return flows_test(args.paths)
+            return flows_test(args.paths, lenient=args.lenient)
         if args.flows_command == "graph":
             return flows_graph(args.flow, args.format, args.lang, args.out)
         if args.flows_command == "schema":
@@ -140,9 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             sys.stdout.write(render_schema())
             return 0
-        return flows_check(args.paths)
+        return flows_check(args.paths, lenient=args.lenient)
     if args.command == "chat":
-        return chat(args.flow, args.lang, None if args.no_files else args.out)
+        return chat(args.flow, args.lang, None if args.no_files else args.out, args.lenient)
     if args.command == "run":
         return run_bot()
     if args.command == "health":
@@ -154,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return chat(None, "en", Path("results"))
 
 
-def flows_check(paths: Sequence[Path]) -> int:
+def flows_check(paths: Sequence[Path], *, lenient: bool = False) -> int:
     """Print every finding; 1 when any is an error."""
     from bot.sources import read_place, resolve
 
@@ -164,7 +175,7 @@ def flows_check(paths: Sequence[Path]) -> int:
             print(f"{path}: no such file or folder", file=sys.stderr)
             failed = True
             continue
-        report = read_place(resolve(path))
+        report = read_place(resolve(path), lenient=lenient)
         _print_findings(report.findings)
         if errors(report.findings) or report.catalog is None:
             failed = True
@@ -178,12 +189,12 @@ def flows_check(paths: Sequence[Path]) -> int:
     return 1 if failed else 0
 
 
-def flows_test(paths: Sequence[Path]) -> int:
+def flows_test(paths: Sequence[Path], *, lenient: bool = False) -> int:
     """Run YAML scenario tests against the project's flows; 1 on any failure."""
     from bot.advice.scenarios import format_report, parse_scenarios, run_scenarios, succeeded
     from bot.sources import default_flows_dir, read_place, resolve, shown
 
-    report = read_place(resolve(None))
+    report = read_place(resolve(None), lenient=lenient)
     if report.catalog is None:
         _print_findings(report.findings)
         return 1
@@ -247,14 +258,21 @@ def _print_findings(findings: list[Finding]) -> None:
     count = len(errors(findings))
     if count:
         print(f"{count} error(s)", file=sys.stderr)
+    strict = sum(f.strict for f in errors(findings))
+    if strict:
+        print(
+            f"{strict} of them would be warnings with --lenient (while drafting; "
+            "/reload refuses them)",
+            file=sys.stderr,
+        )
 
 
-def chat(flow_id: str | None, locale: str, save_to: Path | None) -> int:
+def chat(flow_id: str | None, locale: str, save_to: Path | None, lenient: bool = False) -> int:
     """The terminal channel on the project's flows."""
     from bot.channels.terminal import Terminal, stdin_reader
     from bot.sources import read_place, resolve
 
-    report = read_place(resolve(None))
+    report = read_place(resolve(None), lenient=lenient)
     if report.catalog is None:
         _print_findings(report.findings)
         return 1

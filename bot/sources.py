@@ -63,8 +63,8 @@ def _yaml_files(folder: Path) -> tuple[Path, ...]:
     return tuple(sorted(p for p in folder.glob("*.yaml") if p.is_file()))
 
 
-def read_place(place: Place) -> LoadReport:
-    """Read and load the flows and content a ``Place`` names."""
+def read_place(place: Place, *, lenient: bool = False) -> LoadReport:
+    """Read and load the flows and content a ``Place`` names (``lenient``: see ``load``)."""
     findings: list[Finding] = []
     flows = [s for p in place.flow_files if (s := _read(p, findings, None)) is not None]
     content: list[Source] = []
@@ -83,7 +83,7 @@ def read_place(place: Place) -> LoadReport:
                 "add flows/<id>.yaml",
             )
         )
-    report = load(flows, content, required_texts=[u.value for u in UI])
+    report = load(flows, content, required_texts=[u.value for u in UI], lenient=lenient)
     return LoadReport(report.catalog if not findings else None, findings + report.findings)
 
 

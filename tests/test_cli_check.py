@@ -5,6 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from test_loader import line_of, unreachable_accountable
+
+from support import MINI, UI_FILE
 from test_terminal import ROOT, run_cli
 
 
@@ -35,3 +38,22 @@ def test_single_file_and_missing_path(tmp_path: Path) -> None:
     missing = run_cli(["flows", "check", str(tmp_path / "nope")])
     assert missing.returncode == 1
     assert "no such file or folder" in missing.stderr
+
+
+def test_unreachable_question_fails_the_check_unless_lenient(tmp_path: Path) -> None:
+    """An unreachable question makes `flows check` exit 1; `--lenient` reports it as a warning."""
+    (tmp_path / "flows").mkdir()
+    text = unreachable_accountable()
+    at = line_of(text, "- id: accountable")
+    (tmp_path / "flows" / "mini.yaml").write_text(text)
+    shutil.copytree(MINI / "content", tmp_path / "content")
+    shutil.copy(UI_FILE, tmp_path / "content" / "en" / "ui.yaml")
+    strict = run_cli(["flows", "check", str(tmp_path)], cwd=tmp_path)
+    assert strict.returncode == 1, strict.stdout + strict.stderr
+    assert f"flows/mini.yaml:{at}: question 'accountable' can never be reached" in strict.stderr
+    assert "would be warnings with --lenient" in strict.stderr
+    lenient = run_cli(["flows", "check", "--lenient", str(tmp_path)], cwd=tmp_path)
+    assert lenient.returncode == 0, lenient.stdout + lenient.stderr
+    assert f"flows/mini.yaml:{at}: warning: question 'accountable' can never be reached" in (
+        lenient.stdout
+    )

@@ -371,22 +371,18 @@ def test_unwrap_raises_flow_error_with_every_finding() -> None:
     assert "flow.yaml:6: start question 'nowhere' is not defined" in str(caught.value)
 
 
-def test_unreachable_question_is_a_warning() -> None:
-    """A question no path reaches loads, with a warning saying so."""
-    text = edit(
-        "      - id: no\n        label: mini.o.no\n        next: result",
-        "      - id: no\n        label: mini.o.no\n        next: result",
-        1,
-    )
-    text = text.replace("      - goto: accountable", "      - goto: result")
-    report = load_flow_text(text)
-    assert report.catalog is not None
-    warnings = [str(f) for f in report.findings if f.severity is Severity.WARNING]
-    assert (
-        f"flow.yaml:{line_of(text, '- id: accountable')}: warning: question 'accountable' "
+def unreachable_accountable() -> str:
+    """The mini flow with its last question cut off from every path."""
+    return mini_text().replace("      - goto: accountable", "      - goto: result")
+
+
+def test_unreachable_question_is_an_error() -> None:
+    """A question no path reaches stops the load, so /reload cannot put it live."""
+    text = unreachable_accountable()
+    assert errors_of(text) == [
+        f"flow.yaml:{line_of(text, '- id: accountable')}: question 'accountable' "
         "can never be reached (point a next at it, or remove it)"
-    ) in warnings
-    assert any("outcome 'shared' is never given" in w for w in warnings), "and what follows"
+    ]
 
 
 def test_unused_text_is_a_warning() -> None:

@@ -11,7 +11,7 @@ from bot.advice.uitext import UI
 from bot.flows.findings import Severity
 from bot.sources import project_catalog
 
-from support import UI_FILE, load_flow_text, mini_text
+from support import MINI, UI_FILE, load_flow_text, mini_text
 
 
 def findings(text: str) -> tuple[list[str], list[str]]:
@@ -92,8 +92,8 @@ def test_shadowed_outcome_is_a_warning_naming_the_earlier_rule() -> None:
     ), warns
 
 
-def test_impossible_caution_and_reason_and_branch() -> None:
-    """A caution, a reason and a branch whose conditions never hold are each reported."""
+def impossible_caution_reason_and_branch() -> str:
+    """The mini flow with a caution, a reason and a branch whose conditions never hold."""
     text = edit(
         "    when: {fact: resources, has: none}\n    title:",
         "    when: {all: [{fact: resources, has: none}, {fact: accountable, is: yes}]}\n    title:",
@@ -102,17 +102,52 @@ def test_impossible_caution_and_reason_and_branch() -> None:
         "        when: {fact: resources, has: staff}",
         "        when: {fact: resources, has: none}",
     )
-    text = text.replace(
+    return text.replace(
         "      - goto: accountable",
         "      - when: {fact: resources, has: none}\n"
         "        goto: accountable\n"
         "      - goto: accountable",
     )
-    _, warns = findings(text)
-    joined = "\n".join(warns)
-    assert "caution 'no_resources' is never raised" in joined
-    assert "reason 'mini.r.staff' is never shown with outcome 'shared'" in joined
-    assert "branch to 'accountable' is never taken" in joined
+
+
+def test_impossible_caution_and_reason_are_errors_and_branch_a_warning() -> None:
+    """A caution or reason that can never show stops the load; a dead branch is a warning."""
+    errs, warns = findings(impossible_caution_reason_and_branch())
+    assert len(errs) == 2, errs
+    assert "caution 'no_resources' is never raised" in errs[0] + errs[1]
+    assert "reason 'mini.r.staff' is never shown with outcome 'shared'" in errs[0] + errs[1]
+    assert ["branch to 'accountable' is never taken" in w for w in warns] == [True]
+
+
+def test_lenient_keeps_them_as_warnings() -> None:
+    """``lenient`` (``--lenient`` while drafting) loads the same flow with the two as warnings."""
+    report = load(
+        [Source("flow.yaml", impossible_caution_reason_and_branch(), stem="mini")],
+        [
+            Source("mini.yaml", (MINI / "content" / "en" / "mini.yaml").read_text(), locale="en"),
+            Source("ui.yaml", UI_FILE.read_text(), locale="en"),
+        ],
+        required_texts=[u.value for u in UI],
+        lenient=True,
+    )
+    assert report.catalog is not None
+    warns = [str(f) for f in report.findings if f.severity is Severity.WARNING]
+    assert len(warns) == 3, warns
+    assert not [f for f in report.findings if f.severity is Severity.ERROR]
+
+
+def test_guarantee_about_no_path_is_an_error() -> None:
+    """A guarantee whose condition holds on no path would always pass, so it is refused."""
+    text = mini_text() + GUARANTEE.replace(
+        "when: {fact: resources, has: none}",
+        "when: {all: [{fact: resources, has: none}, {fact: accountable, is: yes}]}",
+    )
+    errs, _ = findings(text)
+    assert errs == [
+        f"flow.yaml:{line_of(text, '- id: none_means_no_consult')}: guarantee "
+        "'none_means_no_consult' proves nothing: no path has its condition (check the values "
+        "its when: tests against the options; a promise about no path always passes)"
+    ]
 
 
 def test_generated_flow_of_300_questions_checks() -> None:

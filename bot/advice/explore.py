@@ -311,21 +311,26 @@ def first_match(flow: CompiledFlow, index: int) -> Target:
     return all_of(tri(outcomes[index].when), *earlier)
 
 
+def covered(flow: CompiledFlow, guarantee: Guarantee) -> Target:
+    """Paths the guarantee speaks about: its ``when`` holds and the level is one it names."""
+    applies = [
+        first_match(flow, i)
+        for i, o in enumerate(flow.model.outcomes)
+        if not guarantee.if_recommend or o.recommend in guarantee.if_recommend
+    ]
+    return all_of(tri(guarantee.when), any_of(*applies) if applies else NEVER)
+
+
 def violation(flow: CompiledFlow, guarantee: Guarantee) -> Target:
     """Paths on which the guarantee is broken."""
     outcomes = flow.model.outcomes
     recommendations = flow.model.recommendations
-    applies = [
-        first_match(flow, i)
-        for i, o in enumerate(outcomes)
-        if not guarantee.if_recommend or o.recommend in guarantee.if_recommend
-    ]
     chosen = [
         (i, o)
         for i, o in enumerate(outcomes)
         if not guarantee.if_recommend or o.recommend in guarantee.if_recommend
     ]
-    base = all_of(tri(guarantee.when), any_of(*applies) if applies else NEVER)
+    base = covered(flow, guarantee)
     broken: list[Target] = [
         first_match(flow, i) for i, o in chosen if o.recommend in guarantee.never_recommend
     ]

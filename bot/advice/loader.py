@@ -18,6 +18,7 @@ from bot.flows.catalog import LoadReport, build_catalog
 from bot.flows.checks import check_flow, text_refs
 from bot.flows.content import TextEntry, collect_texts
 from bot.flows.findings import Finding, Severity, errors
+from bot.flows.findings import lenient as soften
 from bot.flows.model import Flow
 from bot.flows.schema_errors import findings_from
 from bot.flows.validation import FLOW
@@ -44,8 +45,14 @@ def load(
     *,
     required_texts: Iterable[str] = (),
     default_locale: str = "en",
+    lenient: bool = False,
 ) -> LoadReport:
-    """Validate and compile every flow and text; collect all findings."""
+    """Validate and compile every flow and text; collect all findings.
+
+    ``lenient`` turns strict errors (an unreachable question, a caution
+    never raised, ...) into warnings, for an admin drafting a change; the
+    bot and ``/reload`` always load strictly.
+    """
     findings: list[Finding] = []
     texts = _load_texts(content_sources, findings)
     if default_locale not in texts:
@@ -59,7 +66,7 @@ def load(
         )
     flows: dict[str, tuple[Flow, Source, Document]] = {}
     for source in flow_sources:
-        parsed = _load_flow(source, findings)
+        parsed = _load_flow(source, findings, lenient)
         if parsed is None:
             continue
         flow, doc = parsed
@@ -86,13 +93,16 @@ def load(
     plain = {loc: {k: e.text for k, e in table.items()} for loc, table in texts.items()}
     catalog = build_catalog({fid: f for fid, (f, _, _) in flows.items()}, plain, default_locale)
     for fid, (_, source, doc) in flows.items():
-        findings.extend(prove(catalog.flows[fid], source.name, doc)[0])
+        proved = prove(catalog.flows[fid], source.name, doc)[0]
+        findings.extend(soften(proved) if lenient else proved)
     if errors(findings):
         return LoadReport(None, findings)
     return LoadReport(catalog, findings)
 
 
-def _load_flow(source: Source, findings: list[Finding]) -> tuple[Flow, Document] | None:
+def _load_flow(
+    source: Source, findings: list[Finding], lenient: bool = False
+) -> tuple[Flow, Document] | None:
     try:
         doc = parse(source.text)
     except YamlProblem as problem:
@@ -114,6 +124,8 @@ def _load_flow(source: Source, findings: list[Finding]) -> tuple[Flow, Document]
         findings.extend(findings_from(exc, source.name, doc))
         return None
     found = check_flow(flow, source.name, doc, source.stem)
+    if lenient:
+        found = soften(found)
     findings.extend(found)
     if errors(found):
         return None

@@ -1,12 +1,14 @@
 """What searching a flow's paths proves about its advice, as findings.
 
-Rules that can never fire, cautions never raised, branches never taken and
-reasons never shown are warnings: the flow still works, but an edit has
-probably not done what the admin meant. A broken guarantee is an error, with
-a path of answers that breaks it, since the flow would give advice it
-promised never to give. Every outcome rule ends in a default, so every path
-gets exactly one recommendation by construction; the search shows which
-rules are really used.
+A caution never raised, a reason never shown and a guarantee whose
+condition holds on no path (so it proves nothing) are errors, marked strict:
+the flow would run, but an edit has not done what the admin meant, and a
+reload must not put that live; ``--lenient`` makes them warnings while
+drafting. Rules that can never fire and branches never taken are warnings.
+A broken guarantee is an error, with a path of answers that breaks it, since
+the flow would give advice it promised never to give. Every outcome rule
+ends in a default, so every path gets exactly one recommendation by
+construction; the search shows which rules are really used.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from bot.advice.explore import (
     Explorer,
     all_of,
     broken_promise,
+    covered,
     first_match,
     path_text,
     tri,
@@ -34,6 +37,9 @@ def prove(flow: CompiledFlow, file: str, doc: Document) -> tuple[list[Finding], 
 
     def warn(path: Path, message: str, hint: str) -> None:
         findings.append(Finding(file, doc.line(path), message, hint, Severity.WARNING))
+
+    def strict(path: Path, message: str, hint: str) -> None:
+        findings.append(Finding(file, doc.line(path), message, hint, strict=True))
 
     model = flow.model
     for index, outcome in enumerate(model.outcomes):
@@ -61,14 +67,14 @@ def prove(flow: CompiledFlow, file: str, doc: Document) -> tuple[list[Finding], 
             if not isinstance(reason, ConditionalText):
                 continue
             if explorer.search(all_of(chosen, tri(reason.when))) is None:
-                warn(
+                strict(
                     (*here, "reasons", ri),
                     f"reason '{reason.text}' is never shown with outcome '{outcome.id}'",
                     "its condition never holds when this rule is chosen",
                 )
     for index, caution in enumerate(model.cautions):
         if explorer.search(tri(caution.when)) is None:
-            warn(
+            strict(
                 ("cautions", index),
                 f"caution '{caution.id}' is never raised: its condition holds on no path",
                 "check the values it tests against the options",
@@ -85,6 +91,15 @@ def prove(flow: CompiledFlow, file: str, doc: Document) -> tuple[list[Finding], 
                         "an earlier branch always matches first, or its condition never holds here",
                     )
     for index, guarantee in enumerate(model.guarantees):
+        if explorer.search(covered(flow, guarantee)) is None:
+            strict(
+                ("guarantees", index),
+                f"guarantee '{guarantee.id}' proves nothing: no path has "
+                + ("its condition" if not guarantee.if_recommend else "its condition and level"),
+                "check the values its when: tests against the options; a promise about "
+                "no path always passes",
+            )
+            continue
         witness = explorer.search(violation(flow, guarantee))
         if witness is None:
             continue

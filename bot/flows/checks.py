@@ -39,6 +39,10 @@ class _Checker:
     def error(self, path: Path, message: str, hint: str = "") -> None:
         self.findings.append(Finding(self.file, self.doc.line(path), message, hint))
 
+    def strict(self, path: Path, message: str, hint: str = "") -> None:
+        """An error that ``--lenient`` turns into a warning (see ``Finding.strict``)."""
+        self.findings.append(Finding(self.file, self.doc.line(path), message, hint, strict=True))
+
     def warn(self, path: Path, message: str, hint: str = "") -> None:
         self.findings.append(
             Finding(self.file, self.doc.line(path), message, hint, Severity.WARNING)
@@ -247,7 +251,7 @@ def _condition(c: _Checker, cond: Condition, path: Path) -> None:
 
 
 def _check_graph(c: _Checker) -> None:
-    """Refuse loops and warn about questions no path reaches."""
+    """Refuse loops and questions no path reaches."""
     questions = {q.id: q for q in c.flow.questions}
     index = {q.id: i for i, q in enumerate(c.flow.questions)}
     edges = {qid: set(successors(c.flow, qid)) & set(questions) for qid in questions}
@@ -273,7 +277,7 @@ def _check_graph(c: _Checker) -> None:
         visit(c.flow.start, [c.flow.start])
     for qid, q_index in index.items():
         if qid not in state and c.flow.start in questions:
-            c.warn(
+            c.strict(
                 ("questions", q_index),
                 f"question '{qid}' can never be reached",
                 "point a next at it, or remove it",

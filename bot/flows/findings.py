@@ -6,7 +6,7 @@ fixing a file sees all that is wrong in one run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -26,6 +26,13 @@ class Finding:
     message: str
     hint: str = ""
     severity: Severity = Severity.ERROR
+    strict: bool = False
+    """An error only because checks are strict: ``--lenient`` makes it a warning.
+
+    Unreachable questions, cautions and reasons that never show, and
+    guarantees that hold on no path leave a flow that works but does not do
+    what its author meant; while drafting, an admin may want them loaded.
+    """
 
     def __str__(self) -> str:
         text = f"{self.file}:{self.line}: {self.message}"
@@ -46,6 +53,14 @@ class FlowError(AdvisorError):
     def __init__(self, findings: list[Finding]) -> None:
         self.findings = findings
         super().__init__("\n".join(str(f) for f in findings))
+
+
+def lenient(findings: list[Finding]) -> list[Finding]:
+    """The findings with every strict error made a warning (``--lenient``)."""
+    return [
+        replace(f, severity=Severity.WARNING) if f.strict and f.severity is Severity.ERROR else f
+        for f in findings
+    ]
 
 
 def errors(findings: list[Finding]) -> list[Finding]:
