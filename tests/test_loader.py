@@ -8,7 +8,7 @@ import pytest
 
 from bot.advice.loader import Source, load
 from bot.advice.uitext import UI
-from bot.flows.findings import FlowError, Severity
+from bot.flows.findings import Finding, FlowError, Severity
 from bot.flows.yamltext import MAX_BYTES, MAX_DEPTH
 
 from support import MINI, UI_FILE, load_flow_text, mini_text
@@ -415,3 +415,82 @@ def test_telegram_limits_are_checked() -> None:
     assert any(
         "text 'mini.s' is 4199 characters; one Telegram message holds 4096" in f for f in found
     )
+
+
+def load_with_mini_texts(mini_texts: str) -> list[Finding]:
+    """The findings of the mini flow loaded with ``mini_texts`` as its English wording."""
+    report = load(
+        [Source("mini.yaml", mini_text(), stem="mini")],
+        [
+            Source("content/en/mini.yaml", mini_texts, locale="en"),
+            Source("content/en/ui.yaml", UI_FILE.read_text(encoding="utf-8"), locale="en"),
+        ],
+        required_texts=[u.value for u in UI],
+    )
+    assert report.catalog is None
+    return report.findings
+
+
+MINI_TEXTS = (MINI / "content" / "en" / "mini.yaml").read_text(encoding="utf-8")
+
+
+def test_colon_in_a_text_is_one_error_with_the_fix() -> None:
+    """A ': ' inside a text is one error naming the fix, not a flood of 'text is missing'."""
+    broken = MINI_TEXTS.replace("open: Is it open?", "open: Note: is it open?")
+    at = line_of(broken, "Note: is it open?")
+    found = load_with_mini_texts(broken)
+    assert [str(f) for f in found if f.severity is Severity.ERROR] == [
+        f"content/en/mini.yaml:{at}: this text contains ': '. Put the whole text in double quotes."
+    ]
+    assert [str(f) for f in found if f.severity is Severity.WARNING] == [
+        "content/en/mini.yaml:1: warning: the texts in content/en/ were not checked against the "
+        "flows, because content/en/mini.yaml could not be read (fix the error in that file, "
+        "then check again)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "marker", "expected"),
+    [
+        pytest.param(
+            "  s: Summary text.",
+            "  s: 'It's a summary.'",
+            "It's a summary",
+            "this text starts with ' and has another ' inside it, which ends it early. For each "
+            "' inside the text, write it as '' (two single quotes), or put the whole text in "
+            "double quotes.",
+            id="apostrophe",
+        ),
+        pytest.param(
+            "    open: Is it open?",
+            "\topen: Is it open?",
+            "open: Is it open?",
+            "this line is indented with a tab. YAML needs spaces: replace the tab with spaces.",
+            id="tab",
+        ),
+        pytest.param(
+            "  s: Summary text.",
+            '  s: "Summary text.',
+            '"Summary text.',
+            'this text opens a quote (") that is never closed. Add the closing " at the end of '
+            "the text.",
+            id="unclosed-quote",
+        ),
+        pytest.param(
+            "  s: Summary text.",
+            "  s: Summary text that goes on\n  to a second line without >-.",
+            "to a second line",
+            "this line is neither 'key: text' nor part of the text above it. If the text above "
+            "goes on here, write >- after its key and indent each of its lines by two spaces.",
+            id="multi-line",
+        ),
+    ],
+)
+def test_yaml_slips_in_texts_are_told_in_plain_words(
+    old: str, new: str, marker: str, expected: str
+) -> None:
+    """Each usual slip in a text file is one error, at the line to change, with the fix."""
+    assert old in MINI_TEXTS
+    broken = MINI_TEXTS.replace(old, new)
+    found = [str(f) for f in load_with_mini_texts(broken) if f.severity is Severity.ERROR]
+    assert found == [f"content/en/mini.yaml:{line_of(broken, marker)}: {expected}"]

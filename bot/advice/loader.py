@@ -54,7 +54,8 @@ def load(
     bot and ``/reload`` always load strictly.
     """
     findings: list[Finding] = []
-    texts = _load_texts(content_sources, findings)
+    unread: dict[str, list[str]] = {}
+    texts = _load_texts(content_sources, findings, unread)
     if default_locale not in texts:
         findings.append(
             Finding(
@@ -82,9 +83,20 @@ def load(
             )
             continue
         flows[flow.id] = (flow, source, doc)
-        _check_texts(flow, source.name, doc, texts, findings)
+        _check_texts(flow, source.name, doc, texts, findings, unread)
+    for locale, names in sorted(unread.items()):
+        findings.append(
+            Finding(
+                names[0],
+                1,
+                f"the texts in content/{locale}/ were not checked against the flows, because "
+                f"{' and '.join(names)} could not be read",
+                "fix the error in that file, then check again",
+                Severity.WARNING,
+            )
+        )
     required = list(required_texts)
-    _check_required(required, texts, findings)
+    _check_required(required, {k: v for k, v in texts.items() if k not in unread}, findings)
     if errors(findings):
         return LoadReport(None, findings)
     used = set(required) | {t for flow, _, _ in flows.values() for t, _ in text_refs(flow)}
@@ -133,8 +145,9 @@ def _load_flow(
 
 
 def _load_texts(
-    sources: Sequence[Source], findings: list[Finding]
+    sources: Sequence[Source], findings: list[Finding], unread: dict[str, list[str]]
 ) -> dict[str, dict[str, TextEntry]]:
+    """Every locale's texts; ``unread`` gets, per locale, the files that could not be read."""
     texts: dict[str, dict[str, TextEntry]] = {}
     for source in sources:
         locale = source.locale or "en"
@@ -142,6 +155,8 @@ def _load_texts(
             doc = parse(source.text)
         except YamlProblem as problem:
             findings.append(Finding(source.name, problem.line, problem.message, problem.hint))
+            unread.setdefault(locale, []).append(source.name)
+            texts.setdefault(locale, {})
             continue
         collect_texts(source.name, doc, texts.setdefault(locale, {}), findings)
     return texts
@@ -153,8 +168,17 @@ def _check_texts(
     doc: Document,
     texts: Mapping[str, Mapping[str, TextEntry]],
     findings: list[Finding],
+    unread: Mapping[str, list[str]],
 ) -> None:
+    """Every text the flow uses, in every locale.
+
+    A locale with a file that could not be read is not checked: its texts
+    would all look missing, and one slip would bury the real error under a
+    hundred false ones; ``load`` says once that they were not checked.
+    """
     for locale in sorted(texts):
+        if locale in unread:
+            continue
         table = texts[locale]
         for text_id, path in text_refs(flow):
             if text_id not in table:

@@ -101,10 +101,7 @@ def parse(text: str) -> Document:
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        what = exc.problem or exc.context or "not valid YAML"
-        raise YamlProblem(line, f"not valid YAML: {what}", "check indentation and quotes") from None
+        raise in_plain_words(exc, text) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         raise YamlProblem(
@@ -157,3 +154,74 @@ def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], loader: Any, d
         return loader.construct_object(node)
     except yaml.YAMLError as exc:
         raise YamlProblem(node.start_mark.line + 1, f"cannot read this value: {exc}") from None
+
+
+def in_plain_words(exc: yaml.MarkedYAMLError, text: str) -> YamlProblem:
+    """PyYAML's complaint as the slip a person made and its fix, where it is a known one.
+
+    Admins edit texts, not YAML: the usual slips are a ``: `` or a quote
+    inside a text, a tab, a quote never closed, and a long text carried onto
+    the next line without ``>-``. PyYAML names them in parser terms
+    ("mapping values are not allowed here") at a line that is not always the
+    one to fix, so each known case is told in words with the line to change.
+    """
+    lines = text.splitlines()
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else 1
+    problem = exc.problem or ""
+    context = exc.context or ""
+
+    def source(number: int) -> str:
+        return lines[number - 1] if 0 < number <= len(lines) else ""
+
+    if "\t" in problem or "'\\t'" in problem:
+        return YamlProblem(
+            line,
+            "this line is indented with a tab. YAML needs spaces: replace the tab with spaces.",
+        )
+    if context == "while scanning a quoted scalar" and exc.context_mark is not None:
+        start = exc.context_mark.line + 1
+        quote = text[exc.context_mark.index] if exc.context_mark.index < len(text) else '"'
+        return YamlProblem(
+            start,
+            f"this text opens a quote ({quote}) that is never closed. "
+            f"Add the closing {quote} at the end of the text.",
+        )
+    if problem == "mapping values are not allowed here" and mark is not None:
+        here = source(line)
+        before = here[: mark.column]
+        if ": " in before or before.strip().startswith("- ") or not before.strip():
+            fix = "Put the whole text in double quotes"
+            if '"' in here[mark.column :] or '"' in before.split(": ", 1)[-1]:
+                fix += ', and write each " inside it as \\"'
+            return YamlProblem(line, f"this text contains ': '. {fix}.")
+        return YamlProblem(
+            line,
+            "this line is indented more than the key above it, so it reads as part of that "
+            "key's text, and a text cannot contain ': '. If it is a key, line it up with the "
+            "keys above; if it goes on with the text, put the whole text in double quotes.",
+        )
+    if context == "while parsing a block mapping" and "found '<scalar>'" in problem:
+        here = source(line)
+        value = here.split(": ", 1)[-1].lstrip()
+        if value[:1] in {"'", '"'}:
+            quote = value[0]
+            fix = (
+                "write it as '' (two single quotes), or put the whole text in double quotes"
+                if quote == "'"
+                else 'write it as \\", or put the whole text in single quotes'
+            )
+            return YamlProblem(
+                line,
+                f"this text starts with {quote} and has another {quote} inside it, which "
+                f"ends it early. For each {quote} inside the text, {fix}.",
+            )
+    if context == "while scanning a simple key" and exc.context_mark is not None:
+        start = exc.context_mark.line + 1
+        return YamlProblem(
+            start,
+            "this line is neither 'key: text' nor part of the text above it. If the text above "
+            "goes on here, write >- after its key and indent each of its lines by two spaces.",
+        )
+    what = problem or context or "not valid YAML"
+    return YamlProblem(line, f"not valid YAML: {what}", "check indentation and quotes")
