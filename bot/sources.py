@@ -18,6 +18,8 @@ from bot.flows.findings import Finding
 from bot.flows.yamltext import MAX_BYTES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+GLOSSARY = "glossary.yaml"
+"""The key terms and their Welsh, beside the locale folders in ``content/``."""
 
 
 def default_flows_dir() -> Path:
@@ -83,7 +85,15 @@ def read_place(place: Place, *, lenient: bool = False) -> LoadReport:
                 "add flows/<id>.yaml",
             )
         )
-    report = load(flows, content, required_texts=[u.value for u in UI], lenient=lenient)
+    glossary_file = place.content_dir / GLOSSARY
+    glossary = _read(glossary_file, findings, None) if glossary_file.is_file() else None
+    report = load(
+        flows,
+        content,
+        required_texts=[u.value for u in UI],
+        lenient=lenient,
+        glossary=glossary,
+    )
     return LoadReport(report.catalog if not findings else None, findings + report.findings)
 
 

@@ -19,6 +19,7 @@ from bot.flows.checks import check_flow, text_refs
 from bot.flows.content import TextEntry, collect_texts
 from bot.flows.findings import Finding, Severity, errors
 from bot.flows.findings import lenient as soften
+from bot.flows.glossary import ENGLISH, WELSH, check_glossary, read_glossary
 from bot.flows.model import Flow
 from bot.flows.schema_errors import findings_from
 from bot.flows.validation import FLOW
@@ -46,16 +47,21 @@ def load(
     required_texts: Iterable[str] = (),
     default_locale: str = "en",
     lenient: bool = False,
+    glossary: Source | None = None,
 ) -> LoadReport:
     """Validate and compile every flow and text; collect all findings.
 
     ``lenient`` turns strict errors (an unreachable question, a caution
     never raised, ...) into warnings, for an admin drafting a change; the
-    bot and ``/reload`` always load strictly.
+    bot and ``/reload`` always load strictly. ``glossary``
+    (``content/glossary.yaml``) holds the Welsh texts to the project's
+    terms; without it that check is skipped.
     """
     findings: list[Finding] = []
     unread: dict[str, list[str]] = {}
     texts = _load_texts(content_sources, findings, unread)
+    if glossary is not None:
+        _check_glossary(glossary, texts, findings)
     if default_locale not in texts:
         findings.append(
             Finding(
@@ -160,6 +166,19 @@ def _load_texts(
             continue
         collect_texts(source.name, doc, texts.setdefault(locale, {}), findings)
     return texts
+
+
+def _check_glossary(
+    source: Source, texts: Mapping[str, Mapping[str, TextEntry]], findings: list[Finding]
+) -> None:
+    try:
+        doc = parse(source.text)
+    except YamlProblem as problem:
+        findings.append(Finding(source.name, problem.line, problem.message, problem.hint))
+        return
+    glossary, found = read_glossary(source.name, doc)
+    findings.extend(found)
+    findings.extend(check_glossary(glossary, texts.get(WELSH, {}), texts.get(ENGLISH, {})))
 
 
 def _check_texts(
