@@ -66,17 +66,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser(
         "health",
-        help="exit 0 if the bot's database opens and its heartbeat is recent",
-        description="For container health checks: the database at ADVISOR_DB_PATH opens and "
-        "passes SQLite's quick check, and the running bot touched its heartbeat file in "
-        "the last three minutes.",
+        help="exit 0 if the bot's database answers and its heartbeat is recent",
+        description="For container health checks: the database answers (the PostgreSQL "
+        "server at ADVISOR_DATABASE_URL, else the SQLite file at ADVISOR_DB_PATH, which "
+        "must pass SQLite's quick check), and this replica's running bot touched its "
+        "heartbeat file (beside ADVISOR_DB_PATH) in the last three minutes. Prints what it "
+        "found either way.",
+    )
+    db = commands.add_parser("db", help="the database: migrations")
+    db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND")
+    db_commands.required = True
+    db_commands.add_parser(
+        "migrate",
+        help="bring the database's schema up to date (the bot also does at start)",
+        description="Run the schema migrations not yet run on the database at "
+        "ADVISOR_DATABASE_URL (PostgreSQL), else ADVISOR_DB_PATH (SQLite), and print the "
+        "schema version before and after. Safe to run while replicas are up: each "
+        "migration runs once, under a lock.",
     )
 
     stats = commands.add_parser(
         "stats",
         help="usage figures per flow, without personal data",
         description="Per flow: conversations started and finished, recommendations given, "
-        "cautions raised, and where people stopped, from the database at ADVISOR_DB_PATH.",
+        "cautions raised, and where people stopped, from the database at "
+        "ADVISOR_DATABASE_URL, else ADVISOR_DB_PATH.",
     )
     stats.add_argument("--days", type=float, default=30.0, help="the period (default: 30)")
     stats.add_argument("--audit", action="store_true", help="also list the latest admin actions")
@@ -160,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return health()
     if args.command == "stats":
         return stats(args.days, args.audit)
+    if args.command == "db":
+        return db_migrate()
     if environment().get("TELEGRAM_BOT_TOKEN"):
         return run_bot()
     return chat(None, "en", Path("results"))
@@ -315,12 +331,15 @@ def stats(days: float, with_audit: bool) -> int:
     import time
 
     from bot.advice.render import Renderer
+    from bot.service import open_store
     from bot.sources import read_place, resolve
-    from bot.store.sqlite import SQLiteStore
     from bot.store.usage import report, tally
 
-    db_path = Path(environment().get("ADVISOR_DB_PATH") or "data/advisor.sqlite3")
-    if not db_path.exists():
+    where = _database()
+    if where is None:
+        return 2
+    url, db_path = where
+    if url is None and not db_path.exists():
         print(f"no database at {db_path}; set ADVISOR_DB_PATH", file=sys.stderr)
         return 1
     loaded = read_place(resolve(None))
@@ -329,7 +348,7 @@ def stats(days: float, with_audit: bool) -> int:
         return 1
 
     async def read() -> tuple[list[tuple[str, str, str | None, str | None]], list]:
-        store = await SQLiteStore.open(db_path)
+        store = await open_store(url, db_path)
         try:
             rows = await store.events_since(time.time() - days * 86400)
             log = await store.audit_log() if with_audit else []
@@ -347,28 +366,95 @@ def stats(days: float, with_audit: bool) -> int:
     return 0
 
 
+def _database() -> tuple[str | None, Path] | None:
+    """(PostgreSQL URL or None, SQLite path) from the environment; None after saying why."""
+    from bot.settings import database_url, db_path
+
+    env = environment()
+    try:
+        return database_url(env), db_path(env)
+    except SettingsError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return None
+
+
+def db_migrate() -> int:
+    """Bring the schema up to date and say from which version to which."""
+    import asyncio
+
+    from bot.service import open_store
+
+    where = _database()
+    if where is None:
+        return 2
+
+    async def migrate() -> tuple[int, int]:
+        store = await open_store(*where)  # opening migrates, as the bot does at start
+        await store.close()
+        return store.migrated
+
+    try:
+        before, after = asyncio.run(migrate())
+    except Exception as exc:
+        print(f"cannot migrate: {_database_error(exc)}", file=sys.stderr)
+        return 1
+    if before == after:
+        print(f"database schema at version {after}: nothing to migrate")
+    else:
+        print(f"database schema migrated from version {before} to {after}")
+    return 0
+
+
 def health() -> int:
-    """0 when the database is sound and the bot's heartbeat is fresh."""
-    import sqlite3
+    """0 when the database answers and this replica's heartbeat is fresh; says which failed."""
     import time
 
     from bot.channels.telegram.channel import heartbeat_path
 
-    env = environment()
-    db_path = Path(env.get("ADVISOR_DB_PATH") or "data/advisor.sqlite3")
+    where = _database()
+    if where is None:
+        return 2
+    url, db_path = where
+    database = _check_postgres(url) if url else _check_sqlite(db_path)
+    beat = heartbeat_path(db_path)
+    age = time.time() - beat.stat().st_mtime if beat.exists() else None
+    loop = (
+        f"loop: no heartbeat in {beat} for 3 minutes"
+        if age is None or age > 180
+        else f"loop: heartbeat {age:.0f} s ago"
+    )
+    if database.startswith("database: ok") and age is not None and age <= 180:
+        print(f"healthy; {database}; {loop}")
+        return 0
+    print(f"unhealthy; {database}; {loop}", file=sys.stderr)
+    return 1
+
+
+def _check_sqlite(db_path: Path) -> str:
+    import sqlite3
+
     try:
         with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5) as db:
             ok = db.execute("PRAGMA quick_check").fetchone()
     except sqlite3.Error as exc:
-        print(f"unhealthy: database {db_path}: {exc}", file=sys.stderr)
-        return 1
+        return f"database {db_path}: {exc}"
     if not ok or ok[0] != "ok":
-        print(f"unhealthy: database {db_path} failed its quick check", file=sys.stderr)
-        return 1
-    beat = heartbeat_path(db_path)
-    age = time.time() - beat.stat().st_mtime if beat.exists() else None
-    if age is None or age > 180:
-        print(f"unhealthy: no heartbeat in {beat} for 3 minutes", file=sys.stderr)
-        return 1
-    print("healthy")
-    return 0
+        return f"database {db_path} failed its quick check"
+    return f"database: ok (SQLite {db_path})"
+
+
+def _check_postgres(url: str) -> str:
+    import asyncio
+
+    from bot.store.postgres import check
+
+    try:
+        return f"database: ok ({asyncio.run(check(url))})"
+    except Exception as exc:
+        return f"database: {_database_error(exc)}"
+
+
+def _database_error(exc: BaseException) -> str:
+    """What went wrong reaching the database, without the URL (it may hold a password)."""
+    text = str(exc).strip() or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:300]

@@ -9,18 +9,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from pathlib import Path
 
 from bot.channels.telegram.channel import CatalogHolder, TelegramBot
 from bot.flows.catalog import Catalog
 from bot.settings import Settings
-from bot.store.sqlite import SQLiteStore
+from bot.store.conversations import Store
 
 log = logging.getLogger(__name__)
 
 
+async def open_store(database_url: str | None, db_path: Path) -> Store:
+    """PostgreSQL when a URL is given, else the SQLite file; migrated either way.
+
+    Each driver is imported only when chosen, so a SQLite bot never loads asyncpg.
+    """
+    if database_url:
+        from bot.store.postgres import PostgresStore
+
+        return await PostgresStore.open(database_url)
+    from bot.store.sqlite import SQLiteStore
+
+    return await SQLiteStore.open(db_path)
+
+
 async def serve(settings: Settings, catalog: Catalog) -> int:
     """Run the bot until SIGTERM or SIGINT, then shut down cleanly; the exit status."""
-    store = await SQLiteStore.open(settings.db_path)
+    store = await open_store(settings.database_url, settings.db_path)
     bot = TelegramBot(settings, CatalogHolder(catalog), store)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

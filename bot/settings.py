@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -34,6 +35,11 @@ class Settings:
     base_url: str = DEFAULT_BASE_URL
     base_file_url: str = "https://api.telegram.org/file/bot"
     db_path: Path = Path("data/advisor.sqlite3")
+    database_url: str | None = field(default=None, repr=False)
+    """``postgresql://...``: keep conversations in PostgreSQL, shared by replicas.
+
+    None keeps them in the SQLite file at ``db_path``.
+    """
     admin_ids: frozenset[int] = frozenset()
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
@@ -54,7 +60,8 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never be logged."""
-        return tuple(s for s in (self.token, self.webhook_secret) if s)
+        password = urlsplit(self.database_url).password if self.database_url else None
+        return tuple(s for s in (self.token, self.webhook_secret, password) if s)
 
 
 def environment(env_file: Path | None = Path(".env")) -> dict[str, str]:
@@ -86,7 +93,8 @@ def from_env(env: Mapping[str, str]) -> Settings:
         token=token,
         base_url=base_url,
         base_file_url=file_url,
-        db_path=Path(env.get("ADVISOR_DB_PATH", "").strip() or "data/advisor.sqlite3"),
+        db_path=db_path(env),
+        database_url=database_url(env),
         admin_ids=_ids(env.get("ADVISOR_ADMIN_IDS", "")),
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
@@ -97,6 +105,24 @@ def from_env(env: Mapping[str, str]) -> Settings:
         log_level=(env.get("ADVISOR_LOG_LEVEL", "").strip() or "INFO").upper(),
         rate_limit=_rate(env.get("ADVISOR_RATE_LIMIT", "")),
     )
+
+
+def db_path(env: Mapping[str, str]) -> Path:
+    """ADVISOR_DB_PATH: the SQLite file, and beside it the heartbeat file."""
+    return Path(env.get("ADVISOR_DB_PATH", "").strip() or "data/advisor.sqlite3")
+
+
+def database_url(env: Mapping[str, str]) -> str | None:
+    """ADVISOR_DATABASE_URL: a PostgreSQL server's URL, or None for the SQLite file."""
+    url = env.get("ADVISOR_DATABASE_URL", "").strip()
+    if not url:
+        return None
+    if urlsplit(url).scheme not in ("postgresql", "postgres"):
+        raise SettingsError(
+            "ADVISOR_DATABASE_URL: must be a postgresql://user:password@host:port/database URL; "
+            "leave it unset to keep the SQLite file at ADVISOR_DB_PATH"
+        )
+    return url
 
 
 def _rate(text: str) -> float:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+import pgserver
 from fakebotapi import FakeBotAPI
+from support import Database
 
 # Opt in to python-telegram-bot's coming timedelta values (as `python -m bot run` does),
 # so its deprecation warning does not fire on every 429.
@@ -33,3 +35,34 @@ def project(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "flows", copy / "flows")
     shutil.copytree(ROOT / "content", copy / "content")
     return copy
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pgserver.Cluster]:
+    """The run's PostgreSQL server (pgserver.py); the tests that need it skip without one.
+
+    ``.ci/run`` sets ADVISOR_TEST_POSTGRES=required, so CI fails rather than skips.
+    """
+    cluster = pgserver.start()
+    if isinstance(cluster, str):
+        if os.environ.get("ADVISOR_TEST_POSTGRES") == "required":
+            pytest.fail(f"PostgreSQL is required here: {cluster}")
+        pytest.skip(f"PostgreSQL tests skipped: {cluster}")
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture
+def postgres_url(postgres: pgserver.Cluster) -> Iterator[str]:
+    """A new empty database on the run's server, dropped after the test."""
+    url = postgres.database()
+    yield url
+    postgres.drop(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    """Each store in turn: a SQLite file's path, then a PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return tmp_path / "advisor.sqlite3"
+    return request.getfixturevalue("postgres_url")

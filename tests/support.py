@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.advice import engine
 from bot.advice.engine import Result, Session
@@ -91,20 +92,34 @@ def advise(
     return engine.result(catalog.flows[flow_id], session)
 
 
-def applied(db: Path, update_id: int) -> bool:
-    """Whether the store at ``db`` recorded ``update_id`` as applied (read from the file)."""
+Database = Path | str
+"""Where a store keeps its rows: a SQLite file, or a PostgreSQL URL."""
+
+
+def rows(db: Database, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    """One query's rows, read straight from the database as an operator would.
+
+    Written with ``?`` placeholders; for PostgreSQL they become ``$1, $2, ...``.
+    """
+    if isinstance(db, str):
+        from pgserver import query
+
+        parts = sql.split("?")
+        numbered = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
+        return query(db, numbered, *args)
     with sqlite3.connect(db) as con:
-        row = con.execute("SELECT 1 FROM applied_updates WHERE update_id = ?", (update_id,))
-        return row.fetchone() is not None
+        return con.execute(sql, args).fetchall()
 
 
-def rows_about(db: Path, who: int) -> int:
+def applied(db: Database, update_id: int) -> bool:
+    """Whether the store at ``db`` recorded ``update_id`` as applied (read from the database)."""
+    return bool(rows(db, "SELECT 1 FROM applied_updates WHERE update_id = ?", update_id))
+
+
+def rows_about(db: Database, who: int) -> int:
     """How many rows of the store at ``db`` mention a person or chat (for /forget's checks)."""
-    with sqlite3.connect(db) as con:
-        conversations = con.execute(
-            "SELECT COUNT(*) FROM conversations WHERE chat_id = ? OR user_id = ?", (who, who)
-        ).fetchone()[0]
-        updates = con.execute(
-            "SELECT COUNT(*) FROM applied_updates WHERE chat_id = ?", (who,)
-        ).fetchone()[0]
+    conversations = rows(
+        db, "SELECT COUNT(*) FROM conversations WHERE chat_id = ? OR user_id = ?", who, who
+    )[0][0]
+    updates = rows(db, "SELECT COUNT(*) FROM applied_updates WHERE chat_id = ?", who)[0][0]
     return int(conversations) + int(updates)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -12,20 +13,26 @@ from pathlib import Path
 from bot.channels.telegram.channel import CatalogHolder, TelegramBot
 from bot.flows.catalog import Catalog, LoadReport
 from bot.logs import RedactingFormatter
+from bot.service import open_store
 from bot.settings import Settings
 from bot.sources import project_catalog
-from bot.store.sqlite import SQLiteStore
 
 from fakebotapi import ChatMessage, FakeBotAPI
+from support import Database
 
 
-def settings_for(api: FakeBotAPI, db_path: Path, **changes: object) -> Settings:
+def settings_for(api: FakeBotAPI, db: Database, **changes: object) -> Settings:
+    """Settings for the fake; ``db`` a SQLite file, or a PostgreSQL URL (the heartbeat
+    file then goes to a folder of its own)."""
     values: dict[str, object] = {
         "token": api.token,
         "base_url": api.base_url,
         "base_file_url": api.base_file_url,
-        "db_path": db_path,
+        "db_path": db,
     }
+    if isinstance(db, str):
+        values["database_url"] = db
+        values["db_path"] = Path(tempfile.mkdtemp(prefix="advisor-beat-")) / "advisor.sqlite3"
     values.update(changes)
     return Settings(**values)  # type: ignore[arg-type]
 
@@ -50,19 +57,21 @@ def captured_log(secrets: list[str]) -> Iterator[io.StringIO]:
 @asynccontextmanager
 async def running(
     api: FakeBotAPI,
-    db_path: Path,
+    db: Database,
     *,
     catalog: Catalog | None = None,
     clock: Callable[[], float] = time.time,
     load_catalog: Callable[[], Awaitable[LoadReport]] | None = None,
     **changes: object,
 ) -> AsyncIterator[TelegramBot]:
-    """The real Application, polling the fake over HTTP, on a real SQLite file."""
+    """The real Application, polling the fake over HTTP, on a real SQLite file or
+    PostgreSQL database."""
     if catalog is None and load_catalog is not None:
         catalog = (await load_catalog()).unwrap()
-    store = await SQLiteStore.open(db_path)
+    settings = settings_for(api, db, **changes)
+    store = await open_store(settings.database_url, settings.db_path)
     bot = TelegramBot(
-        settings_for(api, db_path, **changes),
+        settings,
         CatalogHolder(catalog or project_catalog()),
         store,
         clock,

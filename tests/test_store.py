@@ -1,34 +1,57 @@
-"""The SQLite store: exactly-once updates, versioned writes, migrations, owner-only file."""
+"""Both stores: exactly-once updates, versioned writes, migrations, forget and purge.
+
+Each test but the SQLite-only ones runs on a SQLite file and on a PostgreSQL
+database (the ``database`` fixture), so the two keep the same promises.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from pathlib import Path
 
 import pytest
 
+from bot.service import open_store
+from bot.store import postgres
+from bot.store.conversations import Store
 from bot.store.sqlite import MIGRATIONS, Applied, Conversation, SQLiteStore
 
-from support import applied, rows_about
+from support import Database, applied, rows_about
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    opened = await SQLiteStore.open(tmp_path / "sub" / "db.sqlite3")
+async def store(database: Database):
+    opened = await open_store(*_where(database))
     yield opened
     await opened.close()
 
 
-async def test_file_is_owner_only_and_schema_current(store: SQLiteStore) -> None:
+def _where(database: Database) -> tuple[str | None, Path]:
+    if isinstance(database, str):
+        return database, Path("unused")
+    return None, database.parent / "sub" / database.name
+
+
+def place(store: Store) -> Database:
+    """Where the store keeps its rows, for reading them from outside."""
+    return store.path if isinstance(store, SQLiteStore) else store.url  # type: ignore[attr-defined]
+
+
+async def test_file_is_owner_only_and_schema_current(tmp_path: Path) -> None:
     """The database file is readable by its owner only, in WAL mode, at the latest schema."""
-    mode = stat.S_IMODE(store.path.stat().st_mode)
-    assert mode == 0o600
-    assert await store.schema_version() == len(MIGRATIONS)
-    async with store._db.execute("PRAGMA journal_mode") as cursor:
-        assert (await cursor.fetchone())[0] == "wal"
+    store = await SQLiteStore.open(tmp_path / "sub" / "db.sqlite3")
+    try:
+        mode = stat.S_IMODE(store.path.stat().st_mode)
+        assert mode == 0o600
+        assert await store.schema_version() == len(MIGRATIONS)
+        async with store._db.execute("PRAGMA journal_mode") as cursor:
+            assert (await cursor.fetchone())[0] == "wal"
+    finally:
+        await store.close()
 
 
-async def test_apply_once_per_update(store: SQLiteStore) -> None:
+async def test_apply_once_per_update(store: Store) -> None:
     """An update id is applied once; a second apply of it writes nothing."""
     new = Conversation(7, user_id=7, session={"a": 1})
     assert await store.apply(1, new) is Applied.APPLIED
@@ -38,7 +61,7 @@ async def test_apply_once_per_update(store: SQLiteStore) -> None:
     assert (loaded.session, loaded.version) == ({"a": 1}, 1)
 
 
-async def test_stale_version_is_a_conflict(store: SQLiteStore) -> None:
+async def test_stale_version_is_a_conflict(store: Store) -> None:
     """A write computed from an older version is refused, so no answer is overwritten."""
     await store.apply(1, Conversation(7, session={"step": 1}))
     first = await store.load(7)
@@ -49,43 +72,44 @@ async def test_stale_version_is_a_conflict(store: SQLiteStore) -> None:
     stale = Conversation(7, session={"step": "lost"}, version=first.version)
     assert await store.apply(3, stale) is Applied.CONFLICT
     assert (await store.load(7)).session == {"step": 2}
-    assert not applied(store.path, 3), "a refused update is not recorded, so it can be retried"
+    assert not applied(place(store), 3), "a refused update is not recorded, so it can be retried"
 
 
-async def test_two_new_rows_for_one_chat_conflict(store: SQLiteStore) -> None:
+async def test_two_new_rows_for_one_chat_conflict(store: Store) -> None:
     """Two first writes for the same chat: the second is a conflict, not a duplicate row."""
     assert await store.apply(1, Conversation(9, session={"x": 1})) is Applied.APPLIED
     assert await store.apply(2, Conversation(9, session={"x": 2})) is Applied.CONFLICT
 
 
-async def test_reopen_keeps_data_and_runs_no_migration_twice(tmp_path: Path) -> None:
-    """Reopening the file keeps conversations and the schema version."""
-    path = tmp_path / "db.sqlite3"
-    first = await SQLiteStore.open(path)
+async def test_reopen_keeps_data_and_runs_no_migration_twice(database: Database) -> None:
+    """Reopening the database keeps conversations and the schema version."""
+    first = await open_store(*_where(database))
     await first.apply(5, Conversation(3, locale="en", session={"q": "x"}))
     await first.close()
-    second = await SQLiteStore.open(path)
+    second = await open_store(*_where(database))
     try:
+        before, after = await second.migrate()
+        assert before == after, "nothing left to migrate"
         loaded = await second.load(3)
         assert (loaded.locale, loaded.session) == ("en", {"q": "x"})
-        assert applied(second.path, 5)
+        assert applied(place(second), 5)
     finally:
         await second.close()
 
 
-async def test_forget_and_purge(store: SQLiteStore) -> None:
+async def test_forget_and_purge(store: Store) -> None:
     """forget removes every row about a person; purge removes idle conversations."""
     await store.apply(1, Conversation(11, user_id=11, session={}), now=100.0)
     await store.apply(2, Conversation(12, user_id=12, session={}), now=5000.0)
-    assert rows_about(store.path, 11) == 2
+    assert rows_about(place(store), 11) == 2
     assert await store.forget(11) == 2
-    assert rows_about(store.path, 11) == 0
+    assert rows_about(place(store), 11) == 0
     assert await store.purge(idle_before=1000.0) == 0
     assert await store.purge(idle_before=6000.0) == 1
     assert (await store.load(12)).version == 0
 
 
-async def test_events_are_written_with_their_update_exactly_once(store: SQLiteStore) -> None:
+async def test_events_are_written_with_their_update_exactly_once(store: Store) -> None:
     """Usage events commit with the update that caused them, and not again for a duplicate."""
     from bot.store.usage import Event, EventKind
 
@@ -124,3 +148,121 @@ async def test_an_older_database_is_migrated_in_place(tmp_path: Path) -> None:
         assert applied(store.path, 9)
     finally:
         await store.close()
+
+
+async def test_audit_log_newest_first(store: Store) -> None:
+    """Admin actions are kept with who, what and how it ended, and read newest first."""
+    await store.audit(1, "reload", "ok", now=10.0)
+    await store.audit(None, "reload (SIGHUP)", "refused: 1 error(s)", now=20.0)
+    assert await store.audit_log() == [
+        (20.0, None, "reload (SIGHUP)", "refused: 1 error(s)"),
+        (10.0, 1, "reload", "ok"),
+    ]
+
+
+async def test_replicas_starting_together_migrate_once(postgres_url: str) -> None:
+    """Three replicas opening a new database at once: each migration runs once."""
+    stores = await asyncio.gather(*(postgres.PostgresStore.open(postgres_url) for _ in range(3)))
+    try:
+        assert [await s.schema_version() for s in stores] == [len(postgres.MIGRATIONS)] * 3
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_one_chat_is_serialised_across_processes(postgres_url: str) -> None:
+    """Two stores (as two replicas) racing on one chat: each update reads the other's write.
+
+    Without the chat lock both would read version 0 and one write would be
+    refused as a conflict.
+    """
+    one = await postgres.PostgresStore.open(postgres_url)
+    two = await postgres.PostgresStore.open(postgres_url)
+    order: list[str] = []
+
+    async def step(store: postgres.PostgresStore, update_id: int, name: str) -> Applied:
+        async with store.serialised(42):
+            stored = await store.load(42)
+            order.append(f"{name} read v{stored.version}")
+            await asyncio.sleep(0.2)  # the other replica arrives meanwhile
+            session = {**(stored.session or {}), name: True}
+            return await store.apply(
+                update_id, Conversation(42, session=session, version=stored.version)
+            )
+
+    try:
+        outcomes = await asyncio.gather(step(one, 1, "a"), step(two, 2, "b"))
+        assert outcomes == [Applied.APPLIED, Applied.APPLIED]
+        assert sorted(order) in (["a read v0", "b read v1"], ["a read v1", "b read v0"])
+        final = await one.load(42)
+        assert (final.session, final.version) == ({"a": True, "b": True}, 2)
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_a_dead_replica_releases_its_chats(postgres_url: str) -> None:
+    """A replica whose connection drops inside the lock leaves the chat to the others."""
+    one = await postgres.PostgresStore.open(postgres_url)
+    two = await postgres.PostgresStore.open(postgres_url)
+    try:
+        entered = asyncio.Event()
+
+        async def die_inside() -> None:
+            async with one.serialised(7):
+                entered.set()
+                await asyncio.sleep(60)
+
+        holder = asyncio.create_task(die_inside())
+        await entered.wait()
+        await one._pool.expire_connections()
+        for connection in list(one._pool._holders):
+            if connection._con is not None:
+                connection._con.terminate()
+        async with asyncio.timeout(10), two.serialised(7):
+            assert (await two.load(7)).version == 0
+        holder.cancel()
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_purge_runs_in_one_replica_at_a_time(postgres_url: str) -> None:
+    """While one replica purges, another's purge skips the round instead of waiting."""
+    one = await postgres.PostgresStore.open(postgres_url)
+    two = await postgres.PostgresStore.open(postgres_url)
+    try:
+        await one.apply(1, Conversation(5, session={}), now=100.0)
+        async with one._pool.acquire() as db, db.transaction():
+            await db.execute(
+                "SELECT pg_advisory_xact_lock($1, $2)", postgres.LOCK_SPACE, postgres.PURGE_LOCK
+            )
+            assert await two.purge(idle_before=1000.0) == 0, "skipped: another replica purges"
+        assert await two.purge(idle_before=1000.0) == 1
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_a_reload_reaches_the_other_replicas(postgres_url: str) -> None:
+    """A reload announced by one replica is heard by the others, not by itself."""
+    one = await postgres.PostgresStore.open(postgres_url)
+    two = await postgres.PostgresStore.open(postgres_url)
+    heard: dict[str, asyncio.Event] = {"one": asyncio.Event(), "two": asyncio.Event()}
+
+    def hearing(name: str):
+        async def on_reload() -> None:
+            heard[name].set()
+
+        return on_reload
+
+    try:
+        await one.listen_reloads(hearing("one"))
+        await two.listen_reloads(hearing("two"))
+        await one.announce_reload()
+        await asyncio.wait_for(heard["two"].wait(), 10)
+        await asyncio.sleep(0.2)
+        assert not heard["one"].is_set(), "a replica ignores its own notice"
+    finally:
+        await one.close()
+        await two.close()

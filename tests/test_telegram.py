@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
-from pathlib import Path
 
 import pytest
 
 from fakebotapi import FakeBotAPI
-from support import rows_about
+from support import Database, rows_about
+from support import rows as stored_rows
 from telegram_support import captured_log, last_text, running, say, tap, with_keyboard
 
 USER = 1001
@@ -19,12 +18,13 @@ FOOTPATH = ["Closing the footpath by the school", "3", "3"]
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "advisor.sqlite3"
+def db(database: Database) -> Database:
+    """Each test on a SQLite file, then on a PostgreSQL database."""
+    return database
 
 
 async def test_conversation_by_buttons_reaches_a_recommendation(
-    fake_api: FakeBotAPI, db: Path
+    fake_api: FakeBotAPI, db: Database
 ) -> None:
     """Tapping through the menu and the options ends in the result, first line the level."""
     async with running(fake_api, db):
@@ -54,7 +54,7 @@ async def test_conversation_by_buttons_reaches_a_recommendation(
         ], "only the latest message keeps buttons"
 
 
-async def test_conversation_by_typing(fake_api: FakeBotAPI, db: Path) -> None:
+async def test_conversation_by_typing(fake_api: FakeBotAPI, db: Database) -> None:
     """Typed numbers and words answer as buttons do; a deep link opens the flow directly."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
@@ -67,7 +67,7 @@ async def test_conversation_by_typing(fake_api: FakeBotAPI, db: Path) -> None:
 
 
 async def test_unexpected_text_gets_a_hint_and_changes_nothing(
-    fake_api: FakeBotAPI, db: Path
+    fake_api: FakeBotAPI, db: Database
 ) -> None:
     """An answer that fits no option is refused with a hint; the question stays open."""
     async with running(fake_api, db):
@@ -79,7 +79,7 @@ async def test_unexpected_text_gets_a_hint_and_changes_nothing(
         assert last_text(fake_api, USER).startswith("Question 3")
 
 
-async def test_stale_button_press_changes_nothing(fake_api: FakeBotAPI, db: Path) -> None:
+async def test_stale_button_press_changes_nothing(fake_api: FakeBotAPI, db: Database) -> None:
     """A press on an earlier question's button gets a 'moved on' answer and no state change."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
@@ -95,7 +95,7 @@ async def test_stale_button_press_changes_nothing(fake_api: FakeBotAPI, db: Path
         assert _session(db) == session_before
 
 
-async def test_forged_callback_data_changes_nothing(fake_api: FakeBotAPI, db: Path) -> None:
+async def test_forged_callback_data_changes_nothing(fake_api: FakeBotAPI, db: Database) -> None:
     """Callback data naming no real option, or the wrong question, is answered and ignored."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
@@ -110,7 +110,7 @@ async def test_forged_callback_data_changes_nothing(fake_api: FakeBotAPI, db: Pa
         assert len(fake_api.chat(USER).callback_answers) == answered_before + 7
 
 
-async def test_duplicate_update_has_no_second_effect(fake_api: FakeBotAPI, db: Path) -> None:
+async def test_duplicate_update_has_no_second_effect(fake_api: FakeBotAPI, db: Database) -> None:
     """The same update delivered twice is applied once and answered once."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
@@ -123,7 +123,7 @@ async def test_duplicate_update_has_no_second_effect(fake_api: FakeBotAPI, db: P
         assert _session(db) == state
 
 
-async def test_restart_resumes_at_the_same_question(fake_api: FakeBotAPI, db: Path) -> None:
+async def test_restart_resumes_at_the_same_question(fake_api: FakeBotAPI, db: Database) -> None:
     """A bot stopped mid-conversation and started again on the same database carries on."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
@@ -139,7 +139,9 @@ async def test_restart_resumes_at_the_same_question(fake_api: FakeBotAPI, db: Pa
         assert answers == {"about": "the footpath", "decision": "made", "asked_before": "no"}
 
 
-async def test_twenty_users_at_once_keep_their_own_answers(fake_api: FakeBotAPI, db: Path) -> None:
+async def test_twenty_users_at_once_keep_their_own_answers(
+    fake_api: FakeBotAPI, db: Database
+) -> None:
     """Twenty interleaved conversations end with each user's own answers, none crossed or lost."""
     users = range(2000, 2020)
     async with running(fake_api, db):
@@ -154,8 +156,7 @@ async def test_twenty_users_at_once_keep_their_own_answers(fake_api: FakeBotAPI,
                 answers = [f"decision of user {user}", "3", str(1 + user % 3)]
                 fake_api.send_text(user, answers[step])
         await fake_api.wait_idle(timeout=20)
-    with sqlite3.connect(db) as con:
-        rows = dict(con.execute("SELECT chat_id, last_result FROM conversations").fetchall())
+    rows = dict(stored_rows(db, "SELECT chat_id, last_result FROM conversations"))
     for user in users:
         import json
 
@@ -168,7 +169,7 @@ async def test_twenty_users_at_once_keep_their_own_answers(fake_api: FakeBotAPI,
         assert any((t or "").startswith("Recommendation: ") for t in fake_api.chat(user).texts)
 
 
-async def test_non_text_messages_get_a_polite_reply(fake_api: FakeBotAPI, db: Path) -> None:
+async def test_non_text_messages_get_a_polite_reply(fake_api: FakeBotAPI, db: Database) -> None:
     """Photos, stickers, voice, files and locations are answered, not ignored or crashed on."""
     kinds = {
         "photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}],
@@ -206,7 +207,7 @@ async def test_non_text_messages_get_a_polite_reply(fake_api: FakeBotAPI, db: Pa
 
 
 async def test_rate_limit_429_is_retried_without_losing_the_reply(
-    fake_api: FakeBotAPI, db: Path
+    fake_api: FakeBotAPI, db: Database
 ) -> None:
     """A 429 with retry_after from sendMessage is waited out and the message still arrives."""
     async with running(fake_api, db):
@@ -221,7 +222,7 @@ async def test_rate_limit_429_is_retried_without_losing_the_reply(
 
 
 async def test_failed_command_menu_registration_is_not_fatal(
-    fake_api: FakeBotAPI, db: Path, caplog: pytest.LogCaptureFixture
+    fake_api: FakeBotAPI, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     """If setMyCommands fails the bot logs a warning and serves anyway."""
     fake_api.fail_next("setMyCommands", status=500)
@@ -232,7 +233,7 @@ async def test_failed_command_menu_registration_is_not_fatal(
     assert "could not register the command menu" in caplog.text
 
 
-async def test_calls_without_files_send_json(fake_api: FakeBotAPI, db: Path) -> None:
+async def test_calls_without_files_send_json(fake_api: FakeBotAPI, db: Database) -> None:
     """The transport posts a JSON body (cheaper than a form) and Telegram's answers still work."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
@@ -244,7 +245,7 @@ async def test_calls_without_files_send_json(fake_api: FakeBotAPI, db: Path) -> 
     assert [(c.method, c.description) for c in calls if not c.ok] == []
 
 
-async def test_user_text_is_escaped_in_html(fake_api: FakeBotAPI, db: Path) -> None:
+async def test_user_text_is_escaped_in_html(fake_api: FakeBotAPI, db: Database) -> None:
     """Markup typed by a person is shown as typed, never parsed as HTML."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
@@ -256,7 +257,7 @@ async def test_user_text_is_escaped_in_html(fake_api: FakeBotAPI, db: Path) -> N
     assert "<b>bold</b> & <script>" in result[-1]
 
 
-async def test_over_long_text_is_refused_with_its_limit(fake_api: FakeBotAPI, db: Path) -> None:
+async def test_over_long_text_is_refused_with_its_limit(fake_api: FakeBotAPI, db: Database) -> None:
     """A free-text answer over the question's limit is refused and says the limit."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
@@ -264,7 +265,7 @@ async def test_over_long_text_is_refused_with_its_limit(fake_api: FakeBotAPI, db
     assert "the limit here is 300" in last_text(fake_api, USER)
 
 
-async def test_multi_select_by_toggles_and_done(fake_api: FakeBotAPI, db: Path) -> None:
+async def test_multi_select_by_toggles_and_done(fake_api: FakeBotAPI, db: Database) -> None:
     """Toggling options edits the keyboard in place; Done answers with the picks."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
@@ -283,7 +284,7 @@ async def test_multi_select_by_toggles_and_done(fake_api: FakeBotAPI, db: Path) 
         assert stored["question"] == "accountable"
 
 
-async def test_back_restart_summary_help_privacy(fake_api: FakeBotAPI, db: Path) -> None:
+async def test_back_restart_summary_help_privacy(fake_api: FakeBotAPI, db: Database) -> None:
     """The commands work mid-conversation and after the result."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
@@ -306,7 +307,9 @@ async def test_back_restart_summary_help_privacy(fake_api: FakeBotAPI, db: Path)
         assert last_text(fake_api, USER).startswith("Question 1")
 
 
-async def test_forget_deletes_every_row_after_confirmation(fake_api: FakeBotAPI, db: Path) -> None:
+async def test_forget_deletes_every_row_after_confirmation(
+    fake_api: FakeBotAPI, db: Database
+) -> None:
     """/forget asks first; 'No' keeps everything, 'Yes' leaves no row about the user."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
@@ -320,7 +323,9 @@ async def test_forget_deletes_every_row_after_confirmation(fake_api: FakeBotAPI,
     assert rows_about(db, USER) == 0
 
 
-async def test_group_chats_get_a_pointer_and_store_nothing(fake_api: FakeBotAPI, db: Path) -> None:
+async def test_group_chats_get_a_pointer_and_store_nothing(
+    fake_api: FakeBotAPI, db: Database
+) -> None:
     """A command in a group is answered with a link to a private chat; nothing is stored."""
     async with running(fake_api, db):
         fake_api.send_text(USER, "/start plan", chat_id=-500, chat_type="group")
@@ -330,7 +335,7 @@ async def test_group_chats_get_a_pointer_and_store_nothing(fake_api: FakeBotAPI,
     assert rows_about(db, -500) == 0
 
 
-async def test_idle_session_expires_by_stored_time(fake_api: FakeBotAPI, db: Path) -> None:
+async def test_idle_session_expires_by_stored_time(fake_api: FakeBotAPI, db: Database) -> None:
     """A conversation idle past the limit is cleared on the next message, even across restarts."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
@@ -343,7 +348,7 @@ async def test_idle_session_expires_by_stored_time(fake_api: FakeBotAPI, db: Pat
     assert _session(db) is None
 
 
-async def test_token_never_appears_in_logs(fake_api: FakeBotAPI, db: Path) -> None:
+async def test_token_never_appears_in_logs(fake_api: FakeBotAPI, db: Database) -> None:
     """With the HTTP client logging every URL, the redacting formatter hides the token."""
     fake_api.fail_next("sendMessage", status=500)
     with captured_log([fake_api.token]) as stream:
@@ -356,16 +361,15 @@ async def test_token_never_appears_in_logs(fake_api: FakeBotAPI, db: Path) -> No
     assert fake_api.token.split(":")[1] not in logged
 
 
-def _session(db: Path) -> dict | None:
+def _session(db: Database) -> dict | None:
     import json
 
-    with sqlite3.connect(db) as con:
-        row = con.execute("SELECT session FROM conversations WHERE chat_id = ?", (USER,)).fetchone()
-    return json.loads(row[0]) if row and row[0] else None
+    found = stored_rows(db, "SELECT session FROM conversations WHERE chat_id = ?", USER)
+    return json.loads(found[0][0]) if found and found[0][0] else None
 
 
 async def test_text_after_the_result_points_to_starting_again(
-    fake_api: FakeBotAPI, db: Path
+    fake_api: FakeBotAPI, db: Database
 ) -> None:
     """A message after the advice says how to start again and shows the menu: no dead end."""
     async with running(fake_api, db):

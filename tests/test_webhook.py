@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from bot.channels.telegram.webhook import served_path
 
 from fakebotapi import FakeBotAPI
+from support import Database, rows
 from telegram_support import running
 
 USER = 3003
@@ -28,7 +28,7 @@ SECRET = "s3cret-token"
 
 
 @asynccontextmanager
-async def webhook_bot(api: FakeBotAPI, db: Path, path: str = "/hook") -> AsyncIterator[str]:
+async def webhook_bot(api: FakeBotAPI, db: Database, path: str = "/hook") -> AsyncIterator[str]:
     """The bot in webhook mode on a free local port; yields the URL Telegram posts to."""
     port = free_port()
     url = f"http://127.0.0.1:{port}{path}"
@@ -80,18 +80,17 @@ async def test_webhook_requires_the_secret_and_then_answers(
 
 
 async def test_webhook_answers_telegram_only_after_the_update_is_handled(
-    fake_api: FakeBotAPI, tmp_path: Path
+    fake_api: FakeBotAPI, database: Database
 ) -> None:
     """Telegram's 200 comes after the effect is stored and the reply sent, so a crash
-    before then means Telegram delivers the update again: nothing is lost."""
-    db = tmp_path / "db.sqlite3"
-    async with webhook_bot(fake_api, db) as url:
+    before then means Telegram delivers the update again: nothing is lost. On
+    either store."""
+    async with webhook_bot(fake_api, database) as url:
         fake_api.delay("sendMessage", 0.5)
         assert await fake_api.post_webhook(url, start_update(70011), SECRET) == 200
         assert [c.ok for c in fake_api.calls_of("sendMessage")] == [True]
-        with sqlite3.connect(db) as con:
-            applied = con.execute("SELECT update_id FROM applied_updates").fetchall()
-            chats = con.execute("SELECT chat_id FROM conversations").fetchall()
+        applied = rows(database, "SELECT update_id FROM applied_updates")
+        chats = rows(database, "SELECT chat_id FROM conversations")
         assert applied == [(70011,)]
         assert chats == [(USER,)]
 

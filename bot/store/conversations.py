@@ -1,13 +1,14 @@
 """What the channels store about a conversation, and the store they need.
 
-The Telegram channel depends on this port, not on SQLite; ``store`` is one
-implementation, and another (a server database) could stand in without the
-channel knowing.
+The Telegram channel depends on this port, not on a database: ``sqlite``
+(one process, one file) and ``postgres`` (replicas sharing a server) both
+implement it, with the same tables and the same promises.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -43,6 +44,29 @@ class Conversation:
 class Store(Protocol):
     """Conversations by chat, applied at most once per update."""
 
+    migrated: tuple[int, int]
+    """Schema versions before and after the migrations run when the store opened."""
+
+    async def close(self) -> None:
+        """Close the connections."""
+        ...
+
+    async def migrate(self) -> tuple[int, int]:
+        """Bring the schema up to date; (version before, version after)."""
+        ...
+
+    def serialised(self, chat_id: int) -> AbstractAsyncContextManager[None]:
+        """Hold the chat against other processes while an update is read, applied, answered."""
+        ...
+
+    async def announce_reload(self) -> None:
+        """Tell the other replicas sharing the database that the flows were reloaded."""
+        ...
+
+    async def listen_reloads(self, on_reload: Callable[[], Awaitable[None]]) -> None:
+        """Call ``on_reload`` when another replica announces a reload; safe to call again."""
+        ...
+
     async def load(self, chat_id: int) -> Conversation:
         """The chat's conversation, or an empty one at version 0."""
         ...
@@ -77,4 +101,8 @@ class Store(Protocol):
 
     async def events_since(self, since: float) -> list[tuple[str, str, str | None, str | None]]:
         """Usage events from ``since`` on."""
+        ...
+
+    async def audit_log(self, limit: int = 100) -> list[tuple[float, int | None, str, str]]:
+        """The latest admin actions, newest first."""
         ...

@@ -14,7 +14,7 @@ import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -110,6 +110,8 @@ class SQLiteStore:
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
         self.path = path
+        self.migrated = (0, 0)
+        """Schema versions before and after the migrations run at open."""
 
     @classmethod
     async def open(cls, path: Path | str) -> SQLiteStore:
@@ -122,7 +124,7 @@ class SQLiteStore:
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")
         store = cls(db, path)
-        await store._migrate()
+        store.migrated = await store.migrate()
         return store
 
     async def close(self) -> None:
@@ -139,20 +141,32 @@ class SQLiteStore:
             raise
         await self._db.execute("COMMIT")
 
-    async def _migrate(self) -> None:
-        async with self._db.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        current = int(row[0]) if row else 0
+    async def migrate(self) -> tuple[int, int]:
+        """Run the migrations not yet run; (version before, version after)."""
+        current = await self.schema_version()
         for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
             async with self._transaction() as db:
                 for statement in _statements(script):
                     await db.execute(statement)
                 await db.execute(f"PRAGMA user_version = {number}")
+        return current, max(current, len(MIGRATIONS))
 
     async def schema_version(self) -> int:
         async with self._db.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    @asynccontextmanager
+    async def serialised(self, chat_id: int) -> AsyncIterator[None]:
+        """Nothing to hold across processes: the version check refuses a stale write,
+        and one process per file is the supported way to run on SQLite."""
+        yield
+
+    async def announce_reload(self) -> None:
+        """No other replica shares a SQLite file: nothing to tell."""
+
+    async def listen_reloads(self, on_reload: Callable[[], Awaitable[None]]) -> None:
+        """No other replica shares a SQLite file: nothing to hear."""
 
     async def load(self, chat_id: int) -> Conversation:
         """The chat's conversation, or an empty one at version 0."""

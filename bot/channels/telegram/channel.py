@@ -225,6 +225,8 @@ class TelegramBot:
         """Purge old conversations now and hourly; beat a heartbeat for the health check."""
         while True:
             try:
+                # Also reconnects the listener for other replicas' reloads if it dropped.
+                await self.store.listen_reloads(self.reload_from_peer)
                 cutoff = self.clock() - self.settings.retention_days * 86400
                 gone = await self.store.purge(cutoff)
                 if gone:
@@ -251,25 +253,30 @@ class TelegramBot:
         if command is not None and command[0] in ADMIN_COMMANDS:
             await self.admin(update, command[0], command[1])
             return
-        for _ in range(MAX_ATTEMPTS):
-            stored = await self.store.load(chat.id)
-            plan = self.decide(update, stored)
-            if plan is None:
-                return
-            events = plan.events + transition_events(
-                self.holder.catalog, _session(stored.session), _session(plan.conversation.session)
-            )
-            outcome = await self.store.apply(
-                update.update_id, plan.conversation, self.clock(), events
-            )
-            if outcome is Applied.DUPLICATE:
-                log.info("update %s was applied before; ignoring the copy", update.update_id)
-                if update.callback_query:
-                    await _answer(update.callback_query, None)
-                return
-            if outcome is Applied.APPLIED:
-                await self.perform(update, plan, plan.conversation.version + 1)
-                return
+        # Held against other processes sharing the database (PostgreSQL's chat
+        # lock) from the read to the replies, so replicas take the chat in turn.
+        async with self.store.serialised(chat.id):
+            for _ in range(MAX_ATTEMPTS):
+                stored = await self.store.load(chat.id)
+                plan = self.decide(update, stored)
+                if plan is None:
+                    return
+                events = plan.events + transition_events(
+                    self.holder.catalog,
+                    _session(stored.session),
+                    _session(plan.conversation.session),
+                )
+                outcome = await self.store.apply(
+                    update.update_id, plan.conversation, self.clock(), events
+                )
+                if outcome is Applied.DUPLICATE:
+                    log.info("update %s was applied before; ignoring the copy", update.update_id)
+                    if update.callback_query:
+                        await _answer(update.callback_query, None)
+                    return
+                if outcome is Applied.APPLIED:
+                    await self.perform(update, plan, plan.conversation.version + 1)
+                    return
         log.warning("gave up on update %s after %d conflicts", update.update_id, MAX_ATTEMPTS)
 
     def decide(self, update: Update, stored: Conversation) -> Plan | None:
@@ -418,11 +425,13 @@ class TelegramBot:
         await self.store.audit(user_id, "reload", result, self.clock())
         await self.reply(message, text)
 
-    async def reload(self, words: Renderer) -> tuple[str, str]:
+    async def reload(self, words: Renderer, announce: bool = True) -> tuple[str, str]:
         """Re-read flows and texts; swap them in only if they load without errors.
 
         Conversations carry on: each is fitted to the new flows at its next
         update (``engine.resume``), keeping every answer that still fits.
+        With ``announce``, a reload that succeeded is announced to the other
+        replicas sharing the database, which then reload too.
         """
         loaded = await self.load_catalog()
         problems = [f for f in loaded.findings if f.severity is Severity.ERROR]
@@ -438,6 +447,11 @@ class TelegramBot:
         warnings = len(loaded.findings)
         texts = sum(len(t) for t in loaded.catalog.texts.values())
         log.info("reloaded %d flow(s)", len(loaded.catalog.flows))
+        if announce:
+            try:
+                await self.store.announce_reload()
+            except Exception as exc:
+                log.warning("could not tell the other replicas about the reload (%s)", exc)
         text = words.t(
             UI.ADMIN_RELOADED, flows=len(loaded.catalog.flows), texts=texts, warnings=warnings
         )
@@ -452,6 +466,12 @@ class TelegramBot:
             await self.store.audit(None, "reload (SIGHUP)", result, self.clock())
 
         self.in_background(job())
+
+    async def reload_from_peer(self) -> None:
+        """Another replica reloaded (after /reload or SIGHUP there): read the same files."""
+        words = Renderer(self.holder.catalog, self.holder.catalog.default_locale)
+        _, result = await self.reload(words, announce=False)
+        log.info("reloaded on another replica's notice: %s", result)
 
     async def reply(self, message: Message, text: str) -> None:
         for part in split_messages([escape(text)]):

@@ -1,0 +1,432 @@
+"""Conversations kept in PostgreSQL, for several bot processes on several machines.
+
+The same ``Store`` as ``bot.store.sqlite`` with the same tables and the same
+promises: an update's id, its conversation and its usage events commit in
+one statement, so a redelivered update has no second effect. What a server
+adds is a lock that holds across processes: ``serialised(chat_id)`` takes
+PostgreSQL's advisory lock on the chat id, so two replicas handed updates of
+one chat at once apply them one after the other, each reading what the
+other wrote. The lock belongs to the connection, so a replica that dies
+drops it with its connection and nothing waits for a dead process.
+
+asyncpg rather than psycopg 3: it speaks PostgreSQL's binary protocol itself
+(no libpq on the machine), ships wheels, has the connection pool and LISTEN
+built in, and spends the least CPU per query of the Python drivers, which is
+what the bot's per-update budget is made of (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import asyncpg
+
+from bot.store.conversations import Applied, Conversation
+from bot.store.usage import Event
+
+log = logging.getLogger(__name__)
+
+RELOAD_CHANNEL = "advisor_reload"
+"""LISTEN/NOTIFY channel on which a replica that reloaded its flows tells the others."""
+
+LOCK_SPACE = 0x41445653
+"""First half of the two-number advisory locks the store takes for itself; chat
+locks use the single 64-bit form, a key space PostgreSQL keeps apart."""
+MIGRATION_LOCK = 1
+PURGE_LOCK = 2
+
+POOL_SIZE = 10
+CONNECT_TIMEOUT = 5.0
+KEEPALIVES = {
+    # A replica whose machine vanishes holds its chat locks until the server
+    # notices the dead connection: with these, within about 30 seconds.
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "4",
+}
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the tables of SQLite's migrations 1 and 2, in PostgreSQL's types
+    """
+    CREATE TABLE conversations (
+        chat_id BIGINT PRIMARY KEY,
+        user_id BIGINT,
+        locale TEXT,
+        session TEXT,
+        last_result TEXT,
+        prompt_message_id BIGINT,
+        version INTEGER NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX conversations_user ON conversations (user_id);
+    CREATE INDEX conversations_updated ON conversations (updated_at);
+    CREATE TABLE applied_updates (
+        update_id BIGINT PRIMARY KEY,
+        chat_id BIGINT,
+        applied_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX applied_updates_at ON applied_updates (applied_at);
+    CREATE INDEX applied_updates_chat ON applied_updates (chat_id);
+    CREATE TABLE events (
+        id BIGSERIAL PRIMARY KEY,
+        at DOUBLE PRECISION NOT NULL,
+        flow TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        question TEXT,
+        value TEXT
+    );
+    CREATE INDEX events_at ON events (at);
+    CREATE TABLE audit (
+        id BIGSERIAL PRIMARY KEY,
+        at DOUBLE PRECISION NOT NULL,
+        user_id BIGINT,
+        action TEXT NOT NULL,
+        result TEXT NOT NULL
+    );
+    CREATE INDEX audit_user ON audit (user_id);
+    """,
+)
+
+_COLUMNS = (
+    "user_id, locale, session, last_result, prompt_message_id, version, created_at, updated_at"
+)
+
+# One statement applies an update: the conversation is written only at the
+# version it was computed from, and the update id and the events are inserted
+# only if it was; a second copy of an update id fails the primary key and
+# rolls the whole statement back.
+_APPLY_TAIL = """
+), recorded AS (
+    INSERT INTO applied_updates (update_id, chat_id, applied_at)
+    SELECT $10::bigint, chat_id, $7 FROM written WHERE $10::bigint IS NOT NULL
+), logged AS (
+    INSERT INTO events (at, flow, kind, question, value)
+    SELECT $7, e.flow, e.kind, e.question, e.value
+    FROM written, unnest($11::text[], $12::text[], $13::text[], $14::text[])
+        WITH ORDINALITY AS e(flow, kind, question, value, n)
+    ORDER BY e.n
+)
+SELECT count(*) FROM written
+"""
+_INSERT = (
+    "WITH written AS (INSERT INTO conversations (user_id, locale, session, last_result, "
+    "prompt_message_id, version, updated_at, chat_id, created_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (chat_id) DO NOTHING "
+    "RETURNING chat_id" + _APPLY_TAIL
+)
+_UPDATE = (
+    "WITH written AS (UPDATE conversations SET user_id = $1, locale = $2, session = $3, "
+    "last_result = $4, prompt_message_id = $5, version = $6, updated_at = $7 "
+    "WHERE chat_id = $8 AND version = $9 RETURNING chat_id" + _APPLY_TAIL
+)
+
+
+class _Held:
+    """The connection that holds one chat's lock, for the store calls made under it."""
+
+    __slots__ = ("chat_id", "connection", "open")
+
+    def __init__(self, chat_id: int, connection: asyncpg.Connection) -> None:
+        self.chat_id = chat_id
+        self.connection = connection
+        self.open = True
+
+
+_held: ContextVar[_Held | None] = ContextVar("advisor_chat_lock", default=None)
+
+
+class PostgresStore:
+    """The ``Store`` on a PostgreSQL database, through an asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool, url: str) -> None:
+        self._pool = pool
+        self.url = url
+        self._listener: asyncpg.Connection | None = None
+        self._on_reload: Callable[[], Awaitable[None]] | None = None
+        self._reloads: set[asyncio.Future[None]] = set()
+        self.migrated = (0, 0)
+        """Schema versions before and after the migrations run at open."""
+        self.replica = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        """Names this process in reload notices, so it ignores its own."""
+
+    @classmethod
+    async def open(cls, url: str, *, pool_size: int = POOL_SIZE) -> PostgresStore:
+        """Connect and bring the schema up to date (one replica at a time)."""
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            timeout=CONNECT_TIMEOUT,
+            reset=_reset,
+            server_settings=KEEPALIVES,
+        )
+        store = cls(pool, url)
+        try:
+            store.migrated = await store.migrate()
+        except BaseException:
+            await pool.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close(timeout=2)
+            self._listener = None
+        await self._pool.close()
+
+    # -- schema --------------------------------------------------------------------
+
+    async def migrate(self) -> tuple[int, int]:
+        """Run the migrations not yet run; (version before, version after).
+
+        Under a transaction-scoped advisory lock, so replicas starting
+        together run each migration once.
+        """
+        async with self._pool.acquire() as db, db.transaction():
+            await db.execute("SELECT pg_advisory_xact_lock($1, $2)", LOCK_SPACE, MIGRATION_LOCK)
+            await db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            before = await db.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
+            for number, script in enumerate(MIGRATIONS[before:], start=before + 1):
+                await db.execute(script)
+                await db.execute("INSERT INTO schema_migrations (version) VALUES ($1)", number)
+        return int(before), len(MIGRATIONS) if before < len(MIGRATIONS) else int(before)
+
+    async def schema_version(self) -> int:
+        async with self._pool.acquire() as db:
+            return int(await db.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations"))
+
+    # -- one chat at a time ----------------------------------------------------------
+
+    @asynccontextmanager
+    async def serialised(self, chat_id: int) -> AsyncIterator[None]:
+        """Hold the chat's lock, across every replica, for the calls made inside.
+
+        ``pg_advisory_lock`` waits for the replica handling the chat's
+        previous update, never gives up, and is released when this block
+        ends, or when the connection drops if the process dies inside it.
+        """
+        async with self._pool.acquire() as db:
+            await db.execute("SELECT pg_advisory_lock($1)", chat_id)
+            held = _Held(chat_id, db)
+            token = _held.set(held)
+            try:
+                yield
+            finally:
+                held.open = False
+                _held.reset(token)
+                try:
+                    await db.execute("SELECT pg_advisory_unlock($1)", chat_id)
+                except BaseException:
+                    db.terminate()  # the server drops the lock with the connection
+                    raise
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """The connection holding this task's chat lock, else one from the pool."""
+        held = _held.get()
+        if held is not None and held.open:
+            yield held.connection
+            return
+        async with self._pool.acquire() as db:
+            yield db
+
+    # -- the Store protocol ---------------------------------------------------------
+
+    async def load(self, chat_id: int) -> Conversation:
+        """The chat's conversation, or an empty one at version 0."""
+        async with self._connection() as db:
+            row = await db.fetchrow(
+                f"SELECT {_COLUMNS} FROM conversations WHERE chat_id = $1", chat_id
+            )
+        if row is None:
+            return Conversation(chat_id)
+        return Conversation(
+            chat_id=chat_id,
+            user_id=row[0],
+            locale=row[1],
+            session=_loads(row[2]),
+            last_result=_loads(row[3]),
+            prompt_message_id=row[4],
+            version=row[5],
+            created_at=row[6],
+            updated_at=row[7],
+        )
+
+    async def apply(
+        self,
+        update_id: int | None,
+        new: Conversation,
+        now: float | None = None,
+        events: Sequence[Event] = (),
+    ) -> Applied:
+        """Record the update and write ``new`` if the chat is still at ``new.version``."""
+        now = time.time() if now is None else now
+        values = (
+            new.user_id,
+            new.locale,
+            _dumps(new.session),
+            _dumps(new.last_result),
+            new.prompt_message_id,
+            new.version + 1,
+            now,
+            new.chat_id,
+            now if new.version == 0 else new.version,
+            update_id,
+            [e.flow for e in events],
+            [e.kind.value for e in events],
+            [e.question for e in events],
+            [e.value for e in events],
+        )
+        try:
+            async with self._connection() as db:
+                written = await db.fetchval(_INSERT if new.version == 0 else _UPDATE, *values)
+        except asyncpg.UniqueViolationError:
+            return Applied.DUPLICATE
+        return Applied.APPLIED if written == 1 else Applied.CONFLICT
+
+    async def set_prompt(self, chat_id: int, message_id: int, version: int) -> bool:
+        """Remember which message carries the live buttons, if nothing moved on since."""
+        async with self._connection() as db:
+            status = await db.execute(
+                "UPDATE conversations SET prompt_message_id = $1 "
+                "WHERE chat_id = $2 AND version = $3",
+                message_id,
+                chat_id,
+                version,
+            )
+        return status == "UPDATE 1"
+
+    async def forget(self, user_id: int) -> int:
+        """Delete every row about a person; how many were deleted."""
+        async with self._connection() as db, db.transaction():
+            chats = {
+                row[0]
+                for row in await db.fetch(
+                    "DELETE FROM conversations WHERE user_id = $1 OR chat_id = $1 "
+                    "RETURNING chat_id",
+                    user_id,
+                )
+            }
+            updates = await db.execute(
+                "DELETE FROM applied_updates WHERE chat_id = ANY($1::bigint[])",
+                list(chats | {user_id}),
+            )
+        return len(chats) + _count(updates)
+
+    async def purge(self, idle_before: float) -> int:
+        """Delete conversations idle since before ``idle_before`` and old update ids.
+
+        One replica at a time: the others find the lock taken and skip this round.
+        """
+        async with self._pool.acquire() as db, db.transaction():
+            if not await db.fetchval(
+                "SELECT pg_try_advisory_xact_lock($1, $2)", LOCK_SPACE, PURGE_LOCK
+            ):
+                return 0
+            gone = await db.execute("DELETE FROM conversations WHERE updated_at < $1", idle_before)
+            await db.execute("DELETE FROM applied_updates WHERE applied_at < $1", idle_before)
+        return _count(gone)
+
+    async def audit(
+        self, user_id: int | None, action: str, result: str, now: float | None = None
+    ) -> None:
+        """Record an admin action: who, what, when, and how it ended."""
+        async with self._connection() as db:
+            await db.execute(
+                "INSERT INTO audit (at, user_id, action, result) VALUES ($1, $2, $3, $4)",
+                time.time() if now is None else now,
+                user_id,
+                action,
+                result,
+            )
+
+    async def audit_log(self, limit: int = 100) -> list[tuple[float, int | None, str, str]]:
+        """The latest admin actions, newest first."""
+        async with self._connection() as db:
+            rows = await db.fetch(
+                "SELECT at, user_id, action, result FROM audit ORDER BY at DESC, id DESC LIMIT $1",
+                limit,
+            )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    async def events_since(self, since: float) -> list[tuple[str, str, str | None, str | None]]:
+        """Usage events from ``since`` on, as (flow, kind, question, value)."""
+        async with self._connection() as db:
+            rows = await db.fetch(
+                "SELECT flow, kind, question, value FROM events WHERE at >= $1 ORDER BY id", since
+            )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    # -- replicas ------------------------------------------------------------------
+
+    async def announce_reload(self) -> None:
+        """Tell every other replica that the flows were reloaded here."""
+        async with self._pool.acquire() as db:
+            await db.execute("SELECT pg_notify($1, $2)", RELOAD_CHANNEL, self.replica)
+
+    async def listen_reloads(self, on_reload: Callable[[], Awaitable[None]]) -> None:
+        """Call ``on_reload`` when another replica announces a reload.
+
+        Called again by the housekeeping loop: it reconnects a listener the
+        server dropped (a restart, a network cut) and otherwise does nothing.
+        """
+        self._on_reload = on_reload
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        self._listener = await asyncpg.connect(
+            self.url, timeout=CONNECT_TIMEOUT, server_settings=KEEPALIVES
+        )
+        await self._listener.add_listener(RELOAD_CHANNEL, self._notified)
+
+    def _notified(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        if payload == self.replica or self._on_reload is None:
+            return
+        log.info("another replica (%s) reloaded the flows; reloading here", payload)
+        task = asyncio.ensure_future(self._on_reload())
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
+
+
+async def check(url: str) -> str:
+    """Connect once and read the schema version: what ``python -m bot health`` reports."""
+    db = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT)
+    try:
+        version = await db.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
+        server = db.get_server_version()
+    finally:
+        await db.close()
+    return f"PostgreSQL {server.major}.{server.minor}, schema {version}"
+
+
+async def _reset(db: asyncpg.Connection) -> None:
+    """Nothing to undo as a connection returns to the pool: ``serialised`` unlocks
+    itself, and asyncpg's default reset (four statements) would cost a round
+    trip on every store call."""
+
+
+def _count(status: str) -> int:
+    """The row count at the end of a command status such as ``DELETE 3``."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+def _dumps(value: Mapping[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _loads(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else json.loads(text)

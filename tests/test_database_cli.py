@@ -1,0 +1,73 @@
+"""`python -m bot db migrate` and `python -m bot health` on both stores, as processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bot(tmp_path: Path, database: Database | None, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ADVISOR_"))}
+    env["ADVISOR_DB_PATH"] = str(tmp_path / "data" / "advisor.sqlite3")
+    if isinstance(database, str):
+        env["ADVISOR_DATABASE_URL"] = database
+    elif database is not None:
+        env["ADVISOR_DB_PATH"] = str(database)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_db_migrate_runs_once_then_has_nothing_to_do(tmp_path: Path, database: Database) -> None:
+    """The first run migrates a new database to the latest schema; the second does nothing."""
+    first = bot(tmp_path, database, "db", "migrate")
+    assert first.returncode == 0, first.stderr
+    assert "migrated from version 0 to" in first.stdout
+    second = bot(tmp_path, database, "db", "migrate")
+    assert second.returncode == 0, second.stderr
+    assert "nothing to migrate" in second.stdout
+
+
+def test_health_names_the_database_and_the_loop(tmp_path: Path, database: Database) -> None:
+    """Health says whether the database answered and whether this replica's loop beats."""
+    assert bot(tmp_path, database, "db", "migrate").returncode == 0
+    stale = bot(tmp_path, database, "health")
+    assert stale.returncode == 1
+    assert "database: ok" in stale.stderr
+    assert "no heartbeat" in stale.stderr
+    beat = database if isinstance(database, Path) else tmp_path / "data" / "advisor.sqlite3"
+    beat.parent.mkdir(exist_ok=True)
+    beat.with_name(beat.name + ".heartbeat").touch()
+    fresh = bot(tmp_path, database, "health")
+    assert fresh.returncode == 0, fresh.stderr
+    assert fresh.stdout.startswith("healthy; database: ok")
+
+
+def test_health_says_when_postgres_cannot_be_reached(tmp_path: Path) -> None:
+    """A server that is down is reported as the database's fault, without the password."""
+    url = "postgresql://advisor:s3cret-pw@127.0.0.1:9/advisor"
+    result = bot(tmp_path, url, "health")
+    assert result.returncode == 1
+    assert "unhealthy; database:" in result.stderr
+    assert "s3cret-pw" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("url", ["mysql://x@y/z", "sqlite:///data.db"])
+def test_a_database_url_that_is_not_postgres_is_refused(tmp_path: Path, url: str) -> None:
+    result = bot(tmp_path, url, "db", "migrate")
+    assert result.returncode == 2
+    assert result.stderr.startswith("cannot start: ADVISOR_DATABASE_URL: must be a postgresql://")
