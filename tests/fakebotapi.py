@@ -29,6 +29,7 @@ import html.parser
 import itertools
 import json
 import mimetypes
+import random
 import re
 import socket
 import struct
@@ -546,6 +547,12 @@ class FakeBotAPI:
         """Last ``setWebhook`` parameters; empty when no webhook is set."""
         self.deliver_webhooks = True
         """Post queued updates to a webhook once one is set, as Telegram does."""
+        self.replicas: list[str] = []
+        """The load balancer in front of webhook replicas: when set, each POST goes to
+        one of these URLs, picked at random, instead of the webhook's own URL."""
+        self.one_per_chat = True
+        """Post one update per chat at a time, in order; False posts any queued update
+        at once, as Telegram may with several connections, to test chat locks."""
 
         self._chats: dict[int, ChatLog] = {}
         self._chat_objects: dict[int, JSON] = {}
@@ -1316,7 +1323,8 @@ class FakeBotAPI:
                 for queued in list(self._queue):
                     if queued.chat_id in chats:
                         continue  # an earlier update of this chat is not confirmed yet
-                    chats.add(queued.chat_id)
+                    if self.one_per_chat:
+                        chats.add(queued.chat_id)
                     if queued.update_id not in posting and len(posting) < limit:
                         posting[queued.update_id] = asyncio.create_task(
                             self._post_update(session, queued)
@@ -1345,8 +1353,9 @@ class FakeBotAPI:
         if self.webhook.get("secret_token"):
             headers["X-Telegram-Bot-Api-Secret-Token"] = str(self.webhook["secret_token"])
         try:
+            url = random.choice(self.replicas) if self.replicas else str(self.webhook["url"])
             async with session.post(
-                str(self.webhook["url"]), json=queued.update, headers=headers, timeout=30
+                url, json=queued.update, headers=headers, timeout=30
             ) as response:
                 await response.read()
                 if 200 <= response.status < 300:

@@ -15,17 +15,18 @@ import os
 import random
 import signal
 import socket
-import sqlite3
 import sys
 from pathlib import Path
 
 from bot.advice.engine import Session
 
 from fakebotapi import FakeBotAPI
-from support import walk
+from support import Database, rows, walk
 
 USERS = int(os.environ.get("CRASH_USERS", "24"))
 KILLS = int(os.environ.get("CRASH_KILLS", "4"))
+PER_CHAT = 15
+"""Updates for each chat in the test of one chat on two replicas at once."""
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -44,44 +45,74 @@ def expected(user: int) -> Session:
     return walk("plan", script(user)[1:])
 
 
-async def start_bot(
-    api: FakeBotAPI, db: Path, webhook_port: int | None
-) -> asyncio.subprocess.Process:
+def bot_env(api: FakeBotAPI, database: Database, folder: Path) -> dict[str, str]:
+    """The environment of a bot process on ``database``; its heartbeat and log in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ADVISOR_"))}
     env |= {
         "TELEGRAM_BOT_TOKEN": api.token,
         "TELEGRAM_BASE_URL": api.base_url,
-        "ADVISOR_DB_PATH": str(db),
+        "ADVISOR_DB_PATH": str(database if isinstance(database, Path) else folder / "beat"),
         "ADVISOR_LOG_LEVEL": "WARNING",
     }
+    if isinstance(database, str):
+        env["ADVISOR_DATABASE_URL"] = database
+    return env
+
+
+async def start_bot(
+    api: FakeBotAPI,
+    database: Database,
+    folder: Path,
+    webhook_port: int | None,
+    listen_port: int | None = None,
+) -> asyncio.subprocess.Process:
+    """``python -m bot run``; by webhook when ``webhook_port`` is given. A replica
+    behind the fake's load balancer listens on ``listen_port`` of its own."""
+    env = bot_env(api, database, folder)
     if webhook_port is not None:
         env |= {
             "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{webhook_port}/hook",
             "TELEGRAM_WEBHOOK_SECRET": "crash-test-secret",
             "ADVISOR_WEBHOOK_LISTEN": "127.0.0.1",
-            "ADVISOR_WEBHOOK_PORT": str(webhook_port),
+            "ADVISOR_WEBHOOK_PORT": str(listen_port or webhook_port),
         }
-    with (db.parent / "bot.log").open("ab") as log:
+    with (folder / "bot.log").open("ab") as log:
         return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bot",
             "run",
-            cwd=db.parent,
+            cwd=folder,
             env=env,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=log,
         )
 
 
-def alive(process: asyncio.subprocess.Process, db: Path) -> None:
+def alive(process: asyncio.subprocess.Process, folder: Path) -> None:
     """Fail with the bot's log if it stopped by itself."""
     if process.returncode is not None:
-        raise AssertionError((db.parent / "bot.log").read_text(errors="replace")[-3000:])
+        raise AssertionError((folder / "bot.log").read_text(errors="replace")[-3000:])
+
+
+def queue_every_script(api: FakeBotAPI) -> None:
+    """Every user's messages, queued at once, interleaved across users."""
+    users = range(5000, 5000 + USERS)
+    scripts = {user: script(user) for user in users}
+    for step in range(max(len(s) for s in scripts.values())):
+        for user in users:
+            if step < len(scripts[user]):
+                api.send_text(user, scripts[user][step], language_code="cy")
 
 
 async def run_with_kills(
-    api: FakeBotAPI, db: Path, seed: int, faults: bool, webhook_port: int | None = None
+    api: FakeBotAPI,
+    database: Database,
+    folder: Path,
+    seed: int,
+    faults: bool,
+    webhook_port: int | None = None,
 ) -> None:
     """Queue every user's messages, then kill and restart the bot until all are handled.
 
@@ -89,70 +120,164 @@ async def run_with_kills(
     each until the bot answers 2xx, as Telegram does.
     """
     rng = random.Random(seed)
-    users = range(5000, 5000 + USERS)
-    scripts = {user: script(user) for user in users}
-    for step in range(max(len(s) for s in scripts.values())):
-        for user in users:
-            if step < len(scripts[user]):
-                api.send_text(user, scripts[user][step], language_code="cy")
+    queue_every_script(api)
     for _ in range(KILLS):
-        process = await start_bot(api, db, webhook_port)
+        process = await start_bot(api, database, folder, webhook_port)
         if faults:
             api.fail_next("sendMessage", status=rng.choice([429, 500, 502]), times=2)
             api.fail_next("editMessageReplyMarkup", status=502)
             api.delay("sendMessage", rng.choice([0, 0.05, 0.2]))
         await asyncio.sleep(rng.uniform(1.2, 2.5))
-        alive(process, db)
+        alive(process, folder)
         process.kill()
         await process.wait()
     api.delay("sendMessage", 0)
-    process = await start_bot(api, db, webhook_port)
+    process = await start_bot(api, database, folder, webhook_port)
     try:
         await asyncio.sleep(0.5)
-        alive(process, db)
-        await api.wait_confirmed(timeout=60)
+        alive(process, folder)
+        await api.wait_confirmed(timeout=90)
         await api.wait_idle(quiet=0.5, timeout=60)
     finally:
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), timeout=30)
 
 
-def check_every_user(db: Path) -> None:
-    with sqlite3.connect(db) as con:
-        rows = dict(con.execute("SELECT chat_id, last_result FROM conversations").fetchall())
-    assert len(rows) == USERS, "every user has a conversation"
-    for user, stored in rows.items():
-        assert stored is not None, f"user {user} is stuck before the result"
-        result = Session.from_json(json.loads(stored))
+def check_every_user(database: Database) -> None:
+    stored = dict(rows(database, "SELECT chat_id, last_result FROM conversations"))
+    assert len(stored) == USERS, "every user has a conversation"
+    for user, last_result in stored.items():
+        assert last_result is not None, f"user {user} is stuck before the result"
+        result = Session.from_json(json.loads(last_result))
         want = expected(user)
         assert dict(result.answers) == dict(want.answers), f"user {user}'s answers differ"
         assert result.history == want.history
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 async def test_sigkill_at_random_moments_loses_and_doubles_nothing(
-    fake_api: FakeBotAPI, tmp_path: Path
+    fake_api: FakeBotAPI, database: Database, tmp_path: Path
 ) -> None:
     """After repeated SIGKILLs and restarts every user's stored answers are exactly theirs."""
-    db = tmp_path / "advisor.sqlite3"
-    await run_with_kills(fake_api, db, seed=1, faults=False)
-    check_every_user(db)
+    await run_with_kills(fake_api, database, tmp_path, seed=1, faults=False)
+    check_every_user(database)
 
 
-async def test_kills_with_429_5xx_and_slow_answers(fake_api: FakeBotAPI, tmp_path: Path) -> None:
+async def test_kills_with_429_5xx_and_slow_answers(
+    fake_api: FakeBotAPI, database: Database, tmp_path: Path
+) -> None:
     """The same with the Bot API failing and slowing down between kills."""
-    db = tmp_path / "advisor.sqlite3"
-    await run_with_kills(fake_api, db, seed=2, faults=True)
-    check_every_user(db)
+    await run_with_kills(fake_api, database, tmp_path, seed=2, faults=True)
+    check_every_user(database)
     statuses = {c.status for c in fake_api.calls if c.method == "sendMessage"}
     assert {429} & statuses or {500, 502} & statuses, "faults were really injected"
 
 
-async def test_webhook_kills_lose_and_double_nothing(fake_api: FakeBotAPI, tmp_path: Path) -> None:
+async def test_webhook_kills_lose_and_double_nothing(
+    fake_api: FakeBotAPI, database: Database, tmp_path: Path
+) -> None:
     """By webhook too: Telegram's POST is answered only after the update is stored."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    db = tmp_path / "advisor.sqlite3"
-    await run_with_kills(fake_api, db, seed=3, faults=False, webhook_port=port)
-    check_every_user(db)
+    await run_with_kills(
+        fake_api, database, tmp_path, seed=3, faults=False, webhook_port=free_port()
+    )
+    check_every_user(database)
     assert fake_api.calls_of("getUpdates") == [], "every update came by webhook"
+
+
+async def test_three_replicas_killed_at_random_lose_and_double_nothing(
+    fake_api: FakeBotAPI, postgres_url: str, tmp_path: Path
+) -> None:
+    """Three webhook replicas on one PostgreSQL database behind a load balancer.
+
+    The fake posts up to 40 updates at once, each to a replica picked at
+    random, and posts again whatever was not answered 2xx; replicas are
+    killed with SIGKILL at random moments and restarted. Every user's stored
+    answers are then exactly what that user sent.
+    """
+    rng = random.Random(4)
+    public = free_port()
+    ports = [free_port() for _ in range(3)]
+    fake_api.replicas = [f"http://127.0.0.1:{port}/hook" for port in ports]
+    folders = [tmp_path / f"replica{n}" for n in range(3)]
+
+    async def start(n: int) -> asyncio.subprocess.Process:
+        return await start_bot(fake_api, postgres_url, folders[n], public, ports[n])
+
+    replicas = [await start(n) for n in range(3)]
+    queue_every_script(fake_api)
+    try:
+        for _ in range(KILLS):
+            await asyncio.sleep(rng.uniform(1.0, 2.5))
+            n = rng.randrange(3)
+            alive(replicas[n], folders[n])
+            replicas[n].kill()
+            await replicas[n].wait()
+            replicas[n] = await start(n)
+        await fake_api.wait_confirmed(timeout=120)
+        await fake_api.wait_idle(quiet=0.5, timeout=60)
+        for n, replica in enumerate(replicas):
+            alive(replica, folders[n])
+    finally:
+        for replica in replicas:
+            if replica.returncode is None:
+                replica.send_signal(signal.SIGTERM)
+        for replica in replicas:
+            await asyncio.wait_for(replica.wait(), timeout=30)
+    check_every_user(postgres_url)
+    hosts = {c.params.get("url") for c in fake_api.calls_of("setWebhook")}
+    assert hosts == {f"http://127.0.0.1:{public}/hook"}, "every replica set the public URL"
+
+
+async def test_one_chat_posted_to_two_replicas_at_once_is_applied_exactly_once(
+    fake_api: FakeBotAPI, postgres_url: str, tmp_path: Path
+) -> None:
+    """Hundreds of updates for 20 chats, several of one chat in flight at once on two
+    replicas, one replica killed mid-burst and its share posted again: each
+    update is applied exactly once (the chat lock makes them take turns).
+
+    The updates are /help, whose effect does not depend on order, so the
+    count tells: a chat's version is the number of its updates applied.
+    """
+    ports = [free_port() for _ in range(2)]
+    fake_api.replicas = [f"http://127.0.0.1:{port}/hook" for port in ports]
+    fake_api.one_per_chat = False
+    folders = [tmp_path / f"replica{n}" for n in range(2)]
+    public = free_port()
+    replicas = [
+        await start_bot(fake_api, postgres_url, folders[n], public, ports[n]) for n in range(2)
+    ]
+    chats = range(7000, 7020)
+    sent: dict[int, set[int]] = {chat: set() for chat in chats}
+    try:
+        for _ in range(PER_CHAT):
+            for chat in chats:
+                sent[chat].add(fake_api.send_text(chat, "/help", language_code="en"))
+        await fake_api.wait_for(lambda calls: len(calls) > 60, timeout=60)
+        alive(replicas[0], folders[0])
+        replicas[0].kill()
+        await replicas[0].wait()
+        replicas[0] = await start_bot(fake_api, postgres_url, folders[0], public, ports[0])
+        await fake_api.wait_confirmed(timeout=120)
+        for n, replica in enumerate(replicas):
+            alive(replica, folders[n])
+    finally:
+        for replica in replicas:
+            if replica.returncode is None:
+                replica.send_signal(signal.SIGTERM)
+        for replica in replicas:
+            await asyncio.wait_for(replica.wait(), timeout=30)
+    versions = dict(rows(postgres_url, "SELECT chat_id, version FROM conversations"))
+    assert versions == dict.fromkeys(chats, PER_CHAT), "each chat's updates applied once each"
+    for chat in chats:
+        applied = {
+            r[0]
+            for r in rows(
+                postgres_url, "SELECT update_id FROM applied_updates WHERE chat_id = ?", chat
+            )
+        }
+        assert applied == sent[chat]
