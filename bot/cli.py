@@ -95,6 +95,22 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--days", type=float, default=30.0, help="the period (default: 30)")
     stats.add_argument("--audit", action="store_true", help="also list the latest admin actions")
 
+    studio = commands.add_parser(
+        "studio",
+        help="see and try the flows in a browser, before they go live",
+        description="Serve a local web page on 127.0.0.1 only: every flow with its check "
+        "findings, its diagram, its wording in every language side by side, its rules in "
+        "words, and a try-out. Follows edits to the flow and text files; a broken edit shows "
+        "its findings while the last good version stays in use. Ctrl-C stops it.",
+    )
+    studio.add_argument("--port", type=int, default=8765, help="the port (default: 8765)")
+    studio.add_argument(
+        "--db",
+        metavar="PATH",
+        type=Path,
+        help="the bot's SQLite database, for the usage charts on /stats",
+    )
+
     flows = commands.add_parser("flows", help="check the flows and texts admins edit")
     flow_commands = flows.add_subparsers(dest="flows_command", metavar="FLOWS_COMMAND")
     flow_commands.required = True
@@ -170,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return chat(args.flow, args.lang, None if args.no_files else args.out, args.lenient)
     if args.command == "run":
         return run_bot()
+    if args.command == "studio":
+        return studio(args.port, args.db)
     if args.command == "health":
         return health()
     if args.command == "stats":
@@ -323,6 +341,33 @@ def run_bot() -> int:
         _print_findings(report.findings)
         return 1
     return asyncio.run(serve(settings, report.catalog))
+
+
+def studio(port: int, db: Path | None) -> int:
+    """The studio's web server, until Ctrl-C or SIGTERM."""
+    import asyncio
+    import signal
+
+    from bot.channels.studio.server import serve
+
+    if db is not None and not db.is_file():
+        print(f"no database at {db}", file=sys.stderr)
+        return 1
+
+    async def main() -> None:
+        task = asyncio.create_task(serve(port, db))
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        await task
+
+    try:
+        asyncio.run(main())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass
+    except OSError as exc:
+        print(f"cannot serve on 127.0.0.1:{port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def stats(days: float, with_audit: bool) -> int:

@@ -297,6 +297,19 @@ class SQLiteStore:
         ) as cursor:
             return [tuple(row) for row in await cursor.fetchall()]  # type: ignore[misc]
 
+    async def timed_events_since(
+        self, since: float
+    ) -> list[tuple[float, str, str, str | None, str | None]]:
+        """Usage events from ``since`` on with their time, as (at, flow, kind, question, value).
+
+        For figures over time (the studio's charts); still nothing about who.
+        """
+        async with self._db.execute(
+            "SELECT at, flow, kind, question, value FROM events WHERE at >= ? ORDER BY rowid",
+            (since,),
+        ) as cursor:
+            return [tuple(row) for row in await cursor.fetchall()]  # type: ignore[misc]
+
 
 def _statements(script: str) -> list[str]:
     """A migration's statements; a trigger's body keeps its own semicolons."""

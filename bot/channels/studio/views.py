@@ -1,0 +1,299 @@
+"""What each studio page shows, as plain values for the templates.
+
+Kept apart from the web server so the words (rules in plain language, which
+rule chose a level, why a caution appeared) are built from the catalog by
+ordinary functions, and the templates only lay them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from bot.advice.engine import Result, Session
+from bot.advice.render import Renderer
+from bot.flows.catalog import Catalog, CompiledFlow
+from bot.flows.findings import Finding, Severity
+from bot.flows.graph import describe
+from bot.flows.model import Condition, Guarantee
+
+WORDS_LIMIT = 10_000
+"""Conditions are written in full on the studio's pages: there is room."""
+
+
+def in_words(condition: Condition | None) -> str:
+    """A condition as the diagram and the checks word it, never cut short."""
+    return describe(condition, limit=WORDS_LIMIT)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowStatus:
+    """One flow on the front page: whether it loads, and what the checks found in its files."""
+
+    flow_id: str
+    title: str
+    live: bool
+    """A version of it is loaded and can be tried."""
+    findings: tuple[Finding, ...]
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity is Severity.ERROR for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity is Severity.WARNING for f in self.findings)
+
+    @property
+    def status(self) -> str:
+        if self.errors and self.live:
+            return "errors: the last good version is shown"
+        if self.errors:
+            return "errors: cannot be loaded"
+        if self.warnings:
+            return "ok, with warnings"
+        return "ok"
+
+
+def flow_statuses(
+    catalog: Catalog | None, flow_files: Iterable[str], findings: Sequence[Finding]
+) -> tuple[list[FlowStatus], list[Finding]]:
+    """Every flow (loaded, or only on disk) with the findings in its files, and the rest.
+
+    A finding belongs to a flow when its file is named after it: the flow
+    file ``flows/<id>.yaml`` or a text file ``content/<locale>/<id>.yaml``.
+    """
+    ids = list(catalog.flows) if catalog is not None else []
+    ids += [i for i in flow_files if i not in ids]
+    mine: dict[str, list[Finding]] = {i: [] for i in ids}
+    other: list[Finding] = []
+    for finding in findings:
+        stem = PurePath(finding.file).stem
+        (mine.get(stem, other)).append(finding)
+    statuses = []
+    for flow_id in ids:
+        title = flow_id
+        if catalog is not None and flow_id in catalog.flows:
+            title = catalog.text(catalog.default_locale, catalog.flows[flow_id].model.title)
+        live = catalog is not None and flow_id in catalog.flows
+        statuses.append(FlowStatus(flow_id, title, live, tuple(_ordered(mine[flow_id]))))
+    return statuses, _ordered(other)
+
+
+def _ordered(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.severity is Severity.WARNING, f.file, f.line))
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """One text in every locale, in the catalog's order of locales."""
+
+    text_id: str
+    by_locale: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OptionView:
+    option_id: str
+    label: Wording
+    leads_to: str
+    sets: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionView:
+    question_id: str
+    number: int
+    kind: str
+    text: Wording
+    help: Wording | None
+    options: tuple[OptionView, ...]
+    next: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleView:
+    number: int
+    rule_id: str
+    sentence: str
+
+
+@dataclass(frozen=True, slots=True)
+class CautionView:
+    caution_id: str
+    title: Wording
+    sentence: str
+
+
+@dataclass(frozen=True, slots=True)
+class GuaranteeView:
+    guarantee_id: str
+    description: str
+    promise: str
+    proved: bool
+    counterexample: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlowView:
+    """A flow on one page: its questions in every language, its rules and promises in words."""
+
+    flow_id: str
+    version: int
+    title: Wording
+    locales: tuple[str, ...]
+    questions: tuple[QuestionView, ...]
+    rules: tuple[RuleView, ...]
+    cautions: tuple[CautionView, ...]
+    guarantees: tuple[GuaranteeView, ...]
+
+
+def flow_view(catalog: Catalog, flow: CompiledFlow, findings: Sequence[Finding]) -> FlowView:
+    """The flow page's content.
+
+    Every guarantee of a loaded flow is proved: the loader refuses a flow
+    with a broken one. While an edit breaks one, the check's finding (with
+    the path of answers that breaks it) is shown beside it.
+    """
+    locales = catalog.locales
+
+    def wording(text_id: str) -> Wording:
+        return Wording(text_id, tuple(catalog.text(loc, text_id) for loc in locales))
+
+    model = flow.model
+    questions = []
+    for question in flow.questions.values():
+        q = question.model
+        if isinstance(q.next, list):
+            way_on = "; ".join(
+                f"to {b.goto} when {in_words(b.when)}" if b.when else f"otherwise to {b.goto}"
+                for b in q.next
+            )
+        else:
+            way_on = f"to {q.next}" if q.next else "to the next question in the file"
+        options = tuple(
+            OptionView(
+                o.id,
+                wording(o.label),
+                o.next or "",
+                ", ".join(f"{k} = {_value(v)}" for k, v in o.set.items()),
+            )
+            for o in q.options
+        )
+        questions.append(
+            QuestionView(
+                q.id,
+                question.number,
+                q.kind.value,
+                wording(q.text),
+                wording(q.help) if q.help else None,
+                options,
+                way_on,
+            )
+        )
+    words = Renderer(catalog, catalog.default_locale)
+    rules = []
+    for number, outcome in enumerate(model.outcomes, start=1):
+        level = words.t(model.recommendations[outcome.recommend].label)
+        if outcome.when is None:
+            sentence = f"Otherwise, recommend {level}."
+        else:
+            sentence = f"Recommend {level} when {in_words(outcome.when)}."
+        rules.append(RuleView(number, outcome.id, sentence))
+    cautions = tuple(
+        CautionView(c.id, wording(c.title), f"Shown when {in_words(c.when)}.")
+        for c in model.cautions
+    )
+    guarantees = []
+    for guarantee in model.guarantees:
+        broken = next(
+            (
+                f
+                for f in findings
+                if f.message.startswith(f"guarantee '{guarantee.id}' ")
+                and PurePath(f.file).stem == flow.id
+            ),
+            None,
+        )
+        guarantees.append(
+            GuaranteeView(
+                guarantee.id,
+                guarantee.description or "",
+                _promise(guarantee),
+                broken is None,
+                str(broken) if broken is not None else "",
+            )
+        )
+    return FlowView(
+        flow.id,
+        flow.version,
+        wording(model.title),
+        locales,
+        tuple(questions),
+        tuple(rules),
+        cautions,
+        tuple(guarantees),
+    )
+
+
+def _promise(guarantee: Guarantee) -> str:
+    """A guarantee as one sentence: ``On every path where X: never recommend inform.``."""
+    parts = []
+    if guarantee.when is not None:
+        parts.append(f"when {in_words(guarantee.when)}")
+    if guarantee.if_recommend:
+        parts.append("the advice is " + " or ".join(lv.value for lv in guarantee.if_recommend))
+    scope = ("On every path where " + " and ".join(parts)) if parts else "On every path"
+    promises = []
+    if guarantee.never_recommend:
+        promises.append(
+            "never recommend " + " or ".join(lv.value for lv in guarantee.never_recommend)
+        )
+    promises.extend(f"raise the caution {c}" for c in guarantee.must_caution)
+    promises.extend(f"show {t}" for t in guarantee.must_include)
+    return f"{scope}: " + "; ".join(promises or ["(no promise)"]) + "."
+
+
+def _value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why the advice came out so: the rule that chose the level, and each caution's cause."""
+
+    rule: str
+    cautions: tuple[tuple[str, str], ...]
+    """Each caution's title and the sentence saying why it appeared."""
+
+
+def explain(words: Renderer, flow: CompiledFlow, session: Session, result: Result) -> Explanation:
+    """Which outcome rule chose the level and why each caution appeared, in words."""
+    model = flow.model
+    number, outcome = next(
+        (n, o) for n, o in enumerate(model.outcomes, start=1) if o.id == result.outcome_id
+    )
+    level = words.t(model.recommendations[outcome.recommend].label)
+    if outcome.when is None:
+        rule = (
+            f"Rule {number} ({outcome.id}) chose {level}: no earlier rule held, and this one "
+            "applies otherwise."
+        )
+    else:
+        rule = (
+            f"Rule {number} ({outcome.id}) chose {level}, the first rule that holds: "
+            f"{in_words(outcome.when)}."
+        )
+    answers = dict(result.answers)
+    cautions = []
+    by_id = {c.id: c for c in model.cautions}
+    for hit in result.cautions:
+        said = "; ".join(words.said(flow, q, answers[q]) for q in hit.cited if q in answers)
+        why = f"Shown because {in_words(by_id[hit.id].when)}."
+        if said:
+            why += f" You said: {said}."
+        cautions.append((words.t(hit.title), why))
+    return Explanation(rule, tuple(cautions))

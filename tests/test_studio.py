@@ -1,0 +1,203 @@
+"""The studio over HTTP: flows listed with findings, each flow's page, a try-out, edits followed.
+
+These drive a real `python -m bot studio` process on a copy of the project;
+what the pages must show is derived from the loaded catalog, not written
+out, so admins' edits to the shipped flows do not break them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.advice import engine
+from bot.advice.render import Renderer
+from bot.flows.catalog import Catalog
+from bot.sources import read_place, resolve
+from bot.store.conversations import Conversation
+from bot.store.sqlite import SQLiteStore
+from bot.store.usage import Event, EventKind
+
+from studio_support import Form, RunningStudio, get, post, running_studio, walk_first_options
+
+
+def catalog_of(project: Path) -> Catalog:
+    return read_place(resolve(project)).unwrap()
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStudio]:
+    import shutil
+
+    from studio_support import ROOT
+
+    copy = tmp_path_factory.mktemp("studio") / "project"
+    shutil.copytree(ROOT / "flows", copy / "flows")
+    shutil.copytree(ROOT / "content", copy / "content")
+    with running_studio(copy) as running:
+        yield running
+
+
+def test_front_page_lists_every_flow_with_its_status(studio: RunningStudio) -> None:
+    status, page = get(studio.url + "/")
+    assert status == 200
+    for flow_id in catalog_of(studio.project).flows:
+        assert f'href="/flows/{flow_id}"' in page
+        assert f'href="/try/{flow_id}?lang=en"' in page
+    assert ">ok" in page
+
+
+def test_flow_page_has_the_diagram_every_question_and_both_languages(studio: RunningStudio):
+    catalog = catalog_of(studio.project)
+    for flow_id, flow in catalog.flows.items():
+        status, page = get(f"{studio.url}/flows/{flow_id}")
+        assert status == 200
+        assert "<svg" in page
+        text = html.unescape(page)
+        for question in flow.model.questions:
+            assert f'id="q-{question.id}"' in page
+            for locale in catalog.locales:
+                assert catalog.text(locale, question.text) in text, (flow_id, question.id, locale)
+            for option in question.options:
+                for locale in catalog.locales:
+                    assert catalog.text(locale, option.label) in text
+        for number, outcome in enumerate(flow.model.outcomes, start=1):
+            assert f"<strong>{outcome.id}</strong>" in page, number
+        for caution in flow.model.cautions:
+            assert f"<strong>{caution.id}</strong>" in page
+        assert text.count("proved") >= len(flow.model.guarantees)
+
+
+def test_unknown_flow_is_a_404(studio: RunningStudio) -> None:
+    assert get(studio.url + "/flows/nope")[0] == 404
+    assert get(studio.url + "/try/nope")[0] == 404
+
+
+@pytest.mark.parametrize("locale", ["en", "cy"])
+def test_try_reaches_the_same_headline_as_the_bot(studio: RunningStudio, locale: str) -> None:
+    """Short text, then the first option each time, reaches the headline the engine gives."""
+    catalog = catalog_of(studio.project)
+    words = Renderer(catalog, locale)
+    for flow_id, flow in catalog.flows.items():
+        form = walk_first_options(f"{studio.url}/try/{flow_id}?lang={locale}")
+        # The same walk through the engine directly: the page must say what it says.
+        session = engine.start(flow)
+        while not session.finished:
+            question = engine.current(flow, session)
+            assert question is not None
+            if question.model.kind.value == "text":
+                session = engine.answer(flow, session, "A short test", locale, "-").session
+            elif question.model.kind.value == "multi":
+                first = question.option_ids[0]
+                session = engine.confirm(flow, engine.toggle(flow, session, first).session).session
+            else:
+                session = engine.choose(flow, session, question.option_ids[0]).session
+        headline = words.headline(flow, engine.result(flow, session))
+        assert headline in [h.strip() for h in form.headings], (flow_id, form.headings)
+
+
+def test_back_and_restart(studio: RunningStudio) -> None:
+    flow_id = next(iter(catalog_of(studio.project).flows))
+    url = f"{studio.url}/try/{flow_id}?lang=en"
+    first = Form(get(url)[1])
+    if first.text_box:
+        second = Form(post(url, {"state": first.state, "answer": "x"}))
+    else:
+        second = Form(post(url, {"state": first.state, "option": first.options[0][0]}))
+    assert second.headings != first.headings
+    assert Form(post(url, {"state": second.state, "action": "back"})).headings == first.headings
+    assert Form(post(url, {"state": second.state, "action": "restart"})).headings == (
+        first.headings
+    )
+
+
+def test_a_forged_state_starts_again(studio: RunningStudio) -> None:
+    flow_id = next(iter(catalog_of(studio.project).flows))
+    url = f"{studio.url}/try/{flow_id}?lang=en"
+    first = Form(get(url)[1])
+    body, _, _ = first.state.rpartition(".")
+    page = post(url, {"state": body + ".0000", "action": "back"})
+    assert "could not be carried on" in page
+    assert Form(page).headings == first.headings
+
+
+def test_pages_are_served_on_loopback_only(studio: RunningStudio) -> None:
+    assert studio.url.startswith("http://127.0.0.1:")
+
+
+def test_a_breaking_edit_shows_its_finding_and_try_keeps_working(tmp_path: Path, project: Path):
+    """Within seconds of a broken save, / shows file:line; /try serves the last good version."""
+    catalog = catalog_of(project)
+    flow_id = next(iter(catalog.flows))
+    flow_file = project / "flows" / f"{flow_id}.yaml"
+    with running_studio(project) as studio:
+        text = flow_file.read_text(encoding="utf-8")
+        start_line = next(
+            n for n, line in enumerate(text.splitlines(), start=1) if line.startswith("start:")
+        )
+        flow_file.write_text(
+            re.sub(r"(?m)^start: .*$", "start: no_such_question", text), encoding="utf-8"
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            page = html.unescape(get(studio.url + "/")[1])
+            if f"{flow_id}.yaml:{start_line}:" in page:
+                break
+            assert time.monotonic() < deadline, "the finding never appeared on /"
+            time.sleep(0.5)
+        assert "no_such_question" in page
+        assert "last good version" in page
+        form = walk_first_options(f"{studio.url}/try/{flow_id}?lang=en")
+        assert any(
+            h.startswith(Renderer(catalog, "en").t(catalog.flows[flow_id].model.result_heading))
+            for h in form.headings
+        )
+        # Fixed again: the findings go.
+        flow_file.write_text(text, encoding="utf-8")
+        deadline = time.monotonic() + 30
+        while "no_such_question" in get(studio.url + "/")[1]:
+            assert time.monotonic() < deadline, "the fixed file was not picked up"
+            time.sleep(0.5)
+
+
+def test_stats_charts_from_the_usage_events(tmp_path: Path, project: Path) -> None:
+    """/stats charts outcomes over time and drop-off from the usage events, and no person."""
+    catalog = catalog_of(project)
+    flow_id, flow = next(iter(catalog.flows.items()))
+    first = flow.model.questions[0].id
+    level = next(iter(flow.model.recommendations)).value
+    db = tmp_path / "advisor.sqlite3"
+
+    async def fill() -> None:
+        store = await SQLiteStore.open(db)
+        try:
+            for chat in range(3):
+                events = [
+                    Event(flow_id, EventKind.STARTED),
+                    Event(flow_id, EventKind.ENTERED, first),
+                ]
+                if chat:
+                    events += [
+                        Event(flow_id, EventKind.LEFT, first),
+                        Event(flow_id, EventKind.FINISHED, value=level),
+                    ]
+                await store.apply(chat, Conversation(900 + chat, user_id=4242), events=events)
+        finally:
+            await store.close()
+
+    asyncio.run(fill())
+    with running_studio(project, db) as studio:
+        status, page = get(studio.url + "/stats")
+    assert status == 200
+    text = html.unescape(page)
+    assert "3 started, 2 reached the advice." in text
+    assert time.strftime("%Y-%m-%d", time.gmtime()) in text
+    assert f"{first}: {catalog.text('en', flow.model.questions[0].text)}" in text
+    assert "4242" not in text
+    assert "900" not in text
