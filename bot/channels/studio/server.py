@@ -114,8 +114,15 @@ class Studio:
     # --- Pages -----------------------------------------------------------------
 
     def page(self, template: str, status: int = 200, **values: Any) -> web.Response:
+        catalog = self.loaded.catalog
         values.setdefault("lang", "en")
-        values.setdefault("stats_enabled", self.db is not None)
+        values.setdefault("locales", catalog.locales if catalog is not None else ())
+        values.setdefault(
+            "language_names",
+            {loc: catalog.text(loc, UI.LANGUAGE_NAME) for loc in catalog.locales}
+            if catalog is not None
+            else {},
+        )
         html = self.templates.get_template(template).render(**values)
         return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
@@ -205,8 +212,6 @@ class Studio:
             title=words.t(flow.model.title),
             flow=flow,
             locale=locale,
-            locales=catalog.locales,
-            language_names={loc: catalog.text(loc, UI.LANGUAGE_NAME) for loc in catalog.locales},
             state=self.seal(session),
             notice=notice,
             problem=problem,
