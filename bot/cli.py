@@ -106,9 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     studio.add_argument("--port", type=int, default=8765, help="the port (default: 8765)")
     studio.add_argument(
         "--db",
-        metavar="PATH",
-        type=Path,
-        help="the bot's SQLite database, for the usage charts on /stats",
+        metavar="PATH_OR_URL",
+        help="the bot's SQLite file or postgresql:// URL, for the usage charts on /stats",
     )
 
     flows = commands.add_parser("flows", help="check the flows and texts admins edit")
@@ -343,29 +342,35 @@ def run_bot() -> int:
     return asyncio.run(serve(settings, report.catalog))
 
 
-def studio(port: int, db: Path | None) -> int:
+def studio(port: int, db: str | None) -> int:
     """The studio's web server, until Ctrl-C or SIGTERM."""
     import asyncio
     import signal
 
     from bot.channels.studio.server import serve
+    from bot.service import open_store
 
-    if db is not None and not db.is_file():
+    url = db if db is not None and db.startswith(("postgresql://", "postgres://")) else None
+    if db is not None and url is None and not Path(db).is_file():
         print(f"no database at {db}", file=sys.stderr)
         return 1
 
     async def main() -> None:
-        task = asyncio.create_task(serve(port, db))
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
-        await task
+        store = await open_store(url, Path(db)) if db is not None else None
+        try:
+            task = asyncio.create_task(serve(port, store))
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+            await task
+        finally:
+            if store is not None:
+                await store.close()
 
     try:
         asyncio.run(main())
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     except OSError as exc:
-        print(f"cannot serve on 127.0.0.1:{port}: {exc.strerror}", file=sys.stderr)
+        print(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -17,14 +17,18 @@ from pathlib import Path
 import pytest
 
 from bot.advice import engine
+from bot.advice.engine import Session
 from bot.advice.render import Renderer
+from bot.channels.studio.views import explain, flow_statuses, flow_view
 from bot.flows.catalog import Catalog
+from bot.flows.findings import Finding, Severity
 from bot.sources import read_place, resolve
 from bot.store.conversations import Conversation
 from bot.store.sqlite import SQLiteStore
 from bot.store.usage import Event, EventKind
 
 from studio_support import Form, RunningStudio, get, post, running_studio, walk_first_options
+from support import mini_catalog
 
 
 def catalog_of(project: Path) -> Catalog:
@@ -201,3 +205,68 @@ def test_stats_charts_from_the_usage_events(tmp_path: Path, project: Path) -> No
     assert f"{first}: {catalog.text('en', flow.model.questions[0].text)}" in text
     assert "4242" not in text
     assert "900" not in text
+
+
+# --- The words on the pages, on the mini flow ---------------------------------
+
+
+def mini_session(*steps: tuple[str, str | tuple[str, ...]]) -> tuple[Catalog, Session]:
+    catalog = mini_catalog()
+    flow = catalog.flows["mini"]
+    session = engine.start(flow)
+    for kind, value in steps:
+        if kind == "text":
+            session = engine.answer(flow, session, str(value), "en", "skip").session
+        elif kind == "multi":
+            session = engine.choose_many(flow, session, tuple(value)).session
+        else:
+            session = engine.choose(flow, session, str(value)).session
+    return catalog, session
+
+
+def test_explain_names_the_rule_and_each_cautions_cause() -> None:
+    catalog, session = mini_session(("text", "x"), ("choice", "yes"), ("multi", ("none",)))
+    flow = catalog.flows["mini"]
+    words = Renderer(catalog, "en")
+    why = explain(words, flow, session, engine.result(flow, session))
+    assert why.rule.startswith("Rule 3 (otherwise) chose Consult")
+    assert why.cautions == (
+        (
+            "No resources",
+            "Shown because resources has none. You said: What comes with it? → None of these.",
+        ),
+    )
+    catalog, session = mini_session(("text", "x"), ("choice", "no"))
+    why = explain(words, flow, session, engine.result(flow, session))
+    assert why.rule == "Rule 1 (closed) chose Inform, the first rule that holds: open is no."
+    assert why.cautions == ()
+
+
+def test_flow_view_words_rules_cautions_and_guarantees() -> None:
+    catalog = mini_catalog()
+    view = flow_view(catalog, catalog.flows["mini"], [])
+    assert [r.sentence for r in view.rules] == [
+        "Recommend Inform when open is no.",
+        "Recommend Co-produce when funded is true and accountable is yes.",
+        "Otherwise, recommend Consult.",
+    ]
+    assert view.cautions[0].sentence == "Shown when resources has none."
+    assert view.questions[1].options[1].leads_to == "result"
+    assert view.questions[0].text.by_locale == ("What is it about?",)
+    assert all(g.proved for g in view.guarantees)
+
+
+def test_findings_belong_to_the_flow_named_by_their_file() -> None:
+    catalog = mini_catalog()
+    findings = [
+        Finding("flows/mini.yaml", 3, "broken"),
+        Finding("content/cy/mini.yaml", 9, "odd", severity=Severity.WARNING),
+        Finding("content/en/ui.yaml", 1, "elsewhere"),
+        Finding("flows/draft.yaml", 2, "new flow, broken"),
+    ]
+    statuses, other = flow_statuses(catalog, ["mini", "draft"], findings)
+    mini, draft = statuses
+    assert (mini.flow_id, mini.errors, mini.warnings, mini.live) == ("mini", 1, 1, True)
+    assert mini.status == "errors: the last good version is shown"
+    assert (draft.flow_id, draft.live, draft.status) == ("draft", False, "errors: cannot be loaded")
+    assert [f.file for f in other] == ["content/en/ui.yaml"]

@@ -103,6 +103,12 @@ class Store(Protocol):
         """Usage events from ``since`` on."""
         ...
 
+    async def timed_events_since(
+        self, since: float
+    ) -> list[tuple[float, str, str, str | None, str | None]]:
+        """Usage events from ``since`` on with their time (the studio's charts over time)."""
+        ...
+
     async def audit_log(self, limit: int = 100) -> list[tuple[float, int | None, str, str]]:
         """The latest admin actions, newest first."""
         ...

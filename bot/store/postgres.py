@@ -372,6 +372,17 @@ class PostgresStore:
             )
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
+    async def timed_events_since(
+        self, since: float
+    ) -> list[tuple[float, str, str, str | None, str | None]]:
+        """Usage events from ``since`` on with their time, as (at, flow, kind, question, value)."""
+        async with self._connection() as db:
+            rows = await db.fetch(
+                "SELECT at, flow, kind, question, value FROM events WHERE at >= $1 ORDER BY id",
+                since,
+            )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
     # -- replicas ------------------------------------------------------------------
 
     async def announce_reload(self) -> None:

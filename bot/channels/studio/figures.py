@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from bot.flows.catalog import Catalog
-from bot.store.sqlite import SQLiteStore
+from bot.store.conversations import Store
 from bot.store.usage import EventKind, tally
 
 
@@ -48,13 +47,9 @@ def _bars(counts: dict[str, int], order: list[str], names: dict[str, str]) -> li
     return [Bar(names.get(k, k), counts[k], counts[k] / top) for k in keys]
 
 
-async def read_figures(db: Path, days: float, catalog: Catalog | None) -> list[FlowChart]:
-    """Every flow's charts for the last ``days`` days, from the database at ``db``."""
-    store = await SQLiteStore.open(db)
-    try:
-        rows = await store.timed_events_since(time.time() - days * 86400)
-    finally:
-        await store.close()
+async def read_figures(store: Store, days: float, catalog: Catalog | None) -> list[FlowChart]:
+    """Every flow's charts for the last ``days`` days, from the store's usage events."""
+    rows = await store.timed_events_since(time.time() - days * 86400)
     totals = tally((flow, kind, question, value) for _, flow, kind, question, value in rows)
     per_day: dict[str, dict[str, dict[str, int]]] = {}
     for at, flow, kind, _, value in rows:

@@ -40,6 +40,7 @@ from bot.flows.graph import to_dot
 from bot.flows.model import QuestionKind
 from bot.results.pictures import PictureError, svg
 from bot.sources import resolve
+from bot.store.conversations import Store
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,8 @@ class Loaded:
 class Studio:
     """The flows as last loaded, kept current by a watcher, and the pages over them."""
 
-    def __init__(self, db: Path | None = None, poll: float = POLL_SECONDS) -> None:
-        self.db = db
+    def __init__(self, store: Store | None = None, poll: float = POLL_SECONDS) -> None:
+        self.store = store
         self.poll = poll
         self.loaded = Loaded()
         self._signature: tuple[tuple[str, int, int], ...] = ()
@@ -219,7 +220,7 @@ class Studio:
         )
 
     async def stats(self, request: web.Request) -> web.Response:
-        if self.db is None:
+        if self.store is None:
             return self.page(
                 "message.html",
                 title="Usage figures",
@@ -231,7 +232,7 @@ class Studio:
             days = STATS_DAYS
         from bot.channels.studio.figures import read_figures
 
-        figures = await read_figures(self.db, days, self.loaded.catalog)
+        figures = await read_figures(self.store, days, self.loaded.catalog)
         return self.page("stats.html", title="Usage figures", days=days, figures=figures)
 
     # --- The try-out's state, kept in the page -------------------------------
@@ -349,7 +350,8 @@ def _files() -> tuple[tuple[tuple[str, int, int], ...], list[str]]:
     """Every flow and text file with its modification time and size; and the flow ids on disk."""
     place = resolve(None)
     files = list(place.flow_files)
-    if place.content_dir.is_dir():
+    if place.content_dir.is_dir():  # the texts, and files beside them such as the glossary
+        files += sorted(place.content_dir.glob("*.yaml"))
         files += sorted(place.content_dir.glob("*/*.yaml"))
     signature = []
     for path in files:
@@ -359,9 +361,9 @@ def _files() -> tuple[tuple[tuple[str, int, int], ...], list[str]]:
     return tuple(signature), [p.stem for p in place.flow_files]
 
 
-async def serve(port: int, db: Path | None, ready: asyncio.Event | None = None) -> None:
-    """Load the flows, then serve the studio until cancelled."""
-    studio = Studio(db)
+async def serve(port: int, store: Store | None = None) -> None:
+    """Load the flows, then serve the studio until cancelled; ``store`` feeds /stats."""
+    studio = Studio(store)
     await studio.reload_if_changed()
     runner = web.AppRunner(studio.app(), access_log=None)
     await runner.setup()
@@ -369,8 +371,6 @@ async def serve(port: int, db: Path | None, ready: asyncio.Event | None = None) 
     await site.start()
     watcher = asyncio.create_task(studio.watch())
     print(f"Studio: http://{HOST}:{port}/  (Ctrl-C to stop)", flush=True)
-    if ready is not None:
-        ready.set()
     try:
         await asyncio.Event().wait()
     finally:
