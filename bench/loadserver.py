@@ -46,6 +46,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import random
 import socket
 import time
 from collections import Counter, deque
@@ -62,6 +63,9 @@ MAX_POLL_SECONDS = 10.0
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 _TRUE = '{"ok":true,"result":true}'
+
+WEBHOOK_CONNECTIONS = 40
+"""Webhook requests in flight at once: Telegram's default ``max_connections``."""
 
 
 @dataclass(slots=True)
@@ -190,6 +194,12 @@ class BotState:
         """Users who have had at least one prompt."""
         self.result_sample: str | None = None
         self.samples: dict[str, list[str]] = {}
+        self.webhooks: list[str] = []
+        """Replicas' webhook URLs: updates are POSTed to one picked at random instead
+        of handed out by getUpdates, as Telegram does through a load balancer."""
+        self.webhook_secret = ""
+        self.webhooks_set = 0
+        """How many setWebhook calls came: one per replica that started."""
 
     # -- users ----------------------------------------------------------------------
 
@@ -365,8 +375,11 @@ class BotState:
                 pass
             finally:
                 self.poll_waiting -= 1
-        now = time.monotonic()
         batch = list(itertools.islice(self.queue, limit))
+        self._hand_out(batch, time.monotonic())
+        return '{"ok":true,"result":[' + ",".join(p.json for p in batch) + "]}"
+
+    def _hand_out(self, batch: list[Pending], now: float) -> None:
         if self.in_flight == 0:
             self.progress_at = now
         for pending in batch:
@@ -376,7 +389,59 @@ class BotState:
                 self.handed_total += 1
                 if self.measuring:
                     self.window.updates += 1
-        return '{"ok":true,"result":[' + ",".join(p.json for p in batch) + "]}"
+
+    async def deliver(self, connections: int = WEBHOOK_CONNECTIONS) -> None:
+        """POST queued updates to the replicas until retired, up to ``connections`` at
+        once (Telegram's default), each to a replica picked at random; an update not
+        answered 2xx is posted again."""
+        from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
+
+        posting: dict[int, asyncio.Task[None]] = {}
+        rng = random.Random(7)
+
+        async def post(session: ClientSession, pending: Pending) -> None:
+            url = rng.choice(self.webhooks)
+            headers = {
+                "X-Telegram-Bot-Api-Secret-Token": self.webhook_secret,  # set by setWebhook
+                "Content-Type": "application/json",
+            }
+            try:
+                async with session.post(url, data=pending.json, headers=headers) as response:
+                    await response.read()
+                    if 200 <= response.status < 300:
+                        with contextlib.suppress(ValueError):
+                            self.queue.remove(pending)
+                        return
+            except (OSError, TimeoutError, ClientError):
+                pass
+            self.errors[f"webhook: not 2xx from {url}"] += 1
+            await asyncio.sleep(0.1)
+
+        connector = TCPConnector(limit=connections)
+        async with ClientSession(connector=connector, timeout=ClientTimeout(total=60)) as session:
+            while not self.retired:
+                if len(posting) < connections:
+                    for pending in list(self.queue):
+                        if len(posting) >= connections:
+                            break
+                        if pending.update_id in posting:
+                            continue
+                        if pending.handed is None and not self.active:
+                            continue
+                        self._hand_out([pending], time.monotonic())
+                        posting[pending.update_id] = asyncio.create_task(post(session, pending))
+                self.wake.clear()
+                waiting = [*posting.values()]
+                woken = asyncio.ensure_future(self.wake.wait())
+                await asyncio.wait(
+                    [*waiting, woken], timeout=0.5, return_when=asyncio.FIRST_COMPLETED
+                )
+                woken.cancel()
+                for update_id, task in list(posting.items()):
+                    if task.done():
+                        del posting[update_id]
+            for task in posting.values():
+                task.cancel()
 
     def _deliverable(self) -> bool:
         queue = self.queue
@@ -572,6 +637,10 @@ class LoadServer:
                 body = state.answer_callback_query(params, now)
             elif key == "getme":
                 body = state.get_me()
+            elif key == "setwebhook":
+                state.webhook_secret = str(params.get("secret_token") or "")
+                state.webhooks_set += 1
+                body = _TRUE
             elif key in _PLAIN_TRUE:
                 body = _TRUE
             else:

@@ -31,6 +31,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -60,9 +61,25 @@ WARMUP_TIMEOUT = 180.0
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 
-BOTS = ("ours", "floor", "usual", "best_peer", "ours_paced", "floor_ours_transport")
+BOTS = (
+    "ours",
+    "floor",
+    "usual",
+    "best_peer",
+    "ours_paced",
+    "floor_ours_transport",
+    "ours_pg",
+    "ours_pg_webhook",
+    "ours_pg_webhook_x2",
+)
 DEFAULT_BOTS = BOTS
+POSTGRES_BOTS = frozenset(b for b in BOTS if b.startswith("ours_pg"))
+REPLICAS = {"ours_pg_webhook": 1, "ours_pg_webhook_x2": 2}
+"""Bots served by webhook replicas behind the load server, and how many replicas."""
 LABELS = {
+    "ours_pg": "ours on PostgreSQL, polling, one process",
+    "ours_pg_webhook": "ours on PostgreSQL, one webhook replica",
+    "ours_pg_webhook_x2": "ours on PostgreSQL, two webhook replicas",
     "floor_ours_transport": "the floor on ours' aiohttp transport",
     "ours": "ours (python -m bot run)",
     "ours_paced": "ours with ADVISOR_RATE_LIMIT=30 (paced to 30 msg/s)",
@@ -178,10 +195,18 @@ class Bot:
     ctx_switches: int = 0
     other_cores: list[float] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    more: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    """Further replicas of the same bot; their CPU counts as the bot's."""
+    database: Any = None
+    """The PostgreSQL server it uses, whose CPU is reported beside the bot's."""
+    db_cpu: float = 0.0
+
+    def processes(self) -> list[psutil.Process]:
+        return [self.ps, *(psutil.Process(p.pid) for p in self.more)]
 
 
 def bot_command(
-    name: str, server: LoadServer, token: str, work: Path
+    name: str, server: LoadServer, token: str, work: Path, database_url: str | None = None
 ) -> tuple[list[str], dict[str, str]]:
     env = base_env()
     env["BENCH_TOKEN"] = token
@@ -202,6 +227,8 @@ def bot_command(
             return [PYTHON, "-m", "bench.profiled", "run"], env
         if name == "ours_paced":
             env["ADVISOR_RATE_LIMIT"] = "30"  # ours' own switch: pace to 30 messages a second
+        if database_url:
+            env["ADVISOR_DATABASE_URL"] = database_url
         return [PYTHON, "-m", "bot", "run"], env
     if name == "floor_ours_transport":
         env["BENCH_TRANSPORT"] = "ours"
@@ -226,15 +253,85 @@ async def launch(
     await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
     spec = BotSpec(name, token, start_text, users, first_message_id=first_message_id)
     state = server.add_bot(spec)
-    argv, env = bot_command(name, server, token, work)
+    database = postgres.get("cluster") if name in POSTGRES_BOTS else None
+    url = await asyncio.to_thread(database.database) if database else None
+    argv, env = bot_command(name, server, token, work, url)
     log = work / f"{name}.log"
-    proc = spawn(argv, env, work, log)
-    return Bot(name, state, proc, psutil.Process(proc.pid), log)
+    replicas = REPLICAS.get(name, 0)
+    if not replicas:
+        proc = spawn(argv, env, work, log)
+        return Bot(name, state, proc, psutil.Process(proc.pid), log, database=database)
+    # Webhook replicas: each listens on a port of its own; the load server posts
+    # each update to one of them at random, as a load balancer in front would.
+    procs = []
+    for n in range(replicas):
+        port = free_port()
+        state.webhooks.append(f"http://127.0.0.1:{port}/hook")
+        procs.append(
+            spawn(
+                argv,
+                env
+                | {
+                    "TELEGRAM_WEBHOOK_URL": "http://127.0.0.1:1/hook",
+                    "TELEGRAM_WEBHOOK_SECRET": "bench-secret",
+                    "ADVISOR_WEBHOOK_LISTEN": "127.0.0.1",
+                    "ADVISOR_WEBHOOK_PORT": str(port),
+                    "ADVISOR_DB_PATH": str(work / f"replica{n}" / "advisor.sqlite3"),
+                },
+                work,
+                log if n == 0 else work / f"{name}-{n}.log",
+            )
+        )
+    bot = Bot(name, state, procs[0], psutil.Process(procs[0].pid), log, more=procs[1:])
+    bot.database = database
+    bot.extra["delivery"] = asyncio.create_task(state.deliver())
+    return bot
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+postgres: dict[str, Any] = {}
+"""The PostgreSQL server the ours_pg bots share (``tests/pgserver.py`` starts it)."""
+
+
+def start_postgres() -> str | None:
+    """Start a throwaway PostgreSQL server; why not, if it cannot be had."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import pgserver
+
+    cluster = pgserver.start()
+    if isinstance(cluster, str):
+        return cluster
+    postgres["cluster"] = cluster
+    return None
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of the PostgreSQL server's processes (the postmaster and its children)."""
+    cluster = postgres.get("cluster")
+    if cluster is None or cluster.data is None:
+        return 0.0
+    try:
+        pid = int((cluster.data / "data" / "postmaster.pid").read_text().split()[0])
+        main = psutil.Process(pid)
+        total = 0.0
+        for proc in [main, *main.children()]:
+            with contextlib.suppress(psutil.Error):
+                total += cpu_seconds(proc)
+        return total
+    except (OSError, ValueError, psutil.Error):
+        return 0.0
 
 
 async def wait_polling(bot: Bot) -> None:
+    """Until the bot polls, or every replica of a webhook bot has set its webhook."""
     deadline = time.monotonic() + START_TIMEOUT
-    while bot.state.poll_waiting == 0:
+    replicas = REPLICAS.get(bot.name, 0)
+    while (bot.state.webhooks_set < replicas) if replicas else bot.state.poll_waiting == 0:
         check_alive(bot)
         if time.monotonic() > deadline:
             tail = bot.log.read_text(errors="replace")[-3000:]
@@ -245,7 +342,7 @@ async def wait_polling(bot: Bot) -> None:
 
 
 def check_alive(bot: Bot) -> None:
-    if bot.proc.poll() is not None:
+    if any(p.poll() is not None for p in (bot.proc, *bot.more)):
         tail = bot.log.read_text(errors="replace")[-3000:]
         raise RuntimeError(f"{bot.name} exited with {bot.proc.returncode}:\n{tail}")
 
@@ -269,10 +366,12 @@ async def run_slice(bot: Bot, seconds: float, measure: bool) -> None:
     """Let the bot's users act for ``seconds``, then drain; count it if ``measure``."""
     state = bot.state
     me = psutil.Process()
+    procs = bot.processes()
     all0 = machine_busy()
     updates0 = state.window.updates
-    sys0, ctx0 = bot.ps.cpu_times().system, sum(bot.ps.num_ctx_switches())
-    cpu0, own0, t0 = cpu_seconds(bot.ps), cpu_seconds(me), time.monotonic()
+    sys0, ctx0 = _sys_ctx(procs)
+    db0 = postgres_cpu() if bot.database else 0.0
+    cpu0, own0, t0 = _cpu(procs), cpu_seconds(me), time.monotonic()
     state.activate(measure)
     end = t0 + seconds
     while time.monotonic() < end:
@@ -280,8 +379,9 @@ async def run_slice(bot: Bot, seconds: float, measure: bool) -> None:
         await asyncio.sleep(min(0.2, max(0.0, end - time.monotonic())))
     state.deactivate()
     await drain(bot)
-    cpu1, own1, t1 = cpu_seconds(bot.ps), cpu_seconds(me), time.monotonic()
-    sys1, ctx1 = bot.ps.cpu_times().system, sum(bot.ps.num_ctx_switches())
+    cpu1, own1, t1 = _cpu(procs), cpu_seconds(me), time.monotonic()
+    sys1, ctx1 = _sys_ctx(procs)
+    db1 = postgres_cpu() if bot.database else 0.0
     all1 = machine_busy()
     state.measuring = False
     if measure:
@@ -289,13 +389,25 @@ async def run_slice(bot: Bot, seconds: float, measure: bool) -> None:
         state.window.cpu_seconds += cpu1 - cpu0
         bot.server_cpu += own1 - own0
         bot.slices += 1
+        bot.db_cpu += db1 - db0
         bot.sys_cpu += sys1 - sys0
         bot.ctx_switches += ctx1 - ctx0
         updates = state.window.updates - updates0
         bot.slice_cpu_us.append(round((cpu1 - cpu0) / max(updates, 1) * 1e6))
         # cores busy with anything but this bot and the bench itself (the server)
-        other = (all1 - all0) - (cpu1 - cpu0) - (own1 - own0)
+        other = (all1 - all0) - (cpu1 - cpu0) - (own1 - own0) - (db1 - db0)
         bot.other_cores.append(max(0.0, other / (t1 - t0)))
+
+
+def _cpu(procs: list[psutil.Process]) -> float:
+    return sum(cpu_seconds(p) for p in procs)
+
+
+def _sys_ctx(procs: list[psutil.Process]) -> tuple[float, int]:
+    return (
+        sum(p.cpu_times().system for p in procs),
+        sum(sum(p.num_ctx_switches()) for p in procs),
+    )
 
 
 async def warm_up(bots: list[Bot], seconds: float) -> dict[str, float]:
@@ -354,6 +466,10 @@ def figures(bot: Bot) -> dict[str, Any]:
         "seconds": round(w.seconds, 2),
         "updates_per_s": round(w.updates / w.seconds, 1) if w.seconds else 0.0,
         "cpu_us_per_update": round(w.cpu_seconds / updates * 1e6, 1),
+        "replicas": 1 + len(bot.more),
+        "db_server_cpu_us_per_update": (
+            round(bot.db_cpu / updates * 1e6, 1) if bot.database else None
+        ),
         "cpu_us_per_update_incl_idle": round(bot.cpu_all / updates * 1e6, 1),
         "cpu_us_per_update_by_slice": bot.slice_cpu_us,
         "other_load_cores": round(statistics.mean(bot.other_cores), 2) if bot.other_cores else 0.0,
@@ -408,7 +524,7 @@ async def compare(args: argparse.Namespace, server: LoadServer, work: Path) -> d
     took = await warm_up(bots, args.warmup)
     log("  warm-up took " + ", ".join(f"{k} {v:g} s" for k, v in took.items()))
     for bot in bots:
-        bot.cpu_all_start = cpu_seconds(bot.ps)
+        bot.cpu_all_start = _cpu(bot.processes())
     slice_s = args.seconds / args.rounds
     log(f"measuring: {args.rounds} rounds x {len(bots)} bots x {slice_s:.2f} s")
     for r in range(args.rounds):
@@ -420,7 +536,7 @@ async def compare(args: argparse.Namespace, server: LoadServer, work: Path) -> d
             + " ".join(f"{b.name}={b.state.window.updates}" for b in bots)
         )
     for bot in bots:
-        bot.cpu_all = cpu_seconds(bot.ps) - bot.cpu_all_start
+        bot.cpu_all = _cpu(bot.processes()) - bot.cpu_all_start
         bot.extra["peak_rss_mb"] = status_mb(bot.proc.pid, "VmHWM")
         bot.extra["rss_mb"] = status_mb(bot.proc.pid, "VmRSS")
     results = {b.name: figures(b) for b in bots}
@@ -443,7 +559,11 @@ async def compare(args: argparse.Namespace, server: LoadServer, work: Path) -> d
     )
     for bot in bots:
         server.retire(bot.state)
-    await astop(*(bot.proc for bot in bots))
+    await astop(*(p for bot in bots for p in (bot.proc, *bot.more)))
+    for bot in bots:
+        delivery = bot.extra.pop("delivery", None)
+        if delivery is not None:
+            delivery.cancel()
     for bot in bots:
         server.remove_bot(bot.state)
     run_info["warmup_s"] = took
@@ -534,10 +654,23 @@ def table(results: dict[str, Any], mem: list[dict[str, Any]], extra: dict[str, A
         rows.append(
             ("  x floor", *(f"{results[c]['cpu_us_per_update'] / floor:.2f}" for c in cols))
         )
+    if any(results[c].get("db_server_cpu_us_per_update") for c in cols):
+        rows.append(
+            (
+                "  + PostgreSQL server's",
+                *(
+                    f"{results[c]['db_server_cpu_us_per_update']:.0f}"
+                    if results[c].get("db_server_cpu_us_per_update") is not None
+                    else "-"
+                    for c in cols
+                ),
+            )
+        )
     row("CPU µs / update incl. idle", "cpu_us_per_update_incl_idle", "{:.0f}")
     row("  of which kernel (sys)", "kernel_cpu_share", "{:.0%}")
     row("context switches / update", "context_switches_per_update", "{:.1f}")
-    row("updates / s (one core max)", "updates_per_s", "{:.0f}")
+    row("processes", "replicas", "{}")
+    row("updates / s", "updates_per_s", "{:.0f}")
     row("Bot API calls / update", "calls_per_update", "{:.2f}")
     row("getUpdates / update", "get_updates_per_update", "{:.3f}")
     row("first reply p50 ms", "first_reply_p50_ms", "{:.0f}")
@@ -666,6 +799,7 @@ def summary(
             "cpu_us_per_update"
         ),
         "ratio_to_floor_ours_transport": ratio(ours, results.get("floor_ours_transport", {})),
+        "postgres": postgres_summary(results),
         "p50_ms": ours.get("first_reply_p50_ms"),
         "p99_ms": ours.get("first_reply_p99_ms"),
         "stall_ms": ours.get("stall_ms"),
@@ -689,6 +823,36 @@ def summary(
             "python": sys.version.split()[0],
         },
     }
+
+
+def postgres_summary(results: dict[str, Any]) -> dict[str, Any]:
+    """Issue 14's three figures: PostgreSQL's CPU per update against SQLite's (target
+    at most 1.3x), two webhook replicas' throughput against one's (target at least
+    1.6x on 2 cores), and p50/p99 first-reply latency of each."""
+    ours, pg = results.get("ours", {}), results.get("ours_pg", {})
+    one, two = results.get("ours_pg_webhook", {}), results.get("ours_pg_webhook_x2", {})
+    out: dict[str, Any] = {}
+    if ours.get("cpu_us_per_update") and pg.get("cpu_us_per_update"):
+        out["cpu_ratio_to_sqlite"] = round(pg["cpu_us_per_update"] / ours["cpu_us_per_update"], 3)
+        if pg.get("db_server_cpu_us_per_update") is not None:
+            out["cpu_ratio_to_sqlite_with_server"] = round(
+                (pg["cpu_us_per_update"] + pg["db_server_cpu_us_per_update"])
+                / ours["cpu_us_per_update"],
+                3,
+            )
+    if one.get("updates_per_s") and two.get("updates_per_s"):
+        out["two_replicas_throughput_ratio"] = round(two["updates_per_s"] / one["updates_per_s"], 3)
+    for name in ("ours", "ours_pg", "ours_pg_webhook", "ours_pg_webhook_x2"):
+        if name in results:
+            r = results[name]
+            out[name] = {
+                "updates_per_s": r["updates_per_s"],
+                "cpu_us_per_update": r["cpu_us_per_update"],
+                "db_server_cpu_us_per_update": r.get("db_server_cpu_us_per_update"),
+                "p50_ms": r["first_reply_p50_ms"],
+                "p99_ms": r["first_reply_p99_ms"],
+            }
+    return out
 
 
 # --------------------------------------------------------------------------- main
@@ -751,6 +915,13 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     assert task is not None
     loop.add_signal_handler(signal.SIGTERM, task.cancel)
     began = time.monotonic()
+    if POSTGRES_BOTS & set(args.bots):
+        why = await asyncio.to_thread(start_postgres)
+        if why is not None:
+            log(f"no PostgreSQL figures: {why}")
+            args.bots = [b for b in args.bots if b not in POSTGRES_BOTS]
+        else:
+            log("PostgreSQL server started for the ours_pg bots")
     server = LoadServer()
     await server.start()
     log(f"load server on {server.base}")
@@ -772,6 +943,8 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
                 server.retire(state)
             await astop(*_children)
             await server.stop()
+            if "cluster" in postgres:
+                await asyncio.to_thread(postgres.pop("cluster").close)
     extra: dict[str, Any] = {}
     if not args.no_extras:
         log("loader and engine timings")
