@@ -8,6 +8,7 @@ writes can make it raise anything else.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -62,6 +63,7 @@ def load(
     texts = _load_texts(content_sources, findings, unread)
     if glossary is not None:
         _check_glossary(glossary, texts, findings)
+    _check_command_words(texts, findings)
     if default_locale not in texts:
         findings.append(
             Finding(
@@ -166,6 +168,52 @@ def _load_texts(
             continue
         collect_texts(source.name, doc, texts.setdefault(locale, {}), findings)
     return texts
+
+
+COMMAND_TEXTS = "ui.command."
+"""Ids of the command words: typed in the terminal, and Telegram's /commands."""
+COMMAND_WORD = re.compile(r"[a-z0-9_]{1,32}")
+"""What Telegram accepts as a command name (https://core.telegram.org/bots/api#botcommand)."""
+
+
+def _check_command_words(
+    texts: Mapping[str, Mapping[str, TextEntry]], findings: list[Finding]
+) -> None:
+    """Each command word fits Telegram's rule and means one command in every language.
+
+    The bot takes any language's word (and the English id) in any chat, so
+    ``cymorth`` can only ever mean help.
+    """
+    owner = {
+        text_id.removeprefix(COMMAND_TEXTS): text_id
+        for table in texts.values()
+        for text_id in table
+        if text_id.startswith(COMMAND_TEXTS)
+    }
+    for locale, table in sorted(texts.items()):
+        for text_id, entry in table.items():
+            if not text_id.startswith(COMMAND_TEXTS):
+                continue
+            word = entry.text
+            if not COMMAND_WORD.fullmatch(word):
+                findings.append(
+                    Finding(
+                        entry.file,
+                        entry.line,
+                        f"command word '{word}' ({text_id}, {locale}) must be one word of "
+                        "lowercase letters a-z, digits or _, as Telegram requires",
+                        'drop accents and spaces: "nol", not "nôl"',
+                    )
+                )
+            elif owner.setdefault(word, text_id) != text_id:
+                findings.append(
+                    Finding(
+                        entry.file,
+                        entry.line,
+                        f"command word '{word}' ({text_id}, {locale}) already means {owner[word]}",
+                        "give each command its own word in every language",
+                    )
+                )
 
 
 def _check_glossary(

@@ -34,7 +34,15 @@ from bot.advice import engine
 from bot.advice.engine import Session, SessionError
 from bot.advice.render import Renderer
 from bot.advice.uitext import UI
-from bot.channels.telegram.dialogue import COMMANDS, Advisor, Buttons, CatalogHolder, Plan, escape
+from bot.channels.telegram.dialogue import (
+    COMMANDS,
+    Advisor,
+    Buttons,
+    CatalogHolder,
+    Plan,
+    command_names,
+    escape,
+)
 from bot.channels.telegram.html import split_messages
 from bot.channels.telegram.transport import AiohttpRequest
 from bot.child_loader import load_in_child
@@ -147,7 +155,8 @@ class TelegramBot:
         catalog = self.holder.catalog
         for locale in catalog.locales:
             words = Renderer(catalog, locale)
-            commands = [BotCommand(name, words.t(text)[:256]) for name, text in COMMANDS.items()]
+            names = command_names(catalog, locale)
+            commands = [BotCommand(names[c], words.t(text)[:256]) for c, text in COMMANDS.items()]
             language = None if locale == catalog.default_locale else locale
             try:
                 await self.app.bot.set_my_commands(commands, language_code=language)
@@ -311,7 +320,7 @@ class TelegramBot:
         elif message is not None and message.text is not None:
             command = _command(message)
             if command is not None:
-                advisor.on_command(plan, command[0], command[1], words, now)
+                advisor.on_command(plan, advisor.command_id(command[0]), command[1], words, now)
             else:
                 advisor.on_text(plan, message.text, words, now)
         elif message is not None:
@@ -444,6 +453,7 @@ class TelegramBot:
             log.warning("reload refused: %d error(s)", len(problems))
             return text, f"refused: {len(problems)} error(s)"
         self.holder.catalog = loaded.catalog
+        await self.register_commands()  # the command names come from the texts too
         warnings = len(loaded.findings)
         texts = sum(len(t) for t in loaded.catalog.texts.values())
         log.info("reloaded %d flow(s)", len(loaded.catalog.flows))

@@ -41,6 +41,23 @@ COMMANDS = {
     "privacy": UI.TELEGRAM_CMD_PRIVACY,
     "forget": UI.TELEGRAM_CMD_FORGET,
 }
+COMMAND_WORDS = {
+    "language": UI.COMMAND_LANGUAGE,
+    "help": UI.COMMAND_HELP,
+    "back": UI.COMMAND_BACK,
+    "restart": UI.COMMAND_RESTART,
+    "summary": UI.COMMAND_SUMMARY,
+    "privacy": UI.COMMAND_PRIVACY,
+    "forget": UI.COMMAND_FORGET,
+}
+"""Each command's name in each language comes from content (``/iaith`` is ``/language``);
+``start`` keeps one name, as ``t.me/<bot>?start=`` links send it."""
+
+
+def command_names(catalog: Catalog, locale: str) -> dict[str, str]:
+    """Command id to the name a person types in ``locale``, e.g. ``back`` to ``nol``."""
+    words = {c: catalog.text(locale, ui) for c, ui in COMMAND_WORDS.items()}
+    return {c: words.get(c, c) for c in COMMANDS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +105,7 @@ class Advisor:
     def __init__(self, holder: CatalogHolder, settings: Settings) -> None:
         self.holder = holder
         self.settings = settings
+        self._aliases: tuple[Catalog | None, dict[str, str]] = (None, {})
 
     @property
     def catalog(self) -> Catalog:
@@ -98,6 +116,19 @@ class Advisor:
         if conversation.locale in self.catalog.texts:
             return conversation.locale
         return self.app_locale(language_code) or self.catalog.default_locale
+
+    def command_id(self, name: str) -> str:
+        """The command a typed name means, in any language: ``iaith`` is ``language``.
+
+        Built once per catalog (a reload swaps the catalog, and so the names).
+        """
+        catalog = self.catalog
+        if self._aliases[0] is not catalog:
+            aliases = {c: c for c in COMMANDS}
+            for locale in catalog.locales:
+                aliases |= {n: c for c, n in command_names(catalog, locale).items()}
+            self._aliases = (catalog, aliases)
+        return self._aliases[1].get(name, name)
 
     def app_locale(self, language_code: str | None) -> str | None:
         """The locale matching the Telegram app's language, if we have texts for it."""
