@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -32,6 +33,16 @@ class RunningStudio:
     url: str
     project: Path
     process: subprocess.Popen[str]
+
+
+@contextlib.contextmanager
+def studio_on_a_copy(folder: Path) -> Iterator[RunningStudio]:
+    """The studio serving a fresh copy of the project's flows and texts made in ``folder``."""
+    copy = folder / "project"
+    shutil.copytree(ROOT / "flows", copy / "flows")
+    shutil.copytree(ROOT / "content", copy / "content")
+    with running_studio(copy) as running:
+        yield running
 
 
 @contextlib.contextmanager

@@ -27,7 +27,15 @@ from bot.store.conversations import Conversation
 from bot.store.sqlite import SQLiteStore
 from bot.store.usage import Event, EventKind
 
-from studio_support import Form, RunningStudio, get, post, running_studio, walk_first_options
+from studio_support import (
+    Form,
+    RunningStudio,
+    get,
+    post,
+    running_studio,
+    studio_on_a_copy,
+    walk_first_options,
+)
 from support import mini_catalog
 
 
@@ -37,14 +45,7 @@ def catalog_of(project: Path) -> Catalog:
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStudio]:
-    import shutil
-
-    from studio_support import ROOT
-
-    copy = tmp_path_factory.mktemp("studio") / "project"
-    shutil.copytree(ROOT / "flows", copy / "flows")
-    shutil.copytree(ROOT / "content", copy / "content")
-    with running_studio(copy) as running:
+    with studio_on_a_copy(tmp_path_factory.mktemp("studio")) as running:
         yield running
 
 

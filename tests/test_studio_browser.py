@@ -8,7 +8,6 @@ the axe-playwright-python package, never from a CDN.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from bot.advice.render import Renderer
 from bot.flows.catalog import Catalog
 from bot.sources import read_place, resolve
 
-from studio_support import ROOT, SHORT_TEXT, RunningStudio, running_studio
+from studio_support import SHORT_TEXT, RunningStudio, studio_on_a_copy
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -39,10 +38,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStudio]:
-    copy = tmp_path_factory.mktemp("studio-browser") / "project"
-    shutil.copytree(ROOT / "flows", copy / "flows")
-    shutil.copytree(ROOT / "content", copy / "content")
-    with running_studio(copy) as running:
+    with studio_on_a_copy(tmp_path_factory.mktemp("studio-browser")) as running:
         yield running
 
 
@@ -129,7 +125,7 @@ def test_try_by_clicking_reaches_the_advice(
     catalog = catalog_of(studio)
     for flow_id, flow in catalog.flows.items():
         page.goto(f"{studio.url}/try/{flow_id}?lang={locale}")
-        assert page.locator("html").get_attribute("lang") == locale
+        assert page.locator("#tryout").get_attribute("lang") == locale
         checked = False
         for _ in range(80):
             if page.locator("#result-title").count():

@@ -209,7 +209,6 @@ class Studio:
                     problem = words.problem(flow, session, step.problem)
         return self.page(
             "try.html",
-            lang=locale,
             title=words.t(flow.model.title),
             flow=flow,
             locale=locale,
