@@ -8,6 +8,7 @@ the axe-playwright-python package, never from a CDN.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -189,3 +190,20 @@ def test_stats_page_without_a_database_says_how(studio: RunningStudio, page) -> 
     page.goto(studio.url + "/stats")
     assert page.get_by_text("--db", exact=False).is_visible()
     assert_accessible(page)
+
+
+def test_front_page_follows_a_breaking_edit_by_itself(page, tmp_path: Path) -> None:
+    """Saved while the page is open, a broken flow's file:line appears without a reload."""
+    with studio_on_a_copy(tmp_path) as studio:
+        flow_id = next(iter(catalog_of(studio).flows))
+        flow_file = studio.project / "flows" / f"{flow_id}.yaml"
+        text = flow_file.read_text(encoding="utf-8")
+        line = next(n for n, row in enumerate(text.splitlines(), 1) if row.startswith("start:"))
+        page.goto(studio.url + "/")
+        flow_file.write_text(
+            re.sub(r"(?m)^start: .*$", "start: no_such_question", text), encoding="utf-8"
+        )
+        finding = page.locator(".finding", has_text=f"{flow_id}.yaml:{line}:")
+        finding.first.wait_for(timeout=30_000)
+        assert "no_such_question" in finding.first.inner_text()
+        assert_accessible(page)

@@ -1,5 +1,8 @@
 """The studio's web server: aiohttp on 127.0.0.1, pages rendered with Jinja2.
 
+Every page works without JavaScript; one small script (``static/studio.js``)
+only reloads the front and flow pages when the files were loaded again.
+
 Flows are loaded as the bot loads them (``bot.child_loader``, a child
 process, so the server never stalls on the proofs) and reloaded when a YAML
 file changes; a broken edit's findings are shown while the last good
@@ -22,6 +25,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +59,8 @@ TEXTAREA_FROM = 200
 
 STATS_DAYS = 30.0
 
+_SCRIPT = (files("bot.channels.studio") / "static" / "studio.js").read_bytes()
+
 
 @dataclass(slots=True)
 class Loaded:
@@ -64,6 +70,8 @@ class Loaded:
     findings: list[Finding] = field(default_factory=list)
     flow_files: list[str] = field(default_factory=list)
     loaded_at: float = 0.0
+    generation: int = 0
+    """Counts the loads, so a page can tell that the files were read again."""
     pictures: dict[str, str] = field(default_factory=dict)
 
 
@@ -97,6 +105,7 @@ class Studio:
         self.loaded.findings = report.findings
         self.loaded.flow_files = stems
         self.loaded.loaded_at = time.time()
+        self.loaded.generation += 1
         if report.catalog is not None:
             self.loaded.catalog = report.catalog
             self.loaded.pictures = {}
@@ -117,6 +126,8 @@ class Studio:
     def page(self, template: str, status: int = 200, **values: Any) -> web.Response:
         catalog = self.loaded.catalog
         values.setdefault("lang", "en")
+        values.setdefault("follow", False)
+        values.setdefault("generation", self.loaded.generation)
         values.setdefault("locales", catalog.locales if catalog is not None else ())
         values.setdefault(
             "language_names",
@@ -136,6 +147,7 @@ class Studio:
         )
         return self.page(
             "index.html",
+            follow=True,
             title="Flows",
             flows=statuses,
             other=other,
@@ -155,6 +167,7 @@ class Studio:
         view = flow_view(self.loaded.catalog, flow, self.loaded.findings)
         return self.page(
             "flow.html",
+            follow=True,
             title=view.title.by_locale[0],
             view=view,
             picture=picture,
@@ -234,6 +247,13 @@ class Studio:
         figures = await read_figures(self.store, days, self.loaded.catalog)
         return self.page("stats.html", title="Usage figures", days=days, figures=figures)
 
+    async def generation(self, request: web.Request) -> web.Response:
+        """Which load the studio is on; studio.js reloads a page when it changes."""
+        return web.Response(text=str(self.loaded.generation))
+
+    async def script(self, request: web.Request) -> web.Response:
+        return web.Response(body=_SCRIPT, content_type="text/javascript", charset="utf-8")
+
     # --- The try-out's state, kept in the page -------------------------------
 
     def seal(self, session: Session) -> str:
@@ -266,6 +286,8 @@ class Studio:
         app.router.add_get("/try/{flow}", self.try_flow)
         app.router.add_post("/try/{flow}", self.try_flow)
         app.router.add_get("/stats", self.stats)
+        app.router.add_get("/loaded", self.generation)
+        app.router.add_get("/studio.js", self.script)
         app.middlewares.append(_headers)
         return app
 
@@ -275,7 +297,8 @@ async def _headers(request: web.Request, handler: Any) -> web.StreamResponse:
     """No framing by other pages and no outside scripts: the studio shows drafts."""
     response: web.StreamResponse = await handler(request)
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
+        "img-src 'self' data:; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
