@@ -71,3 +71,11 @@ def test_a_database_url_that_is_not_postgres_is_refused(tmp_path: Path, url: str
     result = bot(tmp_path, url, "db", "migrate")
     assert result.returncode == 2
     assert result.stderr.startswith("cannot start: ADVISOR_DATABASE_URL: must be a postgresql://")
+
+
+def test_stats_read_either_store(tmp_path: Path, database: Database) -> None:
+    """`python -m bot stats --audit` reads the figures and the audit log from either store."""
+    assert bot(tmp_path, database, "db", "migrate").returncode == 0
+    result = bot(tmp_path, database, "stats", "--audit")
+    assert result.returncode == 0, result.stderr
+    assert "Admin actions, newest first:" in result.stdout
