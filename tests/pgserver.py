@@ -106,6 +106,7 @@ class Cluster:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             timeout=120,
+            cwd=self.data,  # the postgres user may not enter the caller's folder
         )
 
     def stop(self) -> None:
@@ -173,6 +174,7 @@ def start() -> Cluster | str:
             check=True,
             capture_output=True,
             timeout=300,
+            cwd=root,
         )
     except (OSError, subprocess.SubprocessError) as exc:
         shutil.rmtree(root, ignore_errors=True)
