@@ -553,6 +553,8 @@ class FakeBotAPI:
         self.one_per_chat = True
         """Post one update per chat at a time, in order; False posts any queued update
         at once, as Telegram may with several connections, to test chat locks."""
+        self.webhook_most_at_once: dict[Any, int] = {}
+        """Per chat, the most of its updates posted at once and not yet answered."""
 
         self._chats: dict[int, ChatLog] = {}
         self._chat_objects: dict[int, JSON] = {}
@@ -1329,6 +1331,13 @@ class FakeBotAPI:
                         posting[queued.update_id] = asyncio.create_task(
                             self._post_update(session, queued)
                         )
+                        same_chat = sum(
+                            q.chat_id == queued.chat_id
+                            for q in self._queue
+                            if q.update_id in posting
+                        )
+                        most = self.webhook_most_at_once.get(queued.chat_id, 0)
+                        self.webhook_most_at_once[queued.chat_id] = max(most, same_chat)
                 event = self._changed_event
                 if posting:
                     changed = asyncio.ensure_future(event.wait())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +15,7 @@ from bot.channels.telegram.webhook import served_path
 
 from fakebotapi import FakeBotAPI
 from support import Database, rows
-from telegram_support import running
+from telegram_support import captured_log, running
 
 USER = 3003
 
@@ -96,10 +98,61 @@ async def test_webhook_answers_telegram_only_after_the_update_is_handled(
 
 
 async def test_webhook_refuses_what_is_not_an_update(fake_api: FakeBotAPI, tmp_path: Path) -> None:
+    """No update_id, or JSON nested absurdly deep: 400, and the bot goes on."""
+    deep = b"[" * 100_000 + b"]" * 100_000
     async with webhook_bot(fake_api, tmp_path / "db.sqlite3") as url:
-        for body in ({"update_id": "x"}, {"update_id": 1, "message": 5}):
+        for body in ({"update_id": "x"}, {"update_id": True}):
             assert await fake_api.post_webhook(url, body, SECRET) == 400
+        for raw in (b"[1]", b'"x"', b"\xff", b""):
+            assert await post_raw(url, raw, SECRET.encode()) == 400
+        assert await post_raw(url, deep, SECRET.encode()) == 400
+        assert await post_raw(url, b"{" * 100_000, SECRET.encode()) == 400
         assert fake_api.calls_of("sendMessage") == []
+        assert await fake_api.post_webhook(url, start_update(70031), SECRET) == 200
+
+
+async def test_webhook_confirms_an_update_it_cannot_read(
+    fake_api: FakeBotAPI, tmp_path: Path
+) -> None:
+    """An update python-telegram-bot cannot parse is confirmed (it would fail on every
+    resend), logged without its content, and the next update is answered."""
+    async with webhook_bot(fake_api, tmp_path / "db.sqlite3") as url:
+        with captured_log([]) as logged:
+            for body in (
+                {"update_id": 1, "message": "secret words"},
+                {"update_id": 2, "message": {"date": "x", "chat": [], "text": "secret words"}},
+                {"update_id": 3, "callback_query": {"from": ["secret words"]}},
+            ):
+                assert await fake_api.post_webhook(url, body, SECRET) == 200
+        assert "secret words" not in logged.getvalue()
+        assert "cannot be read" in logged.getvalue()
+        assert await fake_api.post_webhook(url, start_update(70041), SECRET) == 200
+        assert fake_api.last_message(USER).buttons(), "a valid update is still answered"
+
+
+async def test_webhook_refuses_a_secret_of_any_bytes(fake_api: FakeBotAPI, tmp_path: Path) -> None:
+    """A secret header holding bytes that are not ASCII is refused with 403, not a 500."""
+    async with webhook_bot(fake_api, tmp_path / "db.sqlite3") as url:
+        body = json.dumps(start_update(70051)).encode()
+        for secret in (b"\xff\xfe", "s3cr\u00e9t".encode(), b"\xc3\x28", SECRET.encode() + b"\x80"):
+            assert await post_raw(url, body, secret) == 403
+        assert fake_api.calls_of("sendMessage") == []
+
+
+async def post_raw(url: str, body: bytes, secret: bytes) -> int:
+    """POST raw bytes with a raw secret header, as a hostile client could."""
+    host, _, rest = url.removeprefix("http://").partition("/")
+    name, _, port = host.partition(":")
+    reader, writer = await asyncio.open_connection(name, int(port))
+    head = (
+        f"POST /{rest} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+    ).encode()
+    writer.write(head + b"X-Telegram-Bot-Api-Secret-Token: " + secret + b"\r\n\r\n" + body)
+    await writer.drain()
+    status = int((await reader.readline()).split()[1])
+    writer.close()
+    return status
 
 
 @pytest.mark.parametrize(

@@ -112,6 +112,9 @@ class SQLiteStore:
         self.path = path
         self.migrated = (0, 0)
         """Schema versions before and after the migrations run at open."""
+        self._writing = asyncio.Lock()
+        """One connection serves every chat at once; a write made while another
+        coroutine's transaction is open would join (and could roll back with) it."""
 
     @classmethod
     async def open(cls, path: Path | str) -> SQLiteStore:
@@ -133,13 +136,14 @@ class SQLiteStore:
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """BEGIN IMMEDIATE takes the write lock up front, so a busy peer waits, not fails."""
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
+        async with self._writing:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
 
     async def migrate(self) -> tuple[int, int]:
         """Run the migrations not yet run; (version before, version after)."""
@@ -221,31 +225,38 @@ class SQLiteStore:
             pending,
         )
         try:
-            if new.version == 0:
-                cursor = await self._db.execute(
-                    "INSERT INTO conversations (user_id, locale, session, last_result, "
-                    "prompt_message_id, version, updated_at, applied_update, pending_events, "
-                    "chat_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (chat_id) DO NOTHING",
-                    (*values, new.chat_id, now),
-                )
-            else:
-                cursor = await self._db.execute(
-                    "UPDATE conversations SET user_id = ?, locale = ?, session = ?, "
-                    "last_result = ?, prompt_message_id = ?, version = ?, updated_at = ?, "
-                    "applied_update = ?, pending_events = ? WHERE chat_id = ? AND version = ?",
-                    (*values, new.chat_id, new.version),
-                )
+            async with self._writing:
+                cursor = await self._write(new, values, now)
         except sqlite3.IntegrityError:
             return Applied.DUPLICATE
         return Applied.APPLIED if cursor.rowcount == 1 else Applied.CONFLICT
 
+    async def _write(
+        self, new: Conversation, values: tuple[Any, ...], now: float
+    ) -> aiosqlite.Cursor:
+        """The one statement that applies an update (see ``apply``)."""
+        if new.version == 0:
+            return await self._db.execute(
+                "INSERT INTO conversations (user_id, locale, session, last_result, "
+                "prompt_message_id, version, updated_at, applied_update, pending_events, "
+                "chat_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (chat_id) DO NOTHING",
+                (*values, new.chat_id, now),
+            )
+        return await self._db.execute(
+            "UPDATE conversations SET user_id = ?, locale = ?, session = ?, "
+            "last_result = ?, prompt_message_id = ?, version = ?, updated_at = ?, "
+            "applied_update = ?, pending_events = ? WHERE chat_id = ? AND version = ?",
+            (*values, new.chat_id, new.version),
+        )
+
     async def set_prompt(self, chat_id: int, message_id: int, version: int) -> bool:
         """Remember which message carries the live buttons, if nothing moved on since."""
-        cursor = await self._db.execute(
-            "UPDATE conversations SET prompt_message_id = ? WHERE chat_id = ? AND version = ?",
-            (message_id, chat_id, version),
-        )
+        async with self._writing:
+            cursor = await self._db.execute(
+                "UPDATE conversations SET prompt_message_id = ? WHERE chat_id = ? AND version = ?",
+                (message_id, chat_id, version),
+            )
         return cursor.rowcount == 1
 
     async def forget(self, user_id: int) -> int:
@@ -276,10 +287,11 @@ class SQLiteStore:
         self, user_id: int | None, action: str, result: str, now: float | None = None
     ) -> None:
         """Record an admin action: who, what, when, and how it ended."""
-        await self._db.execute(
-            "INSERT INTO audit (at, user_id, action, result) VALUES (?, ?, ?, ?)",
-            (time.time() if now is None else now, user_id, action, result),
-        )
+        async with self._writing:
+            await self._db.execute(
+                "INSERT INTO audit (at, user_id, action, result) VALUES (?, ?, ?, ?)",
+                (time.time() if now is None else now, user_id, action, result),
+            )
 
     async def audit_log(self, limit: int = 100) -> list[tuple[float, int | None, str, str]]:
         """The latest admin actions, newest first."""

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+import traceback
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +30,7 @@ from telegram import (
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.ext import AIORateLimiter, Application
 
 from bot.advice import engine
 from bot.advice.engine import Session, SessionError
@@ -45,6 +47,7 @@ from bot.channels.telegram.dialogue import (
 )
 from bot.channels.telegram.html import split_messages
 from bot.channels.telegram.transport import AiohttpRequest
+from bot.channels.telegram.turns import ChatTurns, NotApplied
 from bot.child_loader import load_in_child
 from bot.flows.catalog import CompiledFlow, LoadReport
 from bot.flows.findings import Severity
@@ -58,8 +61,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ADMIN_COMMANDS = frozenset({"reload", "stats"})
-MAX_ATTEMPTS = 5
-"""Tries at one update when another process wrote the same chat first."""
+STORE_ATTEMPTS = 3
+"""Tries at one update whose store failed (locked, I/O) before leaving it to a resend."""
+POLL_SECONDS = 10
+"""How long one getUpdates waits for news when nothing is in hand."""
+POLL_LIMIT = 100
+"""Updates taken at once; each waits for its chat's turn, chats side by side."""
+STALE_POLL_SECONDS = 120.0
+"""A poll loop that has not gone round for this long is stuck; the heartbeat stops."""
+HANDOVER_SECONDS = 5.0
+
+"""On stopping, how long updates in hand may take; Telegram resends any cut short."""
 
 
 class TelegramBot:
@@ -79,6 +91,8 @@ class TelegramBot:
         self.store = store
         self.advisor = Advisor(holder, settings)
         self.clock = clock
+        self._requests = (AiohttpRequest(), AiohttpRequest(pool_size=1, read_timeout=30))
+        """The HTTP clients, closed by ``stop`` even when starting failed half way."""
         self.app = (
             Application.builder()
             .token(settings.token)
@@ -96,13 +110,17 @@ class TelegramBot:
                     max_retries=3,
                 )
             )
-            .request(AiohttpRequest())
-            .get_updates_request(AiohttpRequest(pool_size=1, read_timeout=30))
+            .request(self._requests[0])
+            .get_updates_request(self._requests[1])
             .updater(None)
             .build()
         )
-        self.app.add_handler(TypeHandler(Update, self.on_update))
-        self.app.add_error_handler(self.on_error)
+        # Updates do not go through the Application's handlers: the bot takes
+        # them itself (``poll``, the webhook) so that it confirms each only once
+        # handled, and gives each chat its turn (``ChatTurns``).
+        self.turns = ChatTurns()
+        self.last_poll = time.monotonic()
+        """When the poll loop last went round; the health check's heartbeat needs it recent."""
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._jobs: set[asyncio.Task[None]] = set()
@@ -120,8 +138,36 @@ class TelegramBot:
         if self.settings.webhook_url:
             await self.start_webhook()
         else:
-            self._tasks.append(asyncio.create_task(self.poll(), name="poll"))
+            poll = asyncio.create_task(self.poll(), name="poll")
+            poll.add_done_callback(self._poll_ended)
+            self._tasks.append(poll)
         self._tasks.append(asyncio.create_task(self.housekeeping(), name="housekeeping"))
+
+    def _poll_ended(self, task: asyncio.Task[None]) -> None:
+        """A poll loop that ends by itself stops the bot, with a failing exit status,
+        so that the container restarts it rather than idling healthy."""
+        if task.cancelled() or self._stopping.is_set():
+            return
+        exc = task.exception()
+        log.error("the poll loop ended (%s); stopping", _where(exc) if exc else "returned")
+        self.failed = True
+        self._stopping.set()
+
+    def taking_updates(self) -> bool:
+        """Whether updates still arrive: the webhook serves, or the poll loop goes round."""
+        if self._webhook is not None:
+            return not self._stopping.is_set()
+        poll = next((t for t in self._tasks if t.get_name() == "poll"), None)
+        return (
+            poll is not None
+            and not poll.done()
+            and time.monotonic() - self.last_poll < STALE_POLL_SECONDS
+        )
+
+    async def beat(self) -> None:
+        """Touch the health check's heartbeat, only while updates are being taken."""
+        if self.taking_updates():
+            await asyncio.to_thread(_touch, heartbeat_path(self.settings.db_path))
 
     def request_stop(self) -> None:
         """Ask the bot to stop (from a signal handler); ``stopped`` then returns."""
@@ -132,20 +178,36 @@ class TelegramBot:
         await self._stopping.wait()
 
     async def stop(self) -> None:
-        """Finish the update in hand, then close everything."""
+        """Let the updates in hand finish (briefly), then close everything.
+
+        Each step runs even if one before it failed: a failure here must not
+        leave a thread or a connection that keeps the process from exiting.
+        """
         self._stopping.set()
         if self._webhook is not None:  # first: no new updates, and those in hand finish
-            await self._webhook.stop()
+            try:
+                await self._webhook.stop()
+            except Exception as exc:
+                log.error("stopping the webhook failed (%s)", _where(exc))
             self._webhook = None
         for task in [*self._tasks, *self._jobs]:
             task.cancel()
         for task in [*self._tasks, *self._jobs]:
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception as exc:
+                log.error("%s ended with %s", task.get_name(), _where(exc))
         self._tasks.clear()
-        if self.app.running:
-            await self.app.stop()
-        await self.app.shutdown()
+        try:
+            if self.app.running:
+                await self.app.stop()
+            await self.app.shutdown()
+        except Exception as exc:
+            log.error("closing the Bot API client failed (%s)", _where(exc))
+        for request in self._requests:  # python-telegram-bot skips them if getMe failed
+            await request.shutdown()
 
     async def register_commands(self) -> None:
         """The command menu in each language; Telegram shows the one matching the app.
@@ -169,40 +231,79 @@ class TelegramBot:
 
         python-telegram-bot's Updater confirms a batch when it fetches the
         next one, before the batch is handled; a crash then would lose those
-        updates. Here the offset moves past an update only once its effect
-        is committed, so Telegram redelivers anything unfinished.
-        https://core.telegram.org/bots/api#getupdates
+        updates. Here each update of a batch waits for its chat's turn
+        (``ChatTurns``), chats side by side, and the offset moves only up to
+        the lowest update not yet handled, so Telegram redelivers anything
+        unfinished. Updates come as JSON and are parsed one by one, so one
+        that cannot be parsed is logged and confirmed instead of ending the
+        loop. https://core.telegram.org/bots/api#getupdates
         """
-        bot = self.app.bot
-        offset: int | None = None
         delay = 1.0
+        window = _PollWindow()
         with contextlib.suppress(TelegramError):
-            await bot.delete_webhook(drop_pending_updates=False)
-        while not self._stopping.is_set():
-            try:
-                updates = await bot.get_updates(
-                    offset=offset,
-                    timeout=10,
-                    allowed_updates=["message", "callback_query"],
-                    read_timeout=20,
+            await self.app.bot.delete_webhook(drop_pending_updates=False)
+        try:
+            while not self._stopping.is_set():
+                self.last_poll = time.monotonic()
+                window.settle()
+                try:
+                    batch = await self.call(
+                        "getUpdates",
+                        offset=window.offset(),
+                        # With updates in hand Telegram answers at once, with them
+                        # again; so do not wait for more then (see below).
+                        timeout=0 if window.in_hand else POLL_SECONDS,
+                        allowed_updates=["message", "callback_query"],
+                        limit=POLL_LIMIT,
+                        read_timeout=POLL_SECONDS + 10,
+                    )
+                    delay = 1.0
+                except InvalidToken:
+                    log.error("Telegram refused the bot token; stopping")
+                    self.failed = True
+                    self._stopping.set()
+                    return
+                except RetryAfter as exc:
+                    await asyncio.sleep(_seconds(exc.retry_after))
+                    continue
+                except TelegramError as exc:
+                    log.warning("getUpdates failed (%s); retrying in %.0f s", exc, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+                    continue
+                fresh = [
+                    (update_id, data)
+                    for data in (batch if isinstance(batch, list) else ())
+                    if (update_id := _update_id(data)) is not None and window.is_new(update_id)
+                ]
+                for update_id, data in fresh:
+                    window.take(update_id, self.handle_json(data))
+                if window.in_hand and not fresh:
+                    # Only updates already in hand came back: wait a little for one
+                    # of them to finish rather than asking again at once.
+                    await asyncio.wait(
+                        window.in_hand.values(), timeout=0.5, return_when=asyncio.FIRST_COMPLETED
+                    )
+        finally:
+            await self._finish_polling(window)
+
+    async def _finish_polling(self, window: _PollWindow) -> None:
+        """Let updates in hand finish briefly, then confirm what was handled."""
+        if window.in_hand:
+            await asyncio.wait(window.in_hand.values(), timeout=HANDOVER_SECONDS)
+        for task in window.in_hand.values():
+            task.cancel()
+        if window.in_hand:
+            await asyncio.wait(window.in_hand.values())
+        window.settle()
+        offset = window.offset()
+        if offset is not None:
+            # Confirmed now, so that a restart does not see them again; anything
+            # not handled stays with Telegram.
+            with contextlib.suppress(TelegramError, TimeoutError):
+                await asyncio.wait_for(
+                    self.call("getUpdates", offset=offset, timeout=0, limit=1), 2
                 )
-                delay = 1.0
-            except InvalidToken:
-                log.error("Telegram refused the bot token; stopping")
-                self.failed = True
-                self._stopping.set()
-                return
-            except RetryAfter as exc:
-                await asyncio.sleep(_seconds(exc.retry_after))
-                continue
-            except TelegramError as exc:
-                log.warning("getUpdates failed (%s); retrying in %.0f s", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-                continue
-            for update in updates:
-                await self.app.process_update(update)
-                offset = update.update_id + 1
 
     async def start_webhook(self) -> None:
         """Serve Telegram's webhook, then tell Telegram where it is.
@@ -215,8 +316,7 @@ class TelegramBot:
 
         url = self.settings.webhook_url or ""
         server = WebhookServer(
-            self.app.process_update,
-            self.app.bot,
+            self.handle_json,
             secret=self.settings.webhook_secret or "",
             path=served_path(url),
             listen=self.settings.webhook_listen,
@@ -240,22 +340,64 @@ class TelegramBot:
                 gone = await self.store.purge(cutoff)
                 if gone:
                     log.info("purged %d idle conversation(s)", gone)
-                await asyncio.to_thread(_touch, heartbeat_path(self.settings.db_path))
-            except Exception:
-                log.exception("housekeeping failed")
+                await self.beat()
+            except Exception as exc:
+                log.error("housekeeping failed (%s)", _where(exc))
             await asyncio.sleep(60)
 
     # -- updates -----------------------------------------------------------------
 
-    async def on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not isinstance(update, Update):
+    async def handle_json(self, data: Mapping[str, Any]) -> None:
+        """One update as Telegram sent it: parsed, then handled in its chat's turn.
+
+        One that cannot be parsed is logged, without its content, and
+        confirmed: it would fail the same way each time Telegram resent it.
+        Raises ``NotApplied`` if the update's effect was not stored; the
+        caller must then not confirm it.
+        """
+        try:
+            update = Update.de_json(dict(data), self.app.bot)
+            chat = update.effective_chat
+            key: object = chat.id if chat is not None else ("update", update.update_id)
+        except Exception as exc:  # whatever the parser raises, the bot goes on
+            log.warning(
+                "update %s cannot be read (%s); confirming it", _update_id(data), _where(exc)
+            )
             return
+        async with self.turns.turn(key, update.update_id):
+            await self.handle(update)
+
+    async def handle(self, update: Update) -> None:
+        """Handle one update to the end, retrying a store that failed for a moment.
+
+        Raises ``NotApplied`` if its effect could not be stored.
+        """
+        delay = 0.1
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                await self.on_update(update)
+                return
+            except NotApplied:
+                raise
+            except Exception as exc:
+                if attempt == STORE_ATTEMPTS or self._stopping.is_set():
+                    log.error(
+                        "update %s was not applied (%s); Telegram will send it again",
+                        update.update_id,
+                        _where(exc),
+                    )
+                    raise NotApplied(update.update_id) from exc
+            await asyncio.sleep(delay)
+            delay *= 4
+
+    async def on_update(self, update: Update) -> None:
+        """Decide, store, then send. Store failures propagate: the update is not applied."""
         chat = update.effective_chat
         user = update.effective_user
         if chat is None or user is None:
             return
         if chat.type != ChatType.PRIVATE:
-            await self.in_group(update, context)
+            await self.in_group(update)
             return
         message = update.message
         command = _command(message) if message is not None else None
@@ -265,16 +407,25 @@ class TelegramBot:
         # Held against other processes sharing the database (PostgreSQL's chat
         # lock) from the read to the replies, so replicas take the chat in turn.
         async with self.store.serialised(chat.id):
-            for _ in range(MAX_ATTEMPTS):
+            backoff = 0.01
+            while True:
                 stored = await self.store.load(chat.id)
-                plan = self.decide(update, stored)
-                if plan is None:
+                try:
+                    plan = self.decide(update, stored)
+                    if plan is None:
+                        return
+                    events = plan.events + transition_events(
+                        self.holder.catalog,
+                        _session(stored.session),
+                        _session(plan.conversation.session),
+                    )
+                except Exception as exc:  # a pure step failed: it would fail again on a resend
+                    log.error(
+                        "update %s could not be handled (%s); confirming it",
+                        update.update_id,
+                        _where(exc),
+                    )
                     return
-                events = plan.events + transition_events(
-                    self.holder.catalog,
-                    _session(stored.session),
-                    _session(plan.conversation.session),
-                )
                 outcome = await self.store.apply(
                     update.update_id, plan.conversation, self.clock(), events
                 )
@@ -284,9 +435,21 @@ class TelegramBot:
                         await _answer(update.callback_query, None)
                     return
                 if outcome is Applied.APPLIED:
-                    await self.perform(update, plan, plan.conversation.version + 1)
+                    try:
+                        await self.perform(update, plan, plan.conversation.version + 1)
+                    except Exception as exc:  # stored already: a resend would change nothing
+                        log.error(
+                            "update %s is stored but its replies failed (%s)",
+                            update.update_id,
+                            _where(exc),
+                        )
                     return
-        log.warning("gave up on update %s after %d conflicts", update.update_id, MAX_ATTEMPTS)
+                # Another process wrote this chat first: read it again and decide anew.
+                # Within this process a chat's updates take turns, so this is rare.
+                if self._stopping.is_set():
+                    raise NotApplied(update.update_id)
+                await asyncio.sleep(random.uniform(0, backoff))
+                backoff = min(backoff * 2, 1.0)
 
     def decide(self, update: Update, stored: Conversation) -> Plan | None:
         """The plan for one private-chat update; None for updates the bot ignores."""
@@ -518,7 +681,7 @@ class TelegramBot:
             with contextlib.suppress(TelegramError):
                 await bot.send_message(chat_id, escape(words.t(UI.REPORT_FAILED)))
 
-    async def in_group(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def in_group(self, update: Update) -> None:
         """Groups get a pointer to a private chat; nothing about them is stored."""
         message = update.message
         if update.callback_query is not None:
@@ -529,13 +692,78 @@ class TelegramBot:
         language = message.from_user.language_code if message.from_user else None
         locale = self.advisor.locale_for(Conversation(0), language)
         words = Renderer(self.holder.catalog, locale)
-        link = f"https://t.me/{context.bot.username}"
+        link = f"https://t.me/{self.app.bot.username}"
         text = escape(words.t(UI.TELEGRAM_GROUP, link=link))
         with contextlib.suppress(TelegramError):
             await message.reply_text(text, parse_mode=ParseMode.HTML)
 
-    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("error while handling an update", exc_info=context.error)
+
+class _PollWindow:
+    """The updates the poll loop has taken and not yet confirmed to Telegram.
+
+    getUpdates' ``offset`` confirms every update below it, so it may move only
+    up to the lowest update still in hand; updates above that which are
+    already handled are remembered, so that a redelivered copy is not taken
+    twice. An update whose handling failed is neither: Telegram sends it again.
+    """
+
+    def __init__(self) -> None:
+        self.in_hand: dict[int, asyncio.Task[None]] = {}
+        self.handled: set[int] = set()
+        self.failed: set[int] = set()
+        self.highest: int | None = None
+
+    def is_new(self, update_id: int) -> bool:
+        """Neither in hand nor handled, and not below what was confirmed."""
+        if update_id in self.in_hand or update_id in self.handled:
+            return False
+        offset = self.offset()
+        return offset is None or update_id >= offset or update_id in self.failed
+
+    def take(self, update_id: int, job: Coroutine[Any, Any, None]) -> None:
+        self.failed.discard(update_id)
+        self.in_hand[update_id] = asyncio.create_task(job, name=f"update {update_id}")
+        self.highest = update_id if self.highest is None else max(self.highest, update_id)
+
+    def settle(self) -> None:
+        """Move finished updates to handled (or failed), and forget confirmed ones."""
+        for update_id, task in list(self.in_hand.items()):
+            if task.done():
+                del self.in_hand[update_id]
+                ok = not task.cancelled() and task.exception() is None
+                (self.handled if ok else self.failed).add(update_id)
+        offset = self.offset()
+        if offset is not None:
+            self.handled = {u for u in self.handled if u >= offset}
+
+    def offset(self) -> int | None:
+        """The next getUpdates offset: the lowest update not yet handled."""
+        unfinished = [*self.in_hand, *self.failed]
+        if unfinished:
+            return min(unfinished)
+        return None if self.highest is None else self.highest + 1
+
+
+def _update_id(data: object) -> int | None:
+    """An update's id, if it has one worth the name."""
+    if isinstance(data, dict):
+        update_id = data.get("update_id")
+        if isinstance(update_id, int) and not isinstance(update_id, bool):
+            return update_id
+    return None
+
+
+def _where(exc: BaseException) -> str:
+    """An exception's type and where it was raised, never its message.
+
+    Messages can quote what a person wrote (a ``KeyError`` of their answer),
+    and the logs promise none of that.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {Path(last.filename).name}:{last.lineno}"
 
 
 def _session(stored: object) -> Session | None:
