@@ -8,15 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import threading
 from pathlib import Path
+from types import FrameType
 
+from telegram.error import InvalidToken, TelegramError
+
+from bot import logs
 from bot.channels.telegram.channel import CatalogHolder, TelegramBot
 from bot.flows.catalog import Catalog
 from bot.settings import Settings
 from bot.store.conversations import Store
 
 log = logging.getLogger(__name__)
+
+EXIT_SECONDS = 9.5
+"""After SIGTERM the process is gone within this long, whatever it was doing:
+Docker's ``stop`` kills at 10 s, and an orderly exit is better than a kill."""
 
 
 async def open_store(database_url: str | None, db_path: Path) -> Store:
@@ -38,17 +48,40 @@ async def serve(settings: Settings, catalog: Catalog) -> int:
     store = await open_store(settings.database_url, settings.db_path)
     bot = TelegramBot(settings, CatalogHolder(catalog), store)
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, bot.request_stop)
+    logs.guard_loop(loop)
+
+    def on_stop_signal(signum: int, frame: FrameType | None) -> None:
+        # A Python signal handler (not the loop's): it runs even if the loop is
+        # stuck, and the timer ends the process if stopping itself hangs.
+        timer = threading.Timer(EXIT_SECONDS, os._exit, args=(1,))
+        timer.daemon = True
+        timer.start()
+        loop.call_soon_threadsafe(bot.request_stop)
+
+    previous = {s: signal.signal(s, on_stop_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     loop.add_signal_handler(signal.SIGHUP, bot.reload_on_signal)
     try:
-        await bot.start()
+        try:
+            await bot.start()
+        except InvalidToken:
+            log.error("cannot start: Telegram refused the bot token; check TELEGRAM_BOT_TOKEN")
+            return 1
+        except (TelegramError, OSError, ValueError) as exc:
+            # The Bot API unreachable, a redirect loop, a mistyped URL scheme: the
+            # message may quote the URL, and so the token; the formatter redacts it.
+            log.error("cannot start: the Bot API did not answer (%s: %s)", type(exc).__name__, exc)
+            return 1
         log.info("bot started (%s)", "webhook" if settings.webhook_url else "polling")
         await bot.stopped()
     finally:
-        await bot.stop()
-        await store.close()
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            loop.remove_signal_handler(signum)
+        try:
+            await asyncio.wait_for(bot.stop(), EXIT_SECONDS - 1.5)
+        except TimeoutError:
+            log.error("stopping took too long; exiting anyway")
+        finally:
+            await store.close()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            loop.remove_signal_handler(signal.SIGHUP)
     log.info("bot stopped")
     return 1 if bot.failed else 0

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+from bot import logs
 from bot.channels.telegram.channel import CatalogHolder, TelegramBot
 from bot.flows.catalog import Catalog, LoadReport
-from bot.logs import RedactingFormatter
 from bot.service import open_store
 from bot.settings import Settings
 from bot.sources import project_catalog
@@ -39,19 +41,25 @@ def settings_for(api: FakeBotAPI, db: Database, **changes: object) -> Settings:
 
 @contextmanager
 def captured_log(secrets: list[str]) -> Iterator[io.StringIO]:
-    """Everything logged at DEBUG and up, through the bot's redacting formatter."""
+    """Everything logged at DEBUG and up, configured as `python -m bot run` configures it."""
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(RedactingFormatter(secrets))
     root = logging.getLogger()
-    old = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
+    saved = (list(root.handlers), root.level, sys.excepthook, threading.excepthook)
+    libraries = {name: logging.getLogger(name).level for name in logs.QUIET_LIBRARIES}
+    logs.configure("DEBUG", secrets, stream)
     try:
         yield stream
     finally:
-        root.removeHandler(handler)
-        root.setLevel(old)
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        handlers, level, sys.excepthook, threading.excepthook = saved
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
+        for name, old in libraries.items():
+            logging.getLogger(name).setLevel(old)
+        logging.captureWarnings(False)
+        sys.unraisablehook = sys.__unraisablehook__
 
 
 @asynccontextmanager

@@ -8,6 +8,9 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+from aiohttp import web
+
 from fakebotapi import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,3 +112,97 @@ async def test_run_without_token_says_what_to_set(tmp_path: Path) -> None:
         stderr.decode().strip()
         == "cannot start: TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather"
     )
+
+
+TOKEN = "987654321:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ"
+"""Letters of both cases, so a lowercased or uppercased copy would show."""
+
+
+async def start_against(base_url: str, tmp_path: Path) -> tuple[int | None, str]:
+    """`python -m bot run` against ``base_url``: its exit status and everything it printed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ADVISOR_"))}
+    env |= {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_BASE_URL": base_url,
+        "ADVISOR_DB_PATH": str(tmp_path / "advisor.sqlite3"),
+        "ADVISOR_LOG_LEVEL": "DEBUG",
+        "PYTHONWARNINGS": "always",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    return process.returncode, out.decode(errors="replace")
+
+
+@pytest.mark.parametrize("failure", ["401", "404", "redirect loop", "bad scheme"])
+async def test_no_startup_failure_prints_the_token(failure: str, tmp_path: Path) -> None:
+    """getMe refused, a wrong URL, a redirect loop, a mistyped scheme: one line, no token."""
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        if failure == "redirect loop":
+            raise web.HTTPFound(str(request.url))
+        status = int(failure)
+        body = {"ok": False, "error_code": status, "description": f"Error {status}: {request.path}"}
+        return web.json_response(body, status=status)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        scheme = "htps" if failure == "bad scheme" else "http"
+        status, out = await start_against(f"{scheme}://127.0.0.1:{port}/bot", tmp_path)
+    finally:
+        await runner.cleanup()
+    assert status == 1, out
+    assert "cannot start" in out
+    assert "Traceback" not in out
+    for form in (TOKEN, TOKEN.lower(), TOKEN.upper(), TOKEN.split(":")[1].lower()):
+        assert form not in out, f"the token, as {form!r}"
+
+
+async def test_sigterm_exits_within_ten_seconds_with_an_update_in_hand(
+    fake_api: FakeBotAPI, tmp_path: Path
+) -> None:
+    """After an update that cannot be read, and with a reply stuck on a slow Bot API,
+    SIGTERM still ends the process within 10 s."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ADVISOR_"))}
+    env |= {
+        "TELEGRAM_BOT_TOKEN": fake_api.token,
+        "TELEGRAM_BASE_URL": fake_api.base_url,
+        "ADVISOR_DB_PATH": str(tmp_path / "advisor.sqlite3"),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        fake_api.delay("sendMessage", 120)
+        fake_api.send_update({"message": "not a message"})
+        fake_api.send_text(42, "/start plan")
+        await fake_api.wait_for(lambda calls: any(c.method == "getMe" for c in calls), timeout=30)
+        await asyncio.sleep(2)  # the update is taken; its reply waits on the slow API
+        started = asyncio.get_running_loop().time()
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), timeout=30)
+        took = asyncio.get_running_loop().time() - started
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert took < 10, f"took {took:.1f} s to exit"
