@@ -775,13 +775,17 @@ class FakeBotAPI:
         }
         return self._enqueue({"callback_query": query})
 
-    def send_update(self, payload: JSON) -> int:
+    def send_update(self, payload: JSON, *, raw: bool = False) -> int:
         """Queue any update (photo, location, group event...); returns its update_id.
+
+        ``raw`` queues it exactly as given (but for the update_id), however malformed.
 
         ``update_id`` is assigned when missing, and so are ``message_id``/``date`` of a
         ``message``/``edited_message``/``channel_post`` that has a ``chat``.
         """
         update = json.loads(json.dumps(payload))
+        if raw:
+            return self._enqueue(update)
         for key in ("message", "edited_message", "channel_post", "edited_channel_post"):
             message = update.get(key)
             if isinstance(message, dict) and isinstance(message.get("chat"), dict):

@@ -244,7 +244,7 @@ def test_no_update_stops_the_bot(
     """Whatever JSON an update holds, the bot confirms it and answers the next valid one."""
     thread, api, bot, url = served
     if url is None:
-        update_id = api.send_update(update)
+        update_id = api.send_update(update, raw=True)
         thread.run(api.wait_confirmed(timeout=10))
         assert update_id not in [u["update_id"] for u in api.pending_updates], "confirmed"
     else:

@@ -358,6 +358,11 @@ class TelegramBot:
         try:
             update = Update.de_json(dict(data), self.app.bot)
             chat = update.effective_chat
+            user = update.effective_user
+            # python-telegram-bot takes ids as they come; ours must be numbers.
+            for thing in (chat, user):
+                if thing is not None and type(thing.id) is not int:
+                    raise TypeError("an id that is not a whole number")
             key: object = chat.id if chat is not None else ("update", update.update_id)
         except Exception as exc:  # whatever the parser raises, the bot goes on
             log.warning(
