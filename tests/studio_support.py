@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+from bot.store.conversations import Conversation
+from bot.store.sqlite import SQLiteStore
+from bot.store.usage import Event, EventKind
+
 ROOT = Path(__file__).resolve().parent.parent
 START_SECONDS = 90.0
 SHORT_TEXT = "A short test"
@@ -147,3 +151,22 @@ def walk_first_options(url: str, limit: int = 80) -> Form:
         else:
             return form
     raise AssertionError("the try-out did not reach a result")
+
+
+async def record_usage(db: Path, flow_id: str, question: str, level: str) -> None:
+    """Three conversations' usage events: all start at ``question``, two reach ``level``."""
+    store = await SQLiteStore.open(db)
+    try:
+        for chat in range(3):
+            events = [
+                Event(flow_id, EventKind.STARTED),
+                Event(flow_id, EventKind.ENTERED, question),
+            ]
+            if chat:
+                events += [
+                    Event(flow_id, EventKind.LEFT, question),
+                    Event(flow_id, EventKind.FINISHED, value=level),
+                ]
+            await store.apply(chat, Conversation(900 + chat, user_id=4242), events=events)
+    finally:
+        await store.close()

@@ -23,15 +23,13 @@ from bot.channels.studio.views import explain, flow_statuses, flow_view
 from bot.flows.catalog import Catalog
 from bot.flows.findings import Finding, Severity
 from bot.sources import read_place, resolve
-from bot.store.conversations import Conversation
-from bot.store.sqlite import SQLiteStore
-from bot.store.usage import Event, EventKind
 
 from studio_support import (
     Form,
     RunningStudio,
     get,
     post,
+    record_usage,
     running_studio,
     studio_on_a_copy,
     walk_first_options,
@@ -178,25 +176,7 @@ def test_stats_charts_from_the_usage_events(tmp_path: Path, project: Path) -> No
     first = flow.model.questions[0].id
     level = next(iter(flow.model.recommendations)).value
     db = tmp_path / "advisor.sqlite3"
-
-    async def fill() -> None:
-        store = await SQLiteStore.open(db)
-        try:
-            for chat in range(3):
-                events = [
-                    Event(flow_id, EventKind.STARTED),
-                    Event(flow_id, EventKind.ENTERED, first),
-                ]
-                if chat:
-                    events += [
-                        Event(flow_id, EventKind.LEFT, first),
-                        Event(flow_id, EventKind.FINISHED, value=level),
-                    ]
-                await store.apply(chat, Conversation(900 + chat, user_id=4242), events=events)
-        finally:
-            await store.close()
-
-    asyncio.run(fill())
+    asyncio.run(record_usage(db, flow_id, first, level))
     with running_studio(project, db) as studio:
         status, page = get(studio.url + "/stats")
     assert status == 200

@@ -8,8 +8,11 @@ the axe-playwright-python package, never from a CDN.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,7 +22,14 @@ from bot.advice.render import Renderer
 from bot.flows.catalog import Catalog
 from bot.sources import read_place, resolve
 
-from studio_support import SHORT_TEXT, RunningStudio, studio_on_a_copy
+from studio_support import (
+    ROOT,
+    SHORT_TEXT,
+    RunningStudio,
+    record_usage,
+    running_studio,
+    studio_on_a_copy,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -206,4 +216,26 @@ def test_front_page_follows_a_breaking_edit_by_itself(page, tmp_path: Path) -> N
         finding = page.locator(".finding", has_text=f"{flow_id}.yaml:{line}:")
         finding.first.wait_for(timeout=30_000)
         assert "no_such_question" in finding.first.inner_text()
+        assert_accessible(page)
+
+
+def test_stats_page_draws_the_charts(page, tmp_path: Path) -> None:
+    """With --db, /stats shows each chart as a table of bars that passes axe."""
+    copy = tmp_path / "project"
+    shutil.copytree(ROOT / "flows", copy / "flows")
+    shutil.copytree(ROOT / "content", copy / "content")
+    catalog = read_place(resolve(copy)).unwrap()
+    flow_id, flow = next(iter(catalog.flows.items()))
+    level = next(iter(flow.model.recommendations)).value
+    db = tmp_path / "advisor.sqlite3"
+    # Playwright's sync API owns this thread's event loop: write the events from another.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(
+            asyncio.run, record_usage(db, flow_id, flow.model.questions[0].id, level)
+        ).result()
+    with running_studio(copy, db) as studio:
+        page.goto(studio.url + "/stats")
+        assert page.get_by_role("heading", name="Outcomes over time").first.is_visible()
+        assert page.locator(".bar").count() >= 3
+        assert_screenshot_shows_something(page, tmp_path / "stats.png")
         assert_accessible(page)
