@@ -105,6 +105,7 @@ class Form(HTMLParser):
 
     def __init__(self, page: str) -> None:
         super().__init__()
+        self.page = page
         self.state = ""
         self.options: list[tuple[str, bool]] = []
         """Each option button's value, and whether it is a toggle (a multi-select)."""

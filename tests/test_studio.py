@@ -18,7 +18,7 @@ import pytest
 
 from bot.advice import engine
 from bot.advice.engine import Session
-from bot.advice.render import Renderer
+from bot.advice.render import Renderer, plain
 from bot.channels.studio.views import explain, flow_statuses, flow_view
 from bot.flows.catalog import Catalog
 from bot.flows.findings import Finding, Severity
@@ -101,8 +101,15 @@ def test_try_reaches_the_same_headline_as_the_bot(studio: RunningStudio, locale:
                 session = engine.confirm(flow, engine.toggle(flow, session, first).session).session
             else:
                 session = engine.choose(flow, session, question.option_ids[0]).session
-        headline = words.headline(flow, engine.result(flow, session))
+        result = engine.result(flow, session)
+        headline = words.headline(flow, result)
         assert headline in [h.strip() for h in form.headings], (flow_id, form.headings)
+        # Word for word what the terminal prints, line by line.
+        shown = html.unescape(re.sub(r"<[^>]+>", "\n", form.page))
+        shown_lines = {line.strip() for line in shown.splitlines()}
+        for line in plain(words.result(flow, result)).splitlines():
+            line = line.strip().removeprefix("- ")
+            assert not line or line in shown_lines, (flow_id, locale, line)
 
 
 def test_back_and_restart(studio: RunningStudio) -> None:
