@@ -216,7 +216,7 @@ def test_explain_names_the_rule_and_each_cautions_cause() -> None:
     catalog, session = mini_session(("text", "x"), ("choice", "yes"), ("multi", ("none",)))
     flow = catalog.flows["mini"]
     words = Renderer(catalog, "en")
-    why = explain(words, flow, session, engine.result(flow, session))
+    why = explain(words, flow, engine.result(flow, session))
     assert why.rule.startswith("Rule 3 (otherwise) chose Consult")
     assert why.cautions == (
         (
@@ -225,7 +225,7 @@ def test_explain_names_the_rule_and_each_cautions_cause() -> None:
         ),
     )
     catalog, session = mini_session(("text", "x"), ("choice", "no"))
-    why = explain(words, flow, session, engine.result(flow, session))
+    why = explain(words, flow, engine.result(flow, session))
     assert why.rule == "Rule 1 (closed) chose Inform, the first rule that holds: open is no."
     assert why.cautions == ()
 

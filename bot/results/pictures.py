@@ -50,14 +50,15 @@ def svg(dot: str) -> str:
     return run.stdout.decode("utf-8")
 
 
-def standalone(picture: str, title: str) -> str:
-    """An SVG in a page of its own, for ``--format html``: opens in any browser.
-
-    Graphviz's XML prologue and DOCTYPE are dropped: inline SVG in HTML
-    needs neither.
-    """
+def svg_element(picture: str) -> str:
+    """Graphviz's SVG from its ``<svg>`` on: inline SVG in HTML needs no XML prologue."""
     start = picture.find("<svg")
-    body = picture[start:] if start >= 0 else picture
+    return picture[start:] if start >= 0 else picture
+
+
+def standalone(picture: str, title: str) -> str:
+    """An SVG in a page of its own, for ``--format html``: opens in any browser."""
+    body = svg_element(picture)
     name = html.escape(title)
     return (
         "<!doctype html>\n"

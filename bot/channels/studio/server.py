@@ -42,7 +42,7 @@ from bot.flows.catalog import Catalog, CompiledFlow
 from bot.flows.findings import Finding
 from bot.flows.graph import to_dot
 from bot.flows.model import QuestionKind
-from bot.results.pictures import PictureError, svg
+from bot.results.pictures import PictureError, svg, svg_element
 from bot.sources import resolve
 from bot.store.conversations import Store
 
@@ -345,7 +345,7 @@ def _question_or_result(flow: CompiledFlow, session: Session, words: Renderer) -
             "prompt": None,
             "heading": "",
             "blocks": words.result(flow, result),
-            "explanation": explain(words, flow, session, result),
+            "explanation": explain(words, flow, result),
             "multiline": False,
         }
     prompt = words.prompt(flow, session)
@@ -361,9 +361,7 @@ def _question_or_result(flow: CompiledFlow, session: Session, words: Renderer) -
 
 def _inline(picture: str, flow_id: str) -> str:
     """Graphviz's SVG made ready to sit in a page: no XML prologue, named for screen readers."""
-    start = picture.find("<svg")
-    body = picture[start:] if start >= 0 else picture
-    return body.replace(
+    return svg_element(picture).replace(
         "<svg", f'<svg role="img" aria-labelledby="diagram-caption" id="diagram-{flow_id}"', 1
     )
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from bot.advice.engine import Result, Session
+from bot.advice.engine import Result
 from bot.advice.render import Renderer
 from bot.flows.catalog import Catalog, CompiledFlow
 from bot.flows.findings import Finding, Severity
@@ -270,7 +270,7 @@ class Explanation:
     """Each caution's title and the sentence saying why it appeared."""
 
 
-def explain(words: Renderer, flow: CompiledFlow, session: Session, result: Result) -> Explanation:
+def explain(words: Renderer, flow: CompiledFlow, result: Result) -> Explanation:
     """Which outcome rule chose the level and why each caution appeared, in words."""
     model = flow.model
     number, outcome = next(
