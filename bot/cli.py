@@ -168,7 +168,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; the exit status."""
+    """Run the command line; the exit status.
+
+    Output piped into a reader that stops early (``| head``) ends quietly:
+    what is left unwritten is not wanted.
+    """
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # Further writes (and the interpreter's final flush) would raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "flows":
         if args.flows_command == "test":
@@ -383,6 +396,7 @@ def stats(days: float, with_audit: bool) -> int:
     from bot.advice.render import Renderer
     from bot.service import open_store
     from bot.sources import read_place, resolve
+    from bot.store.conversations import NotADatabase
     from bot.store.usage import report, tally
 
     where = _database()
@@ -398,7 +412,7 @@ def stats(days: float, with_audit: bool) -> int:
         return 1
 
     async def read() -> tuple[list[tuple[str, str, str | None, str | None]], list]:
-        store = await open_store(url, db_path)
+        store = await open_store(url, db_path)  # refuses a file that is no database
         try:
             rows = await store.events_since(time.time() - days * 86400)
             log = await store.audit_log() if with_audit else []
@@ -406,7 +420,11 @@ def stats(days: float, with_audit: bool) -> int:
             await store.close()
         return rows, log
 
-    rows, log = asyncio.run(read())
+    try:
+        rows, log = asyncio.run(read())
+    except NotADatabase as exc:
+        print(f"cannot read the figures: {exc}", file=sys.stderr)
+        return 1
     print(report(tally(rows), days, Renderer(loaded.catalog, loaded.catalog.default_locale)))
     if with_audit:
         print("\nAdmin actions, newest first:")

@@ -17,7 +17,7 @@ from bot.store import postgres
 from bot.store.conversations import Store
 from bot.store.sqlite import MIGRATIONS, Applied, Conversation, SQLiteStore
 
-from support import Database, applied, rows_about
+from support import Database, applied, rows, rows_about
 
 
 @pytest.fixture
@@ -266,3 +266,26 @@ async def test_a_reload_reaches_the_other_replicas(postgres_url: str) -> None:
     finally:
         await one.close()
         await two.close()
+
+
+async def test_forget_takes_audit_rows_and_records_its_update_once(store: Store) -> None:
+    """forget also deletes the person's audit rows, and with an update id records it in the
+    same transaction: a resend of that update is then a duplicate (exactly once)."""
+    await store.apply(1, Conversation(11, user_id=11, session={}), now=100.0)
+    await store.audit(11, "stats", "denied", 100.0)
+    await store.audit(99, "stats", "ok", 100.0)
+    assert await store.forget(11, update_id=7, now=200.0) == 3
+    assert [row[1] for row in await store.audit_log()] == [99]
+    assert rows_about(place(store), 11) == 0
+    again = Conversation(11, user_id=11, session={"x": 1})
+    assert await store.apply(7, again, 300.0) is Applied.DUPLICATE
+    assert (await store.load(11)).version == 0, "nothing came back"
+
+
+async def test_update_ids_are_kept_days_not_weeks(store: Store) -> None:
+    """Update ids go after their own cutoff while the conversation stays."""
+    await store.apply(1, Conversation(11, user_id=11, session={}), now=100.0)
+    await store.apply(2, Conversation(11, user_id=11, session={}, version=1), now=100.0 + 86400)
+    assert await store.purge(idle_before=0.0, updates_before=100.0 + 3600) == 0
+    assert rows(place(store), "SELECT update_id FROM applied_updates") == [(2,)]
+    assert (await store.load(11)).version == 2

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -379,3 +381,91 @@ async def test_text_after_the_result_points_to_starting_again(
         texts = fake_api.chat(USER).texts
     assert "Tap Start again, or send /restart, to begin again." in (texts[-2] or "")
     assert "What would you like to do?" in (texts[-1] or "")
+
+
+async def test_forget_leaves_no_answer_in_the_files(fake_api: FakeBotAPI, tmp_path: Path) -> None:
+    """After /forget the typed answer is in neither the database file nor its WAL, and the
+    person's audit rows are gone (SQLite: secure_delete and a truncating checkpoint)."""
+    db = tmp_path / "advisor.sqlite3"
+    secret = "Closing the zebra crossing on Quillfeather Lane"
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        await say(fake_api, USER, secret)
+        await say(fake_api, USER, "/stats")
+        await say(fake_api, USER, "/forget")
+        await tap(fake_api, USER, "Yes, delete it")
+        for path in await asyncio.to_thread(lambda: list(tmp_path.glob("advisor.sqlite3*"))):
+            assert secret.encode() not in await asyncio.to_thread(path.read_bytes), path.name
+        with sqlite3.connect(db) as con:
+            assert con.execute("SELECT COUNT(*) FROM audit").fetchone() == (0,)
+
+
+async def test_a_forged_forget_press_deletes_nothing(fake_api: FakeBotAPI, db: Database) -> None:
+    """'forget:yes' pressed on a message that was never the confirmation changes nothing."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start")
+        forged_press(fake_api, "forget:yes", fake_api.last_message(USER).raw)
+        await fake_api.wait_idle()
+        assert rows_about(db, USER) > 0
+        await say(fake_api, USER, "/forget")
+        forged_press(fake_api, "forget:yes:0000", fake_api.last_message(USER).raw)
+        await fake_api.wait_idle()
+        assert rows_about(db, USER) > 0
+        await tap(fake_api, USER, "Yes, delete it")
+    assert rows_about(db, USER) == 0
+
+
+async def test_a_press_by_someone_else_in_a_private_chat_is_refused(
+    fake_api: FakeBotAPI, db: Database
+) -> None:
+    """A forged update whose sender is not the private chat's person changes nothing."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        before = stored_rows(db, "SELECT version, session FROM conversations")
+        fake_api.send_update(
+            {
+                "message": {
+                    "from": {"id": 999, "is_bot": False, "first_name": "M"},
+                    "chat": {"id": USER, "type": "private"},
+                    "text": "someone else's words",
+                }
+            }
+        )
+        await fake_api.wait_idle()
+        assert stored_rows(db, "SELECT version, session FROM conversations") == before
+
+
+async def test_a_failed_chat_action_does_not_stop_the_pdf(
+    fake_api: FakeBotAPI, db: Database
+) -> None:
+    """sendChatAction is cosmetic: when it fails the document is still sent."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        for answer in FOOTPATH:
+            await say(fake_api, USER, answer)
+        fake_api.fail_next("sendChatAction", status=500)
+        await tap(fake_api, USER, "PDF")
+        await fake_api.wait_for(lambda calls: any(c.method == "sendDocument" for c in calls), 30)
+    assert [c.ok for c in fake_api.calls_of("sendChatAction")] == [False]
+
+
+async def test_a_result_that_could_not_be_sent_is_announced(
+    fake_api: FakeBotAPI, db: Database
+) -> None:
+    """When Telegram refuses a reply, the person is told, and /summary has it again."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        await say(fake_api, USER, FOOTPATH[0])
+        await say(fake_api, USER, FOOTPATH[1])
+        fake_api.fail_next("sendMessage", status=400, description="Bad Request: can't parse")
+        await say(fake_api, USER, FOOTPATH[2])
+        assert "could not be sent" in last_text(fake_api, USER)
+        await say(fake_api, USER, "/summary")
+        assert any("Recommendation:" in (t or "") for t in fake_api.chat(USER).texts[-3:])
+
+
+def forged_press(api: FakeBotAPI, data: str, message: dict) -> None:
+    """A press of a button the message never had, as a hostile client can send."""
+    user = {"id": USER, "is_bot": False, "first_name": "U"}
+    query = {"id": "1", "from": user, "message": message, "chat_instance": "1", "data": data}
+    api.send_update({"callback_query": query})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,79 @@ def test_no_command_without_token_is_the_terminal_chat() -> None:
     done = run_cli([], "quit\n")
     assert done.returncode == 0, done.stderr
     assert "Engagement Advisor" in done.stdout
+
+
+def test_what_is_typed_is_shown_not_obeyed() -> None:
+    """ANSI and OSC escapes, NUL and right-to-left overrides in an answer come back visibly."""
+    hostile = "\x1b]0;owned\x07\x1b[2J\x00\u202eevil"
+    status, out = converse([hostile, "1", "1,2", "yes"])
+    assert status == 0
+    for raw in ("\x1b", "\x07", "\x00", "\u202e"):
+        assert raw not in out
+    assert "\\x1b]0;owned\\x07\\x1b[2J\\x00\\u202eevil" in out
+
+
+def run_bytes(args: list[str], stdin: bytes, **env: str) -> subprocess.CompletedProcess[bytes]:
+    """The CLI with raw bytes in, under the given locale settings."""
+    environ = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"} | env
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=ROOT,
+        env=environ,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_huge_lines_and_invalid_utf8_are_read_safely() -> None:
+    """A 20 MB line is capped, not echoed in full; bytes that are not UTF-8 under a
+    strict UTF-8 locale are replaced, not a traceback."""
+    done = run_bytes(
+        ["chat", "--flow", "plan", "--no-files"],
+        b"\xff\xfe bad bytes\n" + b"1" * 20_000_000 + b"\nquit\n",
+        PYTHONIOENCODING="utf-8:strict",
+        LC_ALL="C.UTF-8",
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert b"Traceback" not in done.stderr
+    assert len(done.stdout) < 100_000, "the long line was not echoed in full"
+
+
+def test_output_into_a_closed_pipe_ends_quietly() -> None:
+    """`python -m bot chat | head -1`: no BrokenPipeError traceback."""
+    done = subprocess.run(
+        f"yes 1 | head -50 | {sys.executable} -m bot chat --flow plan --no-files | head -1",
+        shell=True,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert b"Traceback" not in done.stderr, done.stderr.decode()[-2000:]
+    assert b"BrokenPipe" not in done.stderr
+
+
+def test_result_files_are_owner_only(tmp_path: Path) -> None:
+    """The PDF and picture hold the answers: 0600 files in a 0700 folder."""
+    out = tmp_path / "results"
+    feed = iter(["the hall", "1", "1,2", "yes"])
+    Terminal(mini_catalog(), "en", lambda: next(feed, None), io.StringIO(), out).run("mini")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    files = list(out.iterdir())
+    assert len(files) == 2
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+
+
+def test_stats_on_a_file_that_is_no_database(tmp_path: Path) -> None:
+    """`bot stats` on another file says so in one line and leaves the file and its mode."""
+    other = tmp_path / "notes.txt"
+    other.write_text("not a database\n" * 100)
+    other.chmod(0o644)
+    done = run_bytes(["stats"], b"", ADVISOR_DB_PATH=str(other))
+    assert done.returncode == 1
+    assert b"Traceback" not in done.stderr
+    assert b"not a SQLite database" in done.stderr
+    assert stat.S_IMODE(other.stat().st_mode) == 0o644
+    assert other.read_text() == "not a database\n" * 100

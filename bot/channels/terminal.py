@@ -7,6 +7,7 @@ end to end with ``printf ... | python -m bot chat``.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import unicodedata
@@ -50,7 +51,8 @@ class Terminal:
         }
 
     def say(self, text: str = "") -> None:
-        print(text, file=self.out, flush=True)
+        """Print a line; control characters in it shown, never obeyed (see ``visible``)."""
+        print(visible(text), file=self.out, flush=True)
 
     def command(self, line: str) -> str | None:
         """Which command a line is, if any (the word in this locale or in English)."""
@@ -114,12 +116,13 @@ class Terminal:
         from bot.results.report import result_files
 
         pdf, picture = result_files(self.catalog, flow, session, self.locale)
-        self.save_to.mkdir(parents=True, exist_ok=True)
+        # The files hold the person's answers: owner-only, as the database is.
+        self.save_to.mkdir(parents=True, exist_ok=True, mode=0o700)
         stem = f"{flow.id}-{time.strftime('%Y%m%d-%H%M%S')}"
         pdf_path = self.save_to / f"{stem}.pdf"
         png_path = self.save_to / f"{stem}.png"
-        pdf_path.write_bytes(pdf)
-        png_path.write_bytes(picture)
+        _write_private(pdf_path, pdf)
+        _write_private(png_path, picture)
         self.say()
         self.say(self.words.t(UI.TERMINAL_SAVED, pdf=pdf_path, png=png_path))
 
@@ -162,20 +165,53 @@ def _plain(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+MAX_LINE = 4096
+"""Characters of one line read; the rest of a longer line is skipped unread into memory."""
+
+_SHOWN = {
+    **{c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if c != 0x0A},
+    **{c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))},
+    0x09: "\t",
+}
+"""Control characters (ANSI and OSC escapes, NUL, ...) and bidirectional overrides,
+each as a visible escape: an answer must not retitle, clear or reorder a terminal."""
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters and direction overrides shown, not obeyed."""
+    return text.translate(_SHOWN)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file readable by its owner only, from the moment it exists."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+    path.chmod(0o600)
+
+
 def stdin_reader(stream: TextIO = sys.stdin) -> Callable[[], str | None]:
     """Read one line at a time; None at end of input.
 
     A prompt is shown only to a person at a terminal, so piped output stays
-    clean for scripts.
+    clean for scripts. Bytes that are not valid in the locale's encoding
+    become U+FFFD rather than a traceback, and a line longer than
+    ``MAX_LINE`` is cut there, the rest read in pieces and dropped.
     """
     interactive = stream.isatty()
+    if hasattr(stream, "reconfigure"):
+        stream.reconfigure(errors="replace")
 
     def read() -> str | None:
         if interactive:
             print("> ", end="", flush=True)
-        line = stream.readline()
+        line = stream.readline(MAX_LINE)
         if not line:
             return None
+        if not line.endswith("\n"):
+            rest = line
+            while rest and not rest.endswith("\n"):
+                rest = stream.readline(MAX_LINE)
         return line.rstrip("\r\n")
 
     return read

@@ -16,6 +16,10 @@ from typing import Any, Protocol
 from bot.store.usage import Event
 
 
+class NotADatabase(Exception):
+    """The configured database file is something else; nothing was changed."""
+
+
 class Applied(StrEnum):
     """What became of an attempt to apply an update."""
 
@@ -85,12 +89,22 @@ class Store(Protocol):
         """Remember which message carries the live buttons."""
         ...
 
-    async def forget(self, user_id: int) -> int:
-        """Delete every row about a person."""
+    async def forget(
+        self, user_id: int, update_id: int | None = None, now: float | None = None
+    ) -> int:
+        """Delete every row about a person: conversations, update ids, audit rows.
+
+        With ``update_id``, record that update as applied in the same
+        transaction, so the forget happens exactly once: a crash before the
+        commit leaves it to Telegram's resend, and a resend after it is a
+        duplicate. The id is kept with no chat: it says nothing about anyone.
+        How many rows were deleted.
+        """
         ...
 
-    async def purge(self, idle_before: float) -> int:
-        """Delete conversations idle since before ``idle_before``."""
+    async def purge(self, idle_before: float, updates_before: float | None = None) -> int:
+        """Delete conversations idle since before ``idle_before``, and the ids of
+        updates applied before ``updates_before`` (``idle_before`` if None)."""
         ...
 
     async def audit(

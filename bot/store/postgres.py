@@ -311,8 +311,10 @@ class PostgresStore:
             )
         return status == "UPDATE 1"
 
-    async def forget(self, user_id: int) -> int:
-        """Delete every row about a person; how many were deleted."""
+    async def forget(
+        self, user_id: int, update_id: int | None = None, now: float | None = None
+    ) -> int:
+        """Delete every row about a person (see ``Store.forget``); how many were deleted."""
         async with self._connection() as db, db.transaction():
             chats = {
                 row[0]
@@ -326,9 +328,17 @@ class PostgresStore:
                 "DELETE FROM applied_updates WHERE chat_id = ANY($1::bigint[])",
                 list(chats | {user_id}),
             )
-        return len(chats) + _count(updates)
+            audit = await db.execute("DELETE FROM audit WHERE user_id = $1", user_id)
+            if update_id is not None:
+                await db.execute(
+                    "INSERT INTO applied_updates (update_id, chat_id, applied_at) "
+                    "VALUES ($1, NULL, $2) ON CONFLICT DO NOTHING",
+                    update_id,
+                    time.time() if now is None else now,
+                )
+        return len(chats) + _count(updates) + _count(audit)
 
-    async def purge(self, idle_before: float) -> int:
+    async def purge(self, idle_before: float, updates_before: float | None = None) -> int:
         """Delete conversations idle since before ``idle_before`` and old update ids.
 
         One replica at a time: the others find the lock taken and skip this round.
@@ -339,7 +349,10 @@ class PostgresStore:
             ):
                 return 0
             gone = await db.execute("DELETE FROM conversations WHERE updated_at < $1", idle_before)
-            await db.execute("DELETE FROM applied_updates WHERE applied_at < $1", idle_before)
+            await db.execute(
+                "DELETE FROM applied_updates WHERE applied_at < $1",
+                idle_before if updates_before is None else updates_before,
+            )
         return _count(gone)
 
     async def audit(

@@ -21,10 +21,12 @@ from typing import Any
 
 import aiosqlite
 
-from bot.store.conversations import Applied, Conversation
+from bot.store.conversations import Applied, Conversation, NotADatabase
 from bot.store.usage import Event
 
 BUSY_TIMEOUT_MS = 5000
+SQLITE_HEADER = b"SQLite format 3\x00"
+"""The first bytes of every SQLite database file (https://sqlite.org/fileformat.html)."""
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: conversations and the updates already applied
@@ -123,6 +125,7 @@ class SQLiteStore:
         await asyncio.to_thread(_prepare_file, path)
         db = await aiosqlite.connect(path, isolation_level=None)
         db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA secure_delete = ON")  # /forget leaves no readable answer
         await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")
@@ -259,8 +262,16 @@ class SQLiteStore:
             )
         return cursor.rowcount == 1
 
-    async def forget(self, user_id: int) -> int:
-        """Delete every row about a person; how many were deleted."""
+    async def forget(
+        self, user_id: int, update_id: int | None = None, now: float | None = None
+    ) -> int:
+        """Delete every row about a person (see ``Store.forget``); how many were deleted.
+
+        ``secure_delete`` (set at open) zeroes the deleted content, and the
+        checkpoint after the commit copies the WAL into the file and
+        truncates it, so the answers are readable in neither.
+        """
+        now = time.time() if now is None else now
         async with self._transaction() as db:
             async with db.execute(
                 "SELECT chat_id FROM conversations WHERE user_id = ? OR chat_id = ?",
@@ -272,15 +283,28 @@ class SQLiteStore:
                 for table in ("applied_updates", "conversations"):
                     gone = await db.execute(f"DELETE FROM {table} WHERE chat_id = ?", (chat_id,))
                     deleted += gone.rowcount
+            gone = await db.execute("DELETE FROM audit WHERE user_id = ?", (user_id,))
+            deleted += gone.rowcount
+            if update_id is not None:
+                await db.execute(
+                    "INSERT OR IGNORE INTO applied_updates (update_id, chat_id, applied_at) "
+                    "VALUES (?, NULL, ?)",
+                    (update_id, now),
+                )
+        async with self._writing:
+            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted
 
-    async def purge(self, idle_before: float) -> int:
+    async def purge(self, idle_before: float, updates_before: float | None = None) -> int:
         """Delete conversations idle since before ``idle_before`` and old update ids."""
         async with self._transaction() as db:
             gone = await db.execute(
                 "DELETE FROM conversations WHERE updated_at < ?", (idle_before,)
             )
-            await db.execute("DELETE FROM applied_updates WHERE applied_at < ?", (idle_before,))
+            await db.execute(
+                "DELETE FROM applied_updates WHERE applied_at < ?",
+                (idle_before if updates_before is None else updates_before,),
+            )
         return gone.rowcount
 
     async def audit(
@@ -345,7 +369,14 @@ def _statements(script: str) -> list[str]:
 
 def _prepare_file(path: Path) -> None:
     """Create the folder and file owner-only before SQLite opens it (its -wal and
-    -shm files copy the database file's permissions)."""
+    -shm files copy the database file's permissions). A file that is there but is
+    no SQLite database is refused untouched, its mode too."""
+    if path.is_file() and path.stat().st_size > 0:
+        with path.open("rb") as existing:
+            if existing.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                raise NotADatabase(f"{path} is not a SQLite database")
+    elif path.exists() and not path.is_file():
+        raise NotADatabase(f"{path} is not a file")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.touch(mode=0o600, exist_ok=True)
     path.chmod(0o600)

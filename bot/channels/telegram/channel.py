@@ -67,7 +67,10 @@ POLL_SECONDS = 10
 """How long one getUpdates waits for news when nothing is in hand."""
 POLL_LIMIT = 100
 """Updates taken at once; each waits for its chat's turn, chats side by side."""
+UPDATE_ID_SECONDS = 2 * 86400
+"""How long an applied update's id is kept, to recognise Telegram's resends."""
 STALE_POLL_SECONDS = 120.0
+
 """A poll loop that has not gone round for this long is stuck; the heartbeat stops."""
 HANDOVER_SECONDS = 5.0
 
@@ -337,7 +340,10 @@ class TelegramBot:
                 # Also reconnects the listener for other replicas' reloads if it dropped.
                 await self.store.listen_reloads(self.reload_from_peer)
                 cutoff = self.clock() - self.settings.retention_days * 86400
-                gone = await self.store.purge(cutoff)
+                # Telegram resends an update for at most a day; after a week without
+                # updates it may start ids afresh, so an old id must not linger.
+                # https://core.telegram.org/bots/api#getting-updates
+                gone = await self.store.purge(cutoff, self.clock() - UPDATE_ID_SECONDS)
                 if gone:
                     log.info("purged %d idle conversation(s)", gone)
                 await self.beat()
@@ -404,6 +410,16 @@ class TelegramBot:
         if chat.type != ChatType.PRIVATE:
             await self.in_group(update)
             return
+        if user.id != chat.id:
+            # In a private chat only its person can write or press; anything else
+            # is forged, and must not touch their conversation.
+            log.warning(
+                "update %s: a sender who is not the private chat's person", update.update_id
+            )
+            if update.callback_query is not None:
+                await _answer(update.callback_query, None)
+            return
+
         message = update.message
         command = _command(message) if message is not None else None
         if command is not None and command[0] in ADMIN_COMMANDS:
@@ -430,6 +446,12 @@ class TelegramBot:
                         update.update_id,
                         _where(exc),
                     )
+                    return
+                if plan.forget:
+                    # The forget is the update's whole effect, in one transaction
+                    # with its update id: done exactly once, even across a crash.
+                    await self.store.forget(user.id, update.update_id, self.clock())
+                    await self.perform(update, plan, 0)
                     return
                 outcome = await self.store.apply(
                     update.update_id, plan.conversation, self.clock(), events
@@ -522,8 +544,7 @@ class TelegramBot:
                 log.debug("could not edit message %s: %s", edit.message_id, exc)
             except TelegramError as exc:
                 log.warning("could not edit message %s: %s", edit.message_id, exc)
-        if plan.forget and update.effective_user is not None:
-            await self.store.forget(update.effective_user.id)
+
         if plan.keepsake is not None:
             await self.send_keepsake(chat.id, *plan.keepsake)
         tracked: int | None = None
@@ -541,11 +562,19 @@ class TelegramBot:
                 return
             except TelegramError as exc:
                 log.warning("could not send a message (%s); the state is saved", exc)
+                await self.tell_not_delivered(chat.id, plan)
                 return
             if send.track:
                 tracked = sent["message_id"]
         if tracked is not None and not plan.forget:
             await self.store.set_prompt(chat.id, tracked, version)
+
+    async def tell_not_delivered(self, chat_id: int, plan: Plan) -> None:
+        """Say that a reply did not arrive and how to have it again (/summary)."""
+        locale = plan.conversation.locale or self.holder.catalog.default_locale
+        text = Renderer(self.holder.catalog, locale).t(UI.TELEGRAM_NOT_DELIVERED)
+        with contextlib.suppress(TelegramError):
+            await self.call("sendMessage", chat_id=chat_id, text=escape(text))
 
     async def call(self, method: str, **params: Any) -> Any:
         """A Bot API call whose answer stays JSON.
@@ -672,7 +701,8 @@ class TelegramBot:
                 result_files, self.holder.catalog, flow, session, locale
             )
             name = f"{flow.id}-{engine.result(flow, session).level.value}"
-            await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+            with contextlib.suppress(TelegramError):  # cosmetic: never in the way of the file
+                await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
             await bot.send_document(
                 chat_id,
                 InputFile(pdf, filename=f"{name}.pdf"),
@@ -681,8 +711,10 @@ class TelegramBot:
             await bot.send_photo(chat_id, InputFile(picture, filename=f"{name}.png"))
         except TelegramError as exc:
             log.warning("could not send the result files (%s)", exc)
-        except Exception:
-            log.exception("could not make the result files")
+            with contextlib.suppress(TelegramError):
+                await bot.send_message(chat_id, escape(words.t(UI.REPORT_FAILED)))
+        except Exception as exc:
+            log.error("could not make the result files (%s)", _where(exc))
             with contextlib.suppress(TelegramError):
                 await bot.send_message(chat_id, escape(words.t(UI.REPORT_FAILED)))
 

@@ -11,6 +11,7 @@ https://core.telegram.org/bots/api#inlinekeyboardbutton
 
 from __future__ import annotations
 
+import hmac
 import html
 import logging
 from dataclasses import dataclass, field, replace
@@ -139,6 +140,12 @@ class Advisor:
         """Welsh first where the bot is bilingual, as Welsh public bodies offer it."""
         locales = list(self.catalog.locales)
         return sorted(locales, key=lambda loc: (loc != "cy", locales.index(loc)))
+
+    def forget_code(self, chat_id: int) -> str:
+        """A code only this bot can make (keyed by its token), carried by the 'yes,
+        forget' button it sends a chat: a press forged without it deletes nothing."""
+        message = f"forget:{chat_id}".encode()
+        return hmac.new(self.settings.token.encode(), message, "sha256").hexdigest()[:20]
 
     def language_question(self, payload: str) -> Send:
         """Which language? asked in every language, each answer a button."""
@@ -367,8 +374,9 @@ class Advisor:
             )
         elif command == "forget":
             self.drop_keyboard(plan)
+            code = self.forget_code(plan.conversation.chat_id)
             buttons = [
-                [(words.t(UI.TELEGRAM_FORGET_YES), "forget:yes")],
+                [(words.t(UI.TELEGRAM_FORGET_YES), f"forget:yes:{code}")],
                 [(words.t(UI.TELEGRAM_FORGET_NO), "forget:no")],
             ]
             plan.sends.append(Send(escape(words.t(UI.TELEGRAM_FORGET_CONFIRM)), buttons, True))
@@ -449,7 +457,12 @@ class Advisor:
             plan.edits.append(Edit(message_id, None))
             plan.sends.append(self.menu(words, False, greeting=False))
             return
-        if data == "forget:yes":
+        if data.startswith("forget:yes"):
+            if not hmac.compare_digest(
+                data, f"forget:yes:{self.forget_code(conv.chat_id)}"
+            ):  # a forged press: the bot sent no such confirmation to this chat
+                plan.callback_text = words.t(UI.TELEGRAM_STALE)
+                return
             plan.edits.append(Edit(message_id, None))
             plan.forget = True
             plan.sends.append(Send(escape(words.t(UI.TELEGRAM_FORGOTTEN))))
