@@ -45,7 +45,12 @@ async def open_store(database_url: str | None, db_path: Path) -> Store:
 
 async def serve(settings: Settings, catalog: Catalog) -> int:
     """Run the bot until SIGTERM or SIGINT, then shut down cleanly; the exit status."""
-    store = await open_store(settings.database_url, settings.db_path)
+    try:
+        store = await open_store(settings.database_url, settings.db_path)
+    except Exception as exc:  # a server down, a wrong password, a file it may not write
+        # One line, not a traceback; the formatter redacts the database password.
+        log.error("cannot start: the database did not answer (%s: %s)", type(exc).__name__, exc)
+        return 1
     bot = TelegramBot(settings, CatalogHolder(catalog), store)
     loop = asyncio.get_running_loop()
     logs.guard_loop(loop)

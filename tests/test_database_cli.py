@@ -14,8 +14,11 @@ from support import Database
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def bot(tmp_path: Path, database: Database | None, *args: str) -> subprocess.CompletedProcess:
+def bot(
+    tmp_path: Path, database: Database | None, *args: str, **extra: str
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ADVISOR_"))}
+    env |= extra
     env["ADVISOR_DB_PATH"] = str(tmp_path / "data" / "advisor.sqlite3")
     if isinstance(database, str):
         env["ADVISOR_DATABASE_URL"] = database
@@ -79,3 +82,14 @@ def test_stats_read_either_store(tmp_path: Path, database: Database) -> None:
     result = bot(tmp_path, database, "stats", "--audit")
     assert result.returncode == 0, result.stderr
     assert "Admin actions, newest first:" in result.stdout
+
+
+def test_the_bot_says_in_one_line_that_the_database_is_down(tmp_path: Path) -> None:
+    """A replica started while PostgreSQL is down exits 1 with one line, no traceback,
+    no password (its supervisor restarts it until the database is back)."""
+    url = "postgresql://advisor:s3cret-pw@127.0.0.1:9/advisor"
+    result = bot(tmp_path, url, "run", TELEGRAM_BOT_TOKEN="123:fake-token-for-the-test")
+    assert result.returncode == 1
+    assert "cannot start: the database did not answer (" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "s3cret-pw" not in result.stderr + result.stdout

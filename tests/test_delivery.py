@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from test_webhook import SECRET, free_port
 
 from bot.channels.telegram.channel import TelegramBot, heartbeat_path
-from bot.channels.telegram.turns import ChatTurns
+from bot.channels.telegram.turns import BLOCK_SECONDS, ChatTurns, NotApplied
 
 from fakebotapi import FakeBotAPI
 from telegram_support import captured_log, last_text, running, say, tap
@@ -55,6 +55,35 @@ async def test_one_chat_takes_turns_in_update_order() -> None:
     await asyncio.gather(first, other, *waiting[1:])
     assert order == [("a", 1), ("b", 2), ("a", 3), ("a", 4)]
     assert not turns.busy("a"), "a chat nobody holds is forgotten"
+
+
+async def test_a_chat_waits_for_its_update_that_was_not_applied() -> None:
+    """Once an update is not applied (the database was down), the chat's later updates
+    are refused too until Telegram sends it again and it is applied: none overtakes it.
+    Other chats go on; a chat whose update never comes back is freed after a while."""
+    now = [0.0]
+    turns = ChatTurns(clock=lambda: now[0])
+    applied: list[tuple[str, int]] = []
+
+    async def update(chat: str, update_id: int, fail: bool = False) -> None:
+        async with turns.turn(chat, update_id):
+            if fail:
+                raise NotApplied(update_id)
+            applied.append((chat, update_id))
+
+    with pytest.raises(NotApplied):
+        await update("a", 1, fail=True)
+    with pytest.raises(NotApplied):
+        await update("a", 2)
+    await update("b", 3)
+    await update("a", 1)  # sent again by Telegram
+    await update("a", 2)
+    assert applied == [("b", 3), ("a", 1), ("a", 2)]
+    with pytest.raises(NotApplied):
+        await update("c", 4, fail=True)
+    now[0] += BLOCK_SECONDS + 1
+    await update("c", 5)
+    assert applied[-1] == ("c", 5)
 
 
 async def test_a_slow_chat_holds_up_nobody_else(fake_api: FakeBotAPI, tmp_path: Path) -> None:

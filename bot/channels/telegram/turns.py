@@ -6,7 +6,9 @@ several updates of one chat to a webhook at once (up to 40 connections), and
 the poll loop takes a batch of many chats. Each update waits for its chat's
 turn here, so within a process a chat never races itself, while one person's
 slow step (a PDF, a slow Bot API answer) holds up nobody else. Across
-processes the store's version check serialises the writes.
+processes the store serialises them (PostgreSQL's chat lock; the version
+check refuses a stale write on either store). An update that was not
+applied holds back its chat's later ones until it comes back.
 https://core.telegram.org/bots/api#setwebhook (max_connections)
 """
 
@@ -15,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import AsyncIterator, Hashable
+import time
+from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -33,12 +36,24 @@ class _Chat:
     waiting: list[tuple[int, int, asyncio.Future[None]]] = field(default_factory=list)
 
 
-class ChatTurns:
-    """Turns per chat; a chat nobody holds or waits for costs nothing."""
+BLOCK_SECONDS = 600.0
+"""How long a chat's later updates wait for one that was not applied to come back."""
 
-    def __init__(self) -> None:
+
+class ChatTurns:
+    """Turns per chat; a chat nobody holds or waits for costs nothing.
+
+    An update that was not applied (``NotApplied``: the database was down, say)
+    comes back later from Telegram; until it does, the chat's later updates
+    are not applied either, or they would be applied before it, out of order.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._chats: dict[Hashable, _Chat] = {}
         self._order = itertools.count()
+        self._blocked: dict[Hashable, tuple[int, float]] = {}
+        """Chat -> (the lowest update id not applied, when)."""
+        self._clock = clock
 
     def busy(self, chat: Hashable) -> bool:
         """Whether an update of ``chat`` is being handled now."""
@@ -61,7 +76,20 @@ class ChatTurns:
         else:
             state.busy = True
         try:
-            yield
+            blocked = self._blocked.get(chat)
+            if blocked is not None and self._clock() - blocked[1] > BLOCK_SECONDS:
+                blocked = None  # it will not come back (Telegram keeps updates a day at most)
+                del self._blocked[chat]
+            if blocked is not None and update_id > blocked[0]:
+                raise NotApplied(update_id)  # an earlier update of this chat comes first
+            try:
+                yield
+            except NotApplied:
+                lowest = update_id if blocked is None else min(update_id, blocked[0])
+                self._blocked[chat] = (lowest, self._clock())
+                raise
+            if blocked is not None:
+                del self._blocked[chat]  # the update that held the chat up is applied
         finally:
             self._pass_on(chat, state)
 
