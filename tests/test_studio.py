@@ -11,6 +11,9 @@ import asyncio
 import html
 import re
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,8 +140,26 @@ def test_a_forged_state_starts_again(studio: RunningStudio) -> None:
     assert Form(page).headings == first.headings
 
 
-def test_pages_are_served_on_loopback_only(studio: RunningStudio) -> None:
+def test_pages_answer_only_to_loopback_and_their_own_forms(studio: RunningStudio) -> None:
+    """Another name for 127.0.0.1 (DNS rebinding) and a post from another site are refused."""
     assert studio.url.startswith("http://127.0.0.1:")
+    port = studio.url.rsplit(":", 1)[1]
+    flow_id = next(iter(catalog_of(studio.project).flows))
+    assert fetch(studio.url + "/", {"Host": f"attacker.example:{port}"})[0] == 421
+    assert fetch(studio.url + "/", {"Host": f"localhost:{port}"})[0] == 200
+    form = urllib.parse.urlencode({"action": "restart"}).encode("ascii")
+    url = f"{studio.url}/try/{flow_id}?lang=en"
+    assert fetch(url, {"Origin": "https://attacker.example"}, form)[0] == 403
+    assert fetch(url, {"Origin": studio.url}, form)[0] == 200
+
+
+def fetch(url: str, headers: dict[str, str], data: bytes | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8")
 
 
 def test_a_breaking_edit_shows_its_finding_and_try_keeps_working(tmp_path: Path, project: Path):

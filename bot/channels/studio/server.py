@@ -31,6 +31,7 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
+from yarl import URL
 
 from bot.advice import engine
 from bot.advice.engine import Session, SessionError, Step
@@ -100,8 +101,8 @@ class Studio:
         signature, stems = await asyncio.to_thread(_files)
         if signature == self._signature:
             return False
-        self._signature = signature
         report = await load_in_child()
+        self._signature = signature  # only now: a load that raised is tried again next tick
         self.loaded.findings = report.findings
         self.loaded.flow_files = stems
         self.loaded.loaded_at = time.time()
@@ -236,7 +237,7 @@ class Studio:
             return self.page(
                 "message.html",
                 title="Usage figures",
-                message="Start the studio with --db PATH to see the bot's usage figures.",
+                message="Start the studio with --db PATH_OR_URL to see the bot's usage figures.",
             )
         try:
             days = max(1.0, min(366.0, float(request.query.get("days", STATS_DAYS))))
@@ -288,8 +289,35 @@ class Studio:
         app.router.add_get("/stats", self.stats)
         app.router.add_get("/loaded", self.generation)
         app.router.add_get("/studio.js", self.script)
+        app.middlewares.append(_local_only)
         app.middlewares.append(_headers)
         return app
+
+
+LOCAL_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+"""The names a page of the studio may be asked for: listening on loopback is not enough,
+because a page elsewhere can point its own domain at 127.0.0.1 (DNS rebinding)."""
+
+
+@web.middleware
+async def _local_only(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Serve only requests addressed to loopback by name, and posts from the studio's own pages.
+
+    Drafts and usage figures must not be readable by another site the admin has
+    open: a rebinding page sends its own ``Host``, and a cross-site form sends
+    its own ``Origin``.
+    """
+    host = request.host or ""
+    try:
+        name = URL(f"http://{host}").host
+    except ValueError:
+        name = None
+    if name not in LOCAL_NAMES:
+        raise web.HTTPMisdirectedRequest(text="The studio answers only to 127.0.0.1 or localhost.")
+    origin = request.headers.get("Origin")
+    if request.method == "POST" and origin is not None and origin != f"http://{host}":
+        raise web.HTTPForbidden(text="A try-out page can be posted only from the studio itself.")
+    return await handler(request)
 
 
 @web.middleware
