@@ -47,6 +47,7 @@ async def test_the_database_stopping_mid_run_loses_nothing(
             )
             assert health.returncode == 1
             assert health.stderr.startswith("unhealthy; database: "), health.stderr
+            assert "; loop: heartbeat" in health.stderr, "the process's own loop still beats"
             pending = len(fake_api.pending_updates)
             assert pending > 0, "updates wait with Telegram while the database is down"
         finally:

@@ -334,8 +334,17 @@ class TelegramBot:
         )
 
     async def housekeeping(self) -> None:
-        """Purge old conversations now and hourly; beat a heartbeat for the health check."""
+        """Beat the health check's heartbeat and purge old conversations, every minute.
+
+        The heartbeat comes first and alone: it says this process's loop takes
+        updates, whatever the database does (the health check asks the
+        database itself), so a database outage is reported as that.
+        """
         while True:
+            try:
+                await self.beat()
+            except Exception as exc:
+                log.error("could not touch the heartbeat (%s)", _where(exc))
             try:
                 # Also reconnects the listener for other replicas' reloads if it dropped.
                 await self.store.listen_reloads(self.reload_from_peer)
@@ -346,7 +355,6 @@ class TelegramBot:
                 gone = await self.store.purge(cutoff, self.clock() - UPDATE_ID_SECONDS)
                 if gone:
                     log.info("purged %d idle conversation(s)", gone)
-                await self.beat()
             except Exception as exc:
                 log.error("housekeeping failed (%s)", _where(exc))
             await asyncio.sleep(60)
