@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import pytest
 from test_loader import edit, line_of
 
 from bot.advice.explore import Explorer
@@ -164,3 +168,76 @@ def test_generated_flow_of_300_questions_checks() -> None:
     assert [str(f) for f in report.findings] == []
     explorer = Explorer(report.unwrap().flows["generated"])
     assert explorer.branches_taken()
+
+
+def many_facts_flow(options: int) -> tuple[str, str]:
+    """One multi-select whose every option sets its own fact, and one caution reading them
+    all: listing every subset of the options would be 2**options paths."""
+    lines = ["id: w", "version: 1", "title: w.s", "audience: staff", "start: pick"]
+    lines += ["questions:", "  - id: pick", "    kind: multi", "    text: w.s", "    options:"]
+    lines += [f"      - {{id: o{i}, label: w.s, set: {{f{i}: true}}}}" for i in range(options)]
+    lines += ["recommendations:"]
+    lines += [f"  {lv}: {{label: w.s, summary: w.s, ladder: w.s, spectrum: w.s}}" for lv in LEVELS]
+    every = ", ".join(f"{{fact: f{i}, is: true}}" for i in range(options))
+    lines += ["outcomes:", "  - id: all", "    recommend: consult", "    reasons: [w.s]"]
+    lines += ["cautions:", "  - id: every", f"    when: {{all: [{every}]}}"]
+    lines += ["    title: w.s", "    why: w.s", "    do: w.s"]
+    return "\n".join(lines) + "\n", "w.s: Some text.\n"
+
+
+def grid_flow(questions: int, options: int) -> tuple[str, str]:
+    """Choice questions in a row and one caution reading every answer."""
+    ids = "abcdefgh"[:options]
+    lines = ["id: w", "version: 1", "title: w.s", "audience: staff", "start: q0"]
+    lines += ["questions:"]
+    for i in range(questions):
+        lines += [f"  - id: q{i}", "    text: w.s", "    options:"]
+        lines += [f"      - {{id: {o}, label: w.s}}" for o in ids]
+    lines += ["recommendations:"]
+    lines += [f"  {lv}: {{label: w.s, summary: w.s, ladder: w.s, spectrum: w.s}}" for lv in LEVELS]
+    every = ", ".join(f"{{fact: q{i}, is: {ids[i % options]}}}" for i in range(questions))
+    lines += ["outcomes:", "  - id: all", "    recommend: consult", "    reasons: [w.s]"]
+    lines += ["cautions:", "  - id: every", f"    when: {{all: [{every}]}}"]
+    lines += ["    title: w.s", "    why: w.s", "    do: w.s"]
+    return "\n".join(lines) + "\n", "w.s: Some text.\n"
+
+
+LEVELS = ("inform", "consult", "co_produce")
+
+
+@pytest.mark.parametrize(
+    "made", [lambda: many_facts_flow(30), lambda: grid_flow(10, 4)], ids=["30-option", "10x4"]
+)
+def test_hostile_flows_are_proved_or_refused_in_bounded_time_and_memory(made) -> None:
+    """A 30-option multi-select of facts, and ten 4-option questions read by one rule:
+    each is proved, or refused with a file:line finding, within 10 s and 300 MB."""
+    flow, content = made()
+    script = (
+        "import resource, sys, time\n"
+        "from bot.advice.loader import Source, load\n"
+        "from bot.advice.uitext import UI\n"
+        "from pathlib import Path\n"
+        "flow, content, ui = sys.argv[1], sys.argv[2], Path(sys.argv[3]).read_text()\n"
+        "start = time.monotonic()\n"
+        "report = load([Source('flow.yaml', flow, stem='w')],\n"
+        "    [Source('w.yaml', content, locale='en'), Source('ui.yaml', ui, locale='en')],\n"
+        "    required_texts=[u.value for u in UI])\n"
+        "took = time.monotonic() - start\n"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(f'{took:.2f} {peak:.0f}')\n"
+        "for f in report.findings: print(f)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, flow, content, str(UI_FILE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures, *found = done.stdout.splitlines()
+    took, peak = map(float, figures.split())
+    assert took < 10, f"{took:.1f} s"
+    assert peak < 300, f"{peak:.0f} MB"
+    refused = [f for f in found if "cannot be proved" in f]
+    assert not refused or refused[0].startswith("flow.yaml:7: "), refused

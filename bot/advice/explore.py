@@ -105,13 +105,37 @@ def not_of(part: Target) -> Target:
 
 NEVER = Target(lambda facts, settled: False, frozenset())
 
+STEP_BUDGET = 100_000
+"""Answers one flow's proofs may try, across all its searches. The pruning keeps
+real flows far below (the shipped flows need under 6,000, a generated
+300-question flow about 4,000), while a flow built to defeat it (a multi-select
+of 30 options each setting its own fact, read together by one rule) would need
+billions; with the budget, proving ends in seconds and bounded memory with a
+finding instead of running out of either."""
+
+
+class ProofBudgetExceeded(Exception):
+    """Proving a flow needed more than ``STEP_BUDGET`` answers tried; names where."""
+
+    def __init__(self, question_id: str) -> None:
+        super().__init__(question_id)
+        self.question_id = question_id
+
 
 class Explorer:
     """Path searches over one flow, sharing what they precompute."""
 
-    def __init__(self, flow: CompiledFlow) -> None:
+    def __init__(self, flow: CompiledFlow, budget: int = STEP_BUDGET) -> None:
         self.flow = flow
         self.states = 0
+        self.steps = 0
+        self.budget = budget
+
+    def _spend(self, question: CompiledQuestion) -> None:
+        """Count one answer tried; past the budget, stop with where it ran out."""
+        self.steps += 1
+        if self.steps > self.budget:
+            raise ProofBudgetExceeded(question.id)
 
     @cached_property
     def reach(self) -> dict[str, frozenset[str]]:
@@ -190,7 +214,7 @@ class Explorer:
             self.states += 1
             # Pushed last-first, so the first options are tried first and
             # witnesses read like the paths people usually take.
-            for value in reversed(list(self.answers(question))):
+            for value in reversed(list(self._answers(question))):
                 step = _apply(flow, session, question, value)
                 if step is not None:
                     stack.append(step)
@@ -214,7 +238,7 @@ class Explorer:
                 continue
             seen.add(key)
             self.states += 1
-            for value in reversed(list(self.answers(question))):
+            for value in reversed(list(self._answers(question))):
                 step = _apply(flow, session, question, value)
                 if step is None:
                     continue
@@ -231,6 +255,12 @@ class Explorer:
                             break
                 stack.append(step)
         return taken
+
+    def _answers(self, question: CompiledQuestion) -> Iterator[Answer]:
+        """``answers``, each one counted against the budget as it is made."""
+        for answer in self.answers(question):
+            self._spend(question)
+            yield answer
 
     def answers(self, question: CompiledQuestion) -> Iterator[Answer]:
         """One answer for each way this question can make a difference."""

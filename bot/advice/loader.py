@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from bot.advice.explore import STEP_BUDGET, ProofBudgetExceeded
 from bot.advice.proofs import prove
 from bot.flows.catalog import LoadReport, build_catalog
 from bot.flows.checks import check_flow, text_refs
@@ -112,8 +113,20 @@ def load(
     _check_unused(used, texts, findings)
     plain = {loc: {k: e.text for k, e in table.items()} for loc, table in texts.items()}
     catalog = build_catalog({fid: f for fid, (f, _, _) in flows.items()}, plain, default_locale)
-    for fid, (_, source, doc) in flows.items():
-        proved = prove(catalog.flows[fid], source.name, doc)[0]
+    for fid, (flow, source, doc) in flows.items():
+        try:
+            proved = prove(catalog.flows[fid], source.name, doc)[0]
+        except ProofBudgetExceeded as over:
+            index = next(i for i, q in enumerate(flow.questions) if q.id == over.question_id)
+            proved = [
+                Finding(
+                    source.name,
+                    doc.line(("questions", index)),
+                    f"the advice cannot be proved within {STEP_BUDGET:,} answers tried: at "
+                    f"question '{over.question_id}' the paths multiply past checking",
+                    "split a long multi-select, or have rules read fewer of its facts at once",
+                )
+            ]
         findings.extend(soften(proved) if lenient else proved)
     if errors(findings):
         return LoadReport(None, findings)
