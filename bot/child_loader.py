@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 120.0
 """Far above any flow the loader accepts (its size limits bound the proofs)."""
 
+MEMORY_BYTES = 1024**3
+"""The child's address space: a flow that makes the loader grow past this ends
+it with MemoryError (one finding), not the machine's memory."""
+
 SECRETS = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")
 """Settings the child has no use for, kept out of its environment."""
 
@@ -103,8 +107,22 @@ def _failed(message: str, hint: str = "run: python -m bot flows check, to see wh
     return LoadReport(None, [Finding("flows", 1, message, hint)])
 
 
+def limit_memory(limit: int = MEMORY_BYTES) -> None:
+    """Cap this process's address space (where the platform allows it)."""
+    try:
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):  # no such limit here: the timeout still holds
+        pass
+
+
 def main(argv: Sequence[str]) -> int:
     """The child: load, then write the findings and validated flows to stdout."""
+    limit_memory()
     from bot.sources import read_place, resolve
 
     report = read_place(resolve(Path(argv[0]) if argv else None))

@@ -89,3 +89,19 @@ def test_serving_never_imports_the_loader_or_pydantic() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_child_loader_has_a_memory_limit() -> None:
+    """The child caps its address space: growing past it is a MemoryError, not the machine."""
+    script = (
+        "from bot.child_loader import limit_memory\n"
+        "limit_memory(512 * 1024**2)\n"
+        "try:\n"
+        "    bytearray(1024**3)\n"
+        "except MemoryError:\n"
+        "    print('refused')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "refused", done.stderr
