@@ -4,7 +4,8 @@ PostgreSQL refuses to run as root, and CI runs as root: there the cluster
 is made and run as the ``postgres`` system user, in a folder of its own
 that is removed afterwards. It listens on a free port of 127.0.0.1 only,
 with ``trust`` authentication (nothing else can reach it) and without
-fsync, since its data outlives no test. Each test gets a database of its
+fsync, since its data outlives no test (but with synchronous commits: a
+test that stops the server must find every reported commit). Each test gets a database of its
 own (``Cluster.database``).
 """
 
@@ -123,8 +124,12 @@ class Cluster:
             "-l",
             str(self.data / "server.log"),
             "-o",
+            # fsync off: the tests stop the server, never the machine, and the
+            # operating system keeps what was written. synchronous_commit stays on:
+            # off, a commit is reported before its WAL is written, and stopping
+            # the server at once (tests/test_database_down.py) lost such commits.
             f"-p {port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c full_page_writes=off -c synchronous_commit=off -c max_connections=300",
+            "-c full_page_writes=off -c max_connections=300",
             "start",
         )
 
