@@ -455,7 +455,9 @@ def figures(bot: Bot) -> dict[str, Any]:
     state, w = bot.state, bot.state.window
     updates = max(w.updates, 1)
     calls = dict(sorted(w.calls.items()))
-    replies = sum(n for m, n in w.calls.items() if m != "getUpdates")
+    # Bot API method names are case-insensitive: ours asks for "GetUpdates".
+    polls = sum(n for m, n in w.calls.items() if m.lower() == "getupdates")
+    replies = sum(n for m, n in w.calls.items() if m.lower() != "getupdates")
     actions = [u.actions for u in state.users.values()]
     results = [u.results for u in state.users.values()]
     answered = [u.answered for u in state.users.values()]
@@ -477,7 +479,7 @@ def figures(bot: Bot) -> dict[str, Any]:
         "kernel_cpu_share": round(bot.sys_cpu / w.cpu_seconds, 3) if w.cpu_seconds else 0.0,
         "context_switches_per_update": round(bot.ctx_switches / updates, 1),
         "calls_per_update": round(replies / updates, 3),
-        "get_updates_per_update": round(w.calls.get("getUpdates", 0) / updates, 4),
+        "get_updates_per_update": round(polls / updates, 4),
         "calls_per_update_by_method": {m: round(n / updates, 3) for m, n in calls.items()},
         "first_reply_p50_ms": round(pct(w.first_ms, 50), 1),
         "first_reply_p99_ms": round(pct(w.first_ms, 99), 1),
@@ -733,7 +735,7 @@ def table(results: dict[str, Any], mem: list[dict[str, Any]], extra: dict[str, A
             + ", ".join(
                 f"{m} {results[c]['calls_per_update_by_method'][m]:.2f}"
                 for m in methods
-                if m in results[c]["calls_per_update_by_method"] and m != "getUpdates"
+                if m in results[c]["calls_per_update_by_method"] and m.lower() != "getupdates"
             )
             for c in cols
         )
