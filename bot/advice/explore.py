@@ -142,18 +142,20 @@ class Explorer:
         """For each question, the questions that may still be asked from it (itself included)."""
         model = self.flow.model
         reach: dict[str, frozenset[str]] = {}
-
-        def visit(question_id: str) -> frozenset[str]:
-            if question_id not in reach:
-                found = {question_id}
-                for target in set(successors(model, question_id)):
-                    if target != RESULT:
-                        found |= visit(target)
-                reach[question_id] = frozenset(found)
-            return reach[question_id]
-
+        # Depth first with a stack of its own (the checks refused loops before
+        # this), so a chain of a thousand questions needs no deep recursion.
         for question in model.questions:
-            visit(question.id)
+            stack = [(question.id, False)]
+            while stack:
+                question_id, ready = stack.pop()
+                if question_id in reach:
+                    continue
+                after = {t for t in successors(model, question_id) if t != RESULT}
+                if ready:
+                    reach[question_id] = frozenset({question_id}.union(*(reach[t] for t in after)))
+                else:
+                    stack.append((question_id, True))
+                    stack.extend((t, False) for t in after if t not in reach)
         return reach
 
     @cached_property
