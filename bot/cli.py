@@ -238,7 +238,7 @@ def flows_check(paths: Sequence[Path], *, lenient: bool = False) -> int:
 def flows_test(paths: Sequence[Path], *, lenient: bool = False) -> int:
     """Run YAML scenario tests against the project's flows; 1 on any failure."""
     from bot.advice.scenarios import format_report, parse_scenarios, run_scenarios, succeeded
-    from bot.sources import default_flows_dir, read_place, resolve, shown
+    from bot.sources import default_flows_dir, read_place, read_source, resolve
 
     report = read_place(resolve(None), lenient=lenient)
     if report.catalog is None:
@@ -256,7 +256,10 @@ def flows_test(paths: Sequence[Path], *, lenient: bool = False) -> int:
     scenarios = []
     findings: list[Finding] = []
     for file in files:
-        found, problems = parse_scenarios(str(shown(file)), file.read_text(encoding="utf-8"))
+        source = read_source(file, findings, None)  # capped, and bad bytes at their line
+        if source is None:
+            continue
+        found, problems = parse_scenarios(source.name, source.text)
         scenarios.extend(found)
         findings.extend(problems)
     outcomes = run_scenarios(report.catalog, scenarios)

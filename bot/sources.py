@@ -7,6 +7,7 @@ enforced before a file is read into memory.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -68,12 +69,12 @@ def _yaml_files(folder: Path) -> tuple[Path, ...]:
 def read_place(place: Place, *, lenient: bool = False) -> LoadReport:
     """Read and load the flows and content a ``Place`` names (``lenient``: see ``load``)."""
     findings: list[Finding] = []
-    flows = [s for p in place.flow_files if (s := _read(p, findings, None)) is not None]
+    flows = [s for p in place.flow_files if (s := read_source(p, findings, None)) is not None]
     content: list[Source] = []
     if place.content_dir.is_dir():
         for locale_dir in sorted(d for d in place.content_dir.iterdir() if d.is_dir()):
             for file in _yaml_files(locale_dir):
-                source = _read(file, findings, locale_dir.name)
+                source = read_source(file, findings, locale_dir.name)
                 if source is not None:
                     content.append(source)
     if not place.flow_files:
@@ -86,7 +87,7 @@ def read_place(place: Place, *, lenient: bool = False) -> LoadReport:
             )
         )
     glossary_file = place.content_dir / GLOSSARY
-    glossary = _read(glossary_file, findings, None) if glossary_file.is_file() else None
+    glossary = read_source(glossary_file, findings, None) if glossary_file.is_file() else None
     report = load(
         flows,
         content,
@@ -97,24 +98,48 @@ def read_place(place: Place, *, lenient: bool = False) -> LoadReport:
     return LoadReport(report.catalog if not findings else None, findings + report.findings)
 
 
-def _read(path: Path, findings: list[Finding], locale: str | None) -> Source | None:
+def read_source(path: Path, findings: list[Finding], locale: str | None) -> Source | None:
+    """A flow, text or scenario file as a ``Source``; None, with a finding, if unreadable."""
     name = str(shown(path))
+    data = b""
     try:
-        if path.stat().st_size > MAX_BYTES:
+        data = read_capped(path)
+        if data is None:
             findings.append(
                 Finding(name, 1, f"file is larger than {MAX_BYTES // 1024} KiB", "split it up")
             )
             return None
-        text = path.read_bytes().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
         findings.append(
-            Finding(name, 1, f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")
+            Finding(name, line, f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")
         )
+        return None
+    except NotAFile:
+        findings.append(Finding(name, 1, "not a file", "name a .yaml file or a folder of them"))
         return None
     except OSError as exc:
         findings.append(Finding(name, 1, f"cannot read file: {exc.strerror}"))
         return None
     return Source(name, text, stem=path.stem, locale=locale)
+
+
+class NotAFile(OSError):
+    """A path that is a device, a pipe or the like: reading it might never end."""
+
+
+def read_capped(path: Path) -> bytes | None:
+    """A regular file's bytes, or None if it holds more than ``MAX_BYTES``.
+
+    Reads at most one byte past the limit, whatever the file claims to be, so
+    ``/dev/zero`` or a file growing as it is read cannot hold the check forever.
+    """
+    with path.open("rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise NotAFile(str(path))
+        data = file.read(MAX_BYTES + 1)
+    return None if len(data) > MAX_BYTES else data
 
 
 def shown(path: Path) -> Path:

@@ -257,11 +257,21 @@ def _check_graph(c: _Checker) -> None:
     edges = {qid: set(successors(c.flow, qid)) & set(questions) for qid in questions}
     state: dict[str, int] = {}
 
-    def visit(qid: str, trail: list[str]) -> None:
-        state[qid] = 1
-        for nxt in sorted(edges[qid]):
-            if state.get(nxt) == 1:
-                loop = [*trail[trail.index(nxt) :], nxt] if nxt in trail else [qid, nxt]
+    def visit(start: str) -> None:
+        """Depth first with a stack of its own: a chain of a thousand questions is
+        no deeper for Python than one."""
+        trail = [start]
+        state[start] = 1
+        pending = [iter(sorted(edges[start]))]
+        while pending:
+            qid = trail[-1]
+            nxt = next(pending[-1], None)
+            if nxt is None:
+                state[qid] = 2
+                trail.pop()
+                pending.pop()
+            elif state.get(nxt) == 1:
+                loop = [*trail[trail.index(nxt) :], nxt]
                 c.error(
                     ("questions", index[qid], "next")
                     if questions[qid].next is not None
@@ -270,11 +280,12 @@ def _check_graph(c: _Checker) -> None:
                     "a flow must always move on; point next at a later question",
                 )
             elif nxt not in state:
-                visit(nxt, [*trail, nxt])
-        state[qid] = 2
+                state[nxt] = 1
+                trail.append(nxt)
+                pending.append(iter(sorted(edges[nxt])))
 
     if c.flow.start in questions:
-        visit(c.flow.start, [c.flow.start])
+        visit(c.flow.start)
     for qid, q_index in index.items():
         if qid not in state and c.flow.start in questions:
             c.strict(

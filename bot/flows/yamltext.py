@@ -151,9 +151,24 @@ def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], loader: Any, d
             for index, item in enumerate(node.value)
         ]
     try:
-        return loader.construct_object(node)
+        value = loader.construct_object(node)
     except yaml.YAMLError as exc:
         raise YamlProblem(node.start_mark.line + 1, f"cannot read this value: {exc}") from None
+    except ValueError:  # Python refuses to read integers of more than 4,300 digits
+        raise YamlProblem(
+            node.start_mark.line + 1, "a number too long to read", "use at most 4,300 digits"
+        ) from None
+    if isinstance(value, str) and _SURROGATE.search(value):
+        raise YamlProblem(
+            node.start_mark.line + 1,
+            "a text holds a lone surrogate (an escape such as \\ud800), which no message can carry",
+            "remove the escape, or write the character itself",
+        )
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""Half of a UTF-16 pair, written as an escape: valid in YAML, unsendable anywhere."""
 
 
 def in_plain_words(exc: yaml.MarkedYAMLError, text: str) -> YamlProblem:
