@@ -7,9 +7,11 @@ database (the ``database`` fixture), so the two keep the same promises.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import stat
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.service import open_store
@@ -225,6 +227,35 @@ async def test_a_dead_replica_releases_its_chats(postgres_url: str) -> None:
     finally:
         await one.close()
         await two.close()
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.001, 0.005])
+async def test_a_wait_cancelled_as_the_lock_is_granted_leaves_no_lock(
+    postgres_url: str, delay: float
+) -> None:
+    """A task cancelled while the server grants its chat lock (shutdown, a webhook request
+    gone) must not hand the pool a connection that still holds the chat for ever."""
+    store = await postgres.PostgresStore.open(postgres_url, pool_size=2)
+    other = await asyncpg.connect(postgres_url)
+    try:
+        await other.execute("SELECT pg_advisory_lock(42)")
+
+        async def wait_for_the_chat() -> None:
+            async with store.serialised(42):
+                await asyncio.sleep(60)
+
+        waiter = asyncio.create_task(wait_for_the_chat())
+        await asyncio.sleep(0.3)  # waiting on the server for the lock
+        await other.execute("SELECT pg_advisory_unlock(42)")  # the server grants it now
+        await asyncio.sleep(delay)
+        waiter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiter
+        async with asyncio.timeout(10):  # another replica gets the chat
+            await other.execute("SELECT pg_advisory_lock(42)")
+    finally:
+        await other.close()
+        await store.close()
 
 
 async def test_purge_runs_in_one_replica_at_a_time(postgres_url: str) -> None:

@@ -221,7 +221,14 @@ class PostgresStore:
         ends, or when the connection drops if the process dies inside it.
         """
         async with self._pool.acquire() as db:
-            await db.execute("SELECT pg_advisory_lock($1)", chat_id)
+            try:
+                await db.execute("SELECT pg_advisory_lock($1)", chat_id)
+            except BaseException:
+                # Cancelled while waiting: the server may have granted the lock
+                # as the answer was lost. The pool's reset does not unlock, so
+                # drop the connection, and the server frees the chat with it.
+                db.terminate()
+                raise
             held = _Held(chat_id, db)
             token = _held.set(held)
             try:
@@ -439,8 +446,8 @@ async def check(url: str) -> str:
 
 async def _reset(db: asyncpg.Connection) -> None:
     """Nothing to undo as a connection returns to the pool: ``serialised`` unlocks
-    itself, and asyncpg's default reset (four statements) would cost a round
-    trip on every store call."""
+    itself, or drops a connection whose lock it cannot vouch for. asyncpg's
+    default reset (four statements) would cost a round trip on every store call."""
 
 
 def _count(status: str) -> int:
