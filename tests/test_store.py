@@ -299,6 +299,65 @@ async def test_a_reload_reaches_the_other_replicas(postgres_url: str) -> None:
         await two.close()
 
 
+async def test_a_replica_whose_listener_dropped_catches_up(postgres_url: str) -> None:
+    """Notices sent while a replica's listener was cut are lost, so reconnecting reloads once."""
+    store = await postgres.PostgresStore.open(postgres_url)
+    reloads: list[float] = []
+
+    async def on_reload() -> None:
+        reloads.append(asyncio.get_running_loop().time())
+
+    try:
+        await store.listen_reloads(on_reload)
+        await store.listen_reloads(on_reload)  # housekeeping's call: still connected
+        assert reloads == []
+        await store._pool.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()"
+        )
+        async with asyncio.timeout(10):
+            while not store._listener.is_closed():  # noqa: ASYNC110 (asyncpg offers no event)
+                await asyncio.sleep(0.05)
+        await store.listen_reloads(on_reload)  # housekeeping reconnects
+        async with asyncio.timeout(10):
+            while not reloads:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        await store.close()
+    assert len(reloads) == 1
+
+
+async def test_a_burst_of_reload_notices_makes_one_more_reload_not_one_each(
+    postgres_url: str,
+) -> None:
+    """Ten replicas' notices during one slow reload are served by a single further reload."""
+    one = await postgres.PostgresStore.open(postgres_url)
+    two = await postgres.PostgresStore.open(postgres_url)
+    started = asyncio.Event()
+    release = asyncio.Event()
+    calls = 0
+
+    async def slow_reload() -> None:
+        nonlocal calls
+        calls += 1
+        started.set()
+        await release.wait()
+
+    try:
+        await two.listen_reloads(slow_reload)
+        await one.announce_reload()
+        await asyncio.wait_for(started.wait(), 10)
+        for _ in range(10):
+            await one.announce_reload()
+        await asyncio.sleep(0.5)  # the notices arrive while the first reload runs
+        release.set()
+        await asyncio.sleep(0.5)
+    finally:
+        await one.close()
+        await two.close()
+    assert calls == 2
+
+
 async def test_forget_takes_audit_rows_and_records_its_update_once(store: Store) -> None:
     """forget also deletes the person's audit rows, and with an update id records it in the
     same transaction: a resend of that update is then a duplicate (exactly once)."""

@@ -154,7 +154,8 @@ class PostgresStore:
         self.url = url
         self._listener: asyncpg.Connection | None = None
         self._on_reload: Callable[[], Awaitable[None]] | None = None
-        self._reloads: set[asyncio.Future[None]] = set()
+        self._reloading: asyncio.Task[None] | None = None
+        self._reload_again = False
         self.migrated = (0, 0)
         """Schema versions before and after the migrations run at open."""
         self.replica = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
@@ -180,6 +181,10 @@ class PostgresStore:
         return store
 
     async def close(self) -> None:
+        if self._reloading is not None:
+            self._reloading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reloading
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close(timeout=2)
@@ -419,18 +424,43 @@ class PostgresStore:
         self._on_reload = on_reload
         if self._listener is not None and not self._listener.is_closed():
             return
+        dropped = self._listener is not None
         self._listener = await asyncpg.connect(
             self.url, timeout=CONNECT_TIMEOUT, server_settings=KEEPALIVES
         )
         await self._listener.add_listener(RELOAD_CHANNEL, self._notified)
+        if dropped:
+            # A notice sent while the listener was down is gone for good, and
+            # reading the files again is harmless: catch up once.
+            log.info(
+                "listening for other replicas' reloads again; reloading in case one was missed"
+            )
+            self._reload()
 
     def _notified(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
-        if payload == self.replica or self._on_reload is None:
+        if payload == self.replica:
             return
         log.info("another replica (%s) reloaded the flows; reloading here", payload)
-        task = asyncio.ensure_future(self._on_reload())
-        self._reloads.add(task)
-        task.add_done_callback(self._reloads.discard)
+        self._reload()
+
+    def _reload(self) -> None:
+        """One reload at a time: notices that arrive during one make one more, not one each."""
+        if self._on_reload is None:
+            return
+        if self._reloading is not None and not self._reloading.done():
+            self._reload_again = True
+            return
+        self._reloading = asyncio.ensure_future(self._reload_until_settled(self._on_reload))
+
+    async def _reload_until_settled(self, on_reload: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            self._reload_again = False
+            try:
+                await on_reload()
+            except Exception:
+                log.exception("reload on another replica's notice failed")
+            if not self._reload_again:
+                return
 
 
 async def check(url: str) -> str:
