@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.advice.render import Block, BlockKind
 from bot.channels.telegram.html import MESSAGE_LIMIT, split_messages, to_html
+
+from fakebotapi import _TelegramHTML
 
 
 def test_blocks_are_escaped_and_headings_bold() -> None:
@@ -52,3 +56,31 @@ def test_every_message_fits_and_nothing_is_lost(texts: list[str]) -> None:
     squash = lambda s: "".join(s.split())  # noqa: E731
     assert squash("".join(messages)) == squash("".join(paragraphs))
     assert MESSAGE_LIMIT == 4096
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(list(BlockKind)[:2]),
+            st.text(alphabet=st.sampled_from("ab &<>\n"), min_size=1, max_size=900),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_cut_headings_keep_their_html_balanced(blocks: list[tuple[BlockKind, str]]) -> None:
+    """A bold title longer than a message (a 4,000-character caution title with '&' was
+    refused with 400) is cut into messages each of which Telegram's parser accepts."""
+    paragraphs = to_html([Block(kind, text) for kind, text in blocks if text.strip()])
+    for message in split_messages([p for p in paragraphs if p.strip()], limit=300):
+        text, _ = _TelegramHTML(message).parse()  # raises on unbalanced tags
+        assert len(text) <= 300
+
+
+def test_a_long_bold_caution_title_is_cut_into_valid_messages() -> None:
+    title = "Rights & duties " * 300
+    messages = split_messages([f"<b>{escape(title)}</b>"])
+    assert len(messages) > 1
+    for message in messages:
+        _TelegramHTML(message).parse()

@@ -7,6 +7,7 @@ https://core.telegram.org/bots/api#html-style
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from bot.advice.render import Block, BlockKind
@@ -35,7 +36,30 @@ def split_messages(paragraphs: list[str], limit: int = MESSAGE_LIMIT) -> list[st
     line longer than that at a space, never inside an HTML entity.
     """
     pieces = [piece for paragraph in paragraphs for piece in _fit(paragraph, limit)]
-    return _pack(pieces, "\n\n", limit)
+    return _balanced(_pack(pieces, "\n\n", limit))
+
+
+_TAG = re.compile(r"<(/?)([a-z]+)(?:\s[^>]*)?>")
+
+
+def _balanced(messages: list[str]) -> list[str]:
+    """Close the tags a cut left open at the end of a message, and open them again
+    at the start of the next: Telegram refuses a message whose HTML does not
+    balance (a long bold title cut in two was refused with 400). Tags are not
+    counted in Telegram's limit, which is on the text after parsing."""
+    balanced: list[str] = []
+    carried: list[tuple[str, str]] = []
+    for message in messages:
+        text = "".join(tag for _, tag in carried) + message
+        open_tags: list[tuple[str, str]] = []
+        for match in _TAG.finditer(text):
+            if not match.group(1):
+                open_tags.append((match.group(2), match.group(0)))
+            elif open_tags and open_tags[-1][0] == match.group(2):
+                open_tags.pop()
+        balanced.append(text + "".join(f"</{name}>" for name, _ in reversed(open_tags)))
+        carried = open_tags
+    return balanced
 
 
 def _fit(text: str, limit: int) -> list[str]:
