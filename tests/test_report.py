@@ -217,3 +217,17 @@ def test_importing_the_module_loads_no_drawing_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_making_a_pdf_logs_nothing_from_fonttools() -> None:
+    """fontTools logged dozens of INFO lines for every PDF; the bot's logging holds it back."""
+    from bot.results.report import result_files
+
+    from support import walk as walk_flow
+    from telegram_support import captured_log
+
+    catalog = project_catalog()
+    session = walk_flow("plan", ["Closing the footpath", "made", "no"], catalog)
+    with captured_log([]) as logged:
+        result_files(catalog, catalog.flows["plan"], session, "en")
+    assert "fontTools" not in logged.getvalue()
