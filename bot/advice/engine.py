@@ -137,6 +137,10 @@ class Result:
     flow_id: str
     level: Level
     outcome_id: str
+    headline: str | None
+    """A text id naming the situation in place of the level's name, or None."""
+    summary: str
+    """The text id of the paragraph under the headline."""
     reasons: tuple[Reason, ...]
     cautions: tuple[CautionHit, ...]
     would_change: tuple[str, ...]
@@ -302,14 +306,17 @@ def result(flow: CompiledFlow, session: Session) -> Result:
     )
     level = outcome.model.recommend
     recommendation = flow.model.recommendations[level]
+    own_steps = flow.level_steps[level.value] if outcome.model.standard_steps else ()
     return Result(
         flow_id=flow.id,
         level=level,
         outcome_id=outcome.model.id,
+        headline=outcome.model.headline,
+        summary=outcome.model.summary or recommendation.summary,
         reasons=reasons,
         cautions=cautions,
-        would_change=tuple(outcome.model.would_change),
-        next_steps=(*recommendation.next_steps, *outcome.model.next_steps),
+        would_change=tuple(t.text for t in outcome.would_change if t.applies(known)),
+        next_steps=tuple(t.text for t in (*own_steps, *outcome.next_steps) if t.applies(known)),
         answers=tuple((q, session.answers[q]) for q in session.history),
     )
 

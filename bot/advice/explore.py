@@ -356,7 +356,6 @@ def covered(flow: CompiledFlow, guarantee: Guarantee) -> Target:
 def violation(flow: CompiledFlow, guarantee: Guarantee) -> Target:
     """Paths on which the guarantee is broken."""
     outcomes = flow.model.outcomes
-    recommendations = flow.model.recommendations
     chosen = [
         (i, o)
         for i, o in enumerate(outcomes)
@@ -369,21 +368,33 @@ def violation(flow: CompiledFlow, guarantee: Guarantee) -> Target:
     cautions = {c.id: c for c in flow.model.cautions}
     broken.extend(not_of(tri(cautions[c].when)) for c in guarantee.must_caution if c in cautions)
     for text in guarantee.must_include:
-        for i, outcome in chosen:
-            level = recommendations.get(outcome.recommend)
-            static = {*outcome.next_steps, *outcome.would_change}
-            static |= {r for r in outcome.reasons if isinstance(r, str)}
-            static |= set(level.next_steps if level else ())
-            if text in static:
+        for i, _ in chosen:
+            places = shown_when(flow, i, text)
+            if any(when is None for when in places):
                 continue
-            shown = [
-                tri(r.when)
-                for r in outcome.reasons
-                if isinstance(r, ConditionalText) and r.text == text
-            ]
-            missing = not_of(any_of(*shown)) if shown else tri(None)
+            missing = not_of(any_of(*(tri(when) for when in places))) if places else tri(None)
             broken.append(all_of(first_match(flow, i), missing))
     return all_of(base, any_of(*broken) if broken else NEVER)
+
+
+def shown_when(flow: CompiledFlow, index: int, text: str) -> list[Condition | None]:
+    """When outcome rule ``index``, once chosen, shows ``text``: one entry per place it can.
+
+    None stands for a place that shows it always; an empty list means it never does.
+    """
+    outcome = flow.model.outcomes[index]
+    items = [*outcome.reasons, *outcome.would_change, *outcome.next_steps]
+    level = flow.model.recommendations.get(outcome.recommend)
+    if level is not None and outcome.standard_steps:
+        items.extend(level.next_steps)
+    found: list[Condition | None] = []
+    for item in items:
+        if isinstance(item, ConditionalText):
+            if item.text == text:
+                found.append(item.when)
+        elif item == text:
+            found.append(None)
+    return found
 
 
 def path_text(session: Session) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from bot.advice.counts import every_answer_counts
 from bot.advice.explore import STEP_BUDGET, ProofBudgetExceeded
 from bot.advice.proofs import prove
 from bot.flows.catalog import LoadReport, build_catalog
@@ -127,6 +128,8 @@ def load(
                     "split a long multi-select, or have rules read fewer of its facts at once",
                 )
             ]
+        else:
+            proved += every_answer_counts(catalog.flows[fid], source.name, doc)
         findings.extend(soften(proved) if lenient else proved)
     if errors(findings):
         return LoadReport(None, findings)

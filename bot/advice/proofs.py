@@ -17,6 +17,7 @@ from bot.advice import engine
 from bot.advice.explore import (
     Explorer,
     all_of,
+    any_of,
     broken_promise,
     covered,
     first_match,
@@ -28,6 +29,8 @@ from bot.flows.catalog import CompiledFlow
 from bot.flows.findings import Finding, Severity
 from bot.flows.model import ConditionalText
 from bot.flows.yamltext import Document, Path
+
+_WHAT = {"reasons": "reason", "would_change": "change", "next_steps": "step"}
 
 
 def prove(flow: CompiledFlow, file: str, doc: Document) -> tuple[list[Finding], Explorer]:
@@ -63,14 +66,30 @@ def prove(flow: CompiledFlow, file: str, doc: Document) -> tuple[list[Finding], 
                     "move it up or narrow the earlier rule",
                 )
             continue
-        for ri, reason in enumerate(outcome.reasons):
-            if not isinstance(reason, ConditionalText):
+        for name in ("reasons", "would_change", "next_steps"):
+            for ri, item in enumerate(getattr(outcome, name)):
+                if not isinstance(item, ConditionalText):
+                    continue
+                if explorer.search(all_of(chosen, tri(item.when))) is None:
+                    strict(
+                        (*here, name, ri),
+                        f"{_WHAT[name]} '{item.text}' is never shown with outcome '{outcome.id}'",
+                        "its condition never holds when this rule is chosen",
+                    )
+    for level, recommendation in model.recommendations.items():
+        for si, step in enumerate(recommendation.next_steps):
+            if not isinstance(step, ConditionalText):
                 continue
-            if explorer.search(all_of(chosen, tri(reason.when))) is None:
+            given = [
+                first_match(flow, i)
+                for i, o in enumerate(model.outcomes)
+                if o.recommend is level and o.standard_steps
+            ]
+            if explorer.search(all_of(any_of(*given), tri(step.when))) is None:
                 strict(
-                    (*here, "reasons", ri),
-                    f"reason '{reason.text}' is never shown with outcome '{outcome.id}'",
-                    "its condition never holds when this rule is chosen",
+                    ("recommendations", level.value, "next_steps", si),
+                    f"step '{step.text}' is never shown with {level.value}",
+                    "its condition never holds when a rule giving this level is chosen",
                 )
     for index, caution in enumerate(model.cautions):
         if explorer.search(tri(caution.when)) is None:

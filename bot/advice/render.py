@@ -113,8 +113,8 @@ class Renderer:
 
     def headline(self, flow: CompiledFlow, result: Result) -> str:
         """The result's first line, e.g. ``Recommendation: Consult``."""
-        level = flow.model.recommendations[result.level]
-        return f"{self.t(flow.model.result_heading)}: {self.t(level.label)}"
+        name = result.headline or flow.model.recommendations[result.level].label
+        return f"{self.t(flow.model.result_heading)}: {self.t(name)}"
 
     def result(self, flow: CompiledFlow, result: Result) -> list[Block]:
         """The whole advice, headline first."""
@@ -122,7 +122,7 @@ class Renderer:
         answers = dict(result.answers)
         blocks = [
             Block(BlockKind.TITLE, self.headline(flow, result)),
-            Block(BlockKind.PARAGRAPH, self.t(recommendation.summary)),
+            Block(BlockKind.PARAGRAPH, self.t(result.summary)),
         ]
         if result.reasons:
             blocks.append(Block(BlockKind.HEADING, self.heading(flow, "why", UI.RESULT_WHY)))

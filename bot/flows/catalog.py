@@ -7,7 +7,7 @@ conversation needs is computed per update.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.flows.conditions import Predicate, compile_condition, facts_read
@@ -26,11 +26,13 @@ class CompiledReason:
 
 @dataclass(frozen=True, slots=True)
 class CompiledOutcome:
-    """An outcome rule with its condition compiled."""
+    """An outcome rule with its condition and its conditional texts compiled."""
 
     model: Outcome
     applies: Predicate
     reasons: tuple[CompiledReason, ...]
+    would_change: tuple[CompiledReason, ...]
+    next_steps: tuple[CompiledReason, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ class CompiledFlow:
     cautions: tuple[CompiledCaution, ...]
     fact_sources: Mapping[str, tuple[str, ...]]
     """For each fact, the questions whose answers can set it."""
+    level_steps: Mapping[str, tuple[CompiledReason, ...]]
+    """For each level, its own next steps with their conditions compiled."""
 
     @property
     def id(self) -> str:
@@ -159,25 +163,16 @@ def compile_flow(flow: Flow, texts: Mapping[str, Mapping[str, str]]) -> Compiled
                     sources[name].append(question.id)
     outcomes = []
     for outcome in flow.outcomes:
-        reasons = []
-        for reason in outcome.reasons:
-            if isinstance(reason, ConditionalText):
-                reasons.append(
-                    CompiledReason(
-                        reason.text,
-                        compile_condition(reason.when),
-                        tuple(dict.fromkeys(facts_read(reason.when))),
-                    )
-                )
-            else:
-                reasons.append(
-                    CompiledReason(
-                        reason,
-                        compile_condition(None),
-                        tuple(dict.fromkeys(facts_read(outcome.when))),
-                    )
-                )
-        outcomes.append(CompiledOutcome(outcome, compile_condition(outcome.when), tuple(reasons)))
+        cites = tuple(dict.fromkeys(facts_read(outcome.when)))
+        outcomes.append(
+            CompiledOutcome(
+                outcome,
+                compile_condition(outcome.when),
+                compile_texts(outcome.reasons, cites),
+                compile_texts(outcome.would_change, ()),
+                compile_texts(outcome.next_steps, ()),
+            )
+        )
     cautions = tuple(
         CompiledCaution(c, compile_condition(c.when), tuple(dict.fromkeys(facts_read(c.when))))
         for c in flow.cautions
@@ -188,4 +183,31 @@ def compile_flow(flow: Flow, texts: Mapping[str, Mapping[str, str]]) -> Compiled
         outcomes=tuple(outcomes),
         cautions=cautions,
         fact_sources={k: tuple(v) for k, v in sources.items()},
+        level_steps={
+            level.value: compile_texts(rec.next_steps, ())
+            for level, rec in flow.recommendations.items()
+        },
     )
+
+
+def compile_texts(
+    items: Sequence[str | ConditionalText], cites: tuple[str, ...]
+) -> tuple[CompiledReason, ...]:
+    """Texts of a result part, each with when it applies and what it cites.
+
+    A plain text always applies and cites ``cites`` (a rule's reasons cite
+    the facts the rule reads); a conditional one cites what its condition reads.
+    """
+    compiled = []
+    for item in items:
+        if isinstance(item, ConditionalText):
+            compiled.append(
+                CompiledReason(
+                    item.text,
+                    compile_condition(item.when),
+                    tuple(dict.fromkeys(facts_read(item.when))),
+                )
+            )
+        else:
+            compiled.append(CompiledReason(item, compile_condition(None), cites))
+    return tuple(compiled)

@@ -354,9 +354,15 @@ def _check_outcomes(c: _Checker) -> None:
                 f"'{outcome.recommend.value}' has no entry under recommendations",
                 "add it under recommendations:",
             )
-        for ri, reason in enumerate(outcome.reasons):
-            if isinstance(reason, ConditionalText):
-                _condition(c, reason.when, (*here, "reasons", ri, "when"))
+        for name in ("reasons", "would_change", "next_steps"):
+            for ri, item in enumerate(getattr(outcome, name)):
+                if isinstance(item, ConditionalText):
+                    _condition(c, item.when, (*here, name, ri, "when"))
+    for level, rec in flow.recommendations.items():
+        for si, step in enumerate(rec.next_steps):
+            if isinstance(step, ConditionalText):
+                where = ("recommendations", level.value, "next_steps", si, "when")
+                _condition(c, step.when, where)
 
 
 def _check_cautions(c: _Checker) -> None:
@@ -370,14 +376,10 @@ def _check_guarantees(c: _Checker) -> None:
     _duplicates(c, flow.guarantees, ("guarantees",), "guarantee")
     cautions = {k.id for k in flow.cautions}
     advice_texts = {
-        text
+        _text(item)
         for outcome in flow.outcomes
-        for text in (
-            *(r.text if isinstance(r, ConditionalText) else r for r in outcome.reasons),
-            *outcome.would_change,
-            *outcome.next_steps,
-        )
-    } | {step for rec in flow.recommendations.values() for step in rec.next_steps}
+        for item in (*outcome.reasons, *outcome.would_change, *outcome.next_steps)
+    } | {_text(step) for rec in flow.recommendations.values() for step in rec.next_steps}
     for index, guarantee in enumerate(flow.guarantees):
         here: Path = ("guarantees", index)
         if guarantee.when is not None:
@@ -425,18 +427,23 @@ def text_refs(flow: Flow) -> Iterator[tuple[str, Path]]:
         for name in ("label", "summary", "ladder", "spectrum"):
             yield getattr(rec, name), (*here, name)
         for si, step in enumerate(rec.next_steps):
-            yield step, (*here, "next_steps", si)
+            yield _text(step), (*here, "next_steps", si)
     for oi, outcome in enumerate(flow.outcomes):
         here = ("outcomes", oi)
-        for ri, reason in enumerate(outcome.reasons):
-            text = reason.text if isinstance(reason, ConditionalText) else reason
-            yield text, (*here, "reasons", ri)
-        for name in ("would_change", "next_steps"):
-            for ti, text in enumerate(getattr(outcome, name)):
-                yield text, (*here, name, ti)
+        for name in ("headline", "summary"):
+            if getattr(outcome, name) is not None:
+                yield getattr(outcome, name), (*here, name)
+        for name in ("reasons", "would_change", "next_steps"):
+            for ti, item in enumerate(getattr(outcome, name)):
+                yield _text(item), (*here, name, ti)
     for ci, caution in enumerate(flow.cautions):
         for name in ("title", "why", "do"):
             yield getattr(caution, name), ("cautions", ci, name)
+
+
+def _text(item: str | ConditionalText) -> str:
+    """The text id of a plain or conditional text."""
+    return item.text if isinstance(item, ConditionalText) else item
 
 
 def _keys(c: _Checker, path: Path) -> set[str]:

@@ -160,17 +160,10 @@ class Question(_Part):
     max_length: Annotated[int, Interval(ge=1, le=3000)] = 500
     optional: StrictBool = False
     min_choices: Annotated[int, Ge(0)] = 1
-
-
-@part
-class Recommendation(_Part):
-    """What a level says, whichever outcome rule chose it."""
-
-    label: TextId
-    summary: TextId
-    ladder: TextId
-    spectrum: TextId
-    next_steps: list[TextId] = field(default_factory=list)
+    record_only: StrictBool = False
+    """Kept for the record only: exempt from the "every answer counts" check."""
+    remember: StrictBool = False
+    """Asked once per person: channels keep the answer and fill it in next time."""
 
 
 @part
@@ -182,15 +175,32 @@ class ConditionalText(_Part):
 
 
 @part
+class Recommendation(_Part):
+    """What a level says, whichever outcome rule chose it."""
+
+    label: TextId
+    summary: TextId
+    ladder: TextId
+    spectrum: TextId
+    next_steps: list[TextId | ConditionalText] = field(default_factory=list)
+
+
+@part
 class Outcome(_Part):
     """An outcome rule: the first whose ``when`` holds gives the recommendation."""
 
     id: Id
     when: Condition | None = None
     recommend: Level
+    headline: TextId | None = None
+    """Replaces the level's name on the result's first line (the level still places it)."""
+    summary: TextId | None = None
+    """Replaces the level's summary paragraph."""
+    standard_steps: StrictBool = True
+    """Whether the level's own next steps come before this rule's."""
     reasons: list[TextId | ConditionalText] = field(default_factory=list)
-    would_change: list[TextId] = field(default_factory=list)
-    next_steps: list[TextId] = field(default_factory=list)
+    would_change: list[TextId | ConditionalText] = field(default_factory=list)
+    next_steps: list[TextId | ConditionalText] = field(default_factory=list)
 
 
 @part

@@ -83,6 +83,10 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "max_length": "text questions: the longest answer accepted (default 500).",
         "optional": "text questions: true lets people type skip.",
         "min_choices": "multi questions: the fewest options that must be picked (default 1).",
+        "record_only": "true: the answer is kept for the record and need not change the "
+        "advice (the 'every answer counts' check skips it).",
+        "remember": "true: asked once per person; the channels keep the answer and fill "
+        "it in when another flow asks the same question.",
     },
     "Option": {
         "id": "The option's id: the fact's value when it is picked.",
@@ -115,11 +119,12 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "summary": "Text id of what this level means, in one paragraph.",
         "ladder": "Text id of where it sits on Arnstein's ladder.",
         "spectrum": "Text id of where it sits on the IAP2 spectrum.",
-        "next_steps": "Text ids of the steps shown whichever rule chose this level.",
+        "next_steps": "Text ids of the steps shown whichever rule chose this level, or "
+        "{text, when} for a step shown only when its condition holds.",
     },
     "ConditionalText": {
-        "text": "Text id of the reason.",
-        "when": "Show the reason only when this holds.",
+        "text": "Text id of the reason, step or change.",
+        "when": "Show the text only when this holds.",
     },
     "Outcome": {
         "id": "The rule's id.",
@@ -127,8 +132,13 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "recommend": "The level this rule recommends: inform, consult or co_produce.",
         "reasons": "Text ids of the reasons, or {text, when} for a reason shown only when "
         "its condition holds.",
-        "would_change": "Text ids of what would change this advice.",
-        "next_steps": "Text ids of steps shown after the level's own.",
+        "headline": "Text id naming the situation on the result's first line in place of "
+        "the level's name (the level still places it on the scale).",
+        "summary": "Text id of a paragraph shown in place of the level's summary.",
+        "standard_steps": "false: leave out the level's own next steps (for a situation "
+        "they do not fit).",
+        "would_change": "Text ids of what would change this advice, or {text, when}.",
+        "next_steps": "Text ids of steps shown after the level's own, or {text, when}.",
     },
     "Caution": {
         "id": "The caution's id.",

@@ -1,0 +1,257 @@
+"""Every answer counts: options that change nothing in the advice, found over paths.
+
+People notice when an answer they gave makes no difference, and stop trusting
+the rest. So each option of each question must, on at least one path where it
+can be chosen, give advice (level, headline, reasons, cautions, steps, what
+would change it) that no other answer to that question would give there. A
+choice option is compared with every other option of its question; an option
+of a multi-select question with the same picks without it; an exclusive one
+("none of these") with each other option picked alone. The answers echoed back
+at the end do not count as a change.
+
+The comparison is counterfactual over the facts of a real path: the same
+answers everywhere else, this one question answered differently. It is a
+target for the same path search the proofs use (``explore``), so it prunes
+and deduplicates the same way. Each search has a budget of states; a search
+that runs out ends with a finding saying so rather than running on.
+
+A question marked ``record_only: true`` (a free-text description, say) is
+exempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from bot.advice.explore import (
+    NEVER,
+    Explorer,
+    Settled,
+    Target,
+    all_of,
+    any_of,
+    first_match,
+    not_of,
+    tri,
+)
+from bot.flows.catalog import CompiledFlow
+from bot.flows.conditions import facts_read
+from bot.flows.findings import Finding, Severity
+from bot.flows.model import Condition, ConditionalText, Question, QuestionKind
+from bot.flows.yamltext import Document
+
+BUDGET = 20_000
+"""States one option's search may visit before it gives up with a finding."""
+
+ABSENT = object()
+"""The question left unanswered (a skipped text, or a question with one option)."""
+
+Swap = Callable[[Any], Any]
+"""The answer in place of the one on the path, given the one on the path."""
+
+
+class _OutOfBudget(Exception):
+    """A search visited more states than its budget allows."""
+
+
+def every_answer_counts(
+    flow: CompiledFlow, file: str, doc: Document, budget: int = BUDGET
+) -> list[Finding]:
+    """A finding at each option (or text question) that changes nothing on any path.
+
+    It is strict (an error unless ``--lenient``), like a caution that never
+    shows; a search that runs out of budget is only a warning, since it
+    proves nothing either way.
+    """
+    findings: list[Finding] = []
+    model = flow.model
+    for qi, question in enumerate(model.questions):
+        if question.record_only:
+            continue
+        own = _own_facts(question)
+        if question.kind is QuestionKind.TEXT:
+            cases = [(("questions", qi), "the answer", _answered(question.id), [_const(ABSENT)])]
+        else:
+            cases = [
+                (("questions", qi, "options", oi), f"option '{option.id}'", chosen, others)
+                for oi, option in enumerate(question.options)
+                for chosen, others in [_alternatives(question, option.id)]
+            ]
+        for path, what, chosen, others in cases:
+            where = f"{what} of question '{question.id}'"
+            try:
+                counts = _search(flow, question, own, chosen, others, budget)
+            except _OutOfBudget:
+                findings.append(
+                    Finding(
+                        file,
+                        doc.line(path),
+                        f"{where}: no path found within {budget} states on which it "
+                        "changes the advice",
+                        "simplify the conditions that read it, or mark the question "
+                        "record_only: true",
+                        Severity.WARNING,
+                    )
+                )
+                continue
+            if not counts:
+                findings.append(
+                    Finding(
+                        file,
+                        doc.line(path),
+                        f"{where} changes nothing in the advice on any path where it can be chosen",
+                        "make a rule, reason, step or caution depend on it, merge it with "
+                        "an option that gives the same advice, or mark the question "
+                        "record_only: true",
+                        strict=True,
+                    )
+                )
+    return findings
+
+
+def _search(
+    flow: CompiledFlow,
+    question: Question,
+    own: frozenset[str],
+    chosen: Target,
+    others: list[Swap],
+    budget: int,
+) -> bool:
+    """Whether some path chooses it and no other answer there gives the same advice."""
+    if not _read_anywhere(flow, own):
+        return False
+    target = all_of(chosen, *(_differs(flow, question, own, swap) for swap in others))
+    return Explorer(flow).search(_budgeted(target, budget)) is not None
+
+
+def _alternatives(question: Question, option_id: str) -> tuple[Target, list[Swap]]:
+    """When the option is chosen, and the answers to compare it with."""
+    qid = question.id
+    if question.kind is QuestionKind.CHOICE:
+        others = [o.id for o in question.options if o.id != option_id]
+        return _picked(qid, lambda v: v == option_id), [_const(o) for o in others] or [
+            _const(ABSENT)
+        ]
+    option = next(o for o in question.options if o.id == option_id)
+    if option.exclusive:
+        others = [o.id for o in question.options if o.id != option_id]
+        swaps = [_const((o,)) for o in others] or [_const(ABSENT)]
+        return _picked(qid, lambda v: v == (option_id,)), swaps
+
+    def without(value: Any) -> Any:
+        return tuple(v for v in value if v != option_id)
+
+    return _picked(qid, lambda v: isinstance(v, tuple) and option_id in v), [without]
+
+
+def _picked(qid: str, holds: Callable[[Any], bool]) -> Target:
+    def test(facts: Mapping[str, Any], settled: Settled) -> bool | None:
+        if not settled(qid):
+            return None
+        return qid in facts and holds(facts[qid])
+
+    return Target(test, frozenset((qid,)))
+
+
+def _answered(qid: str) -> Target:
+    return _picked(qid, lambda v: True)
+
+
+def _const(value: Any) -> Swap:
+    return lambda current: value
+
+
+def _own_facts(question: Question) -> frozenset[str]:
+    """The facts an answer to this question sets: its id and what its options set."""
+    return frozenset((question.id, *(k for o in question.options for k in o.set)))
+
+
+def _differs(flow: CompiledFlow, question: Question, own: frozenset[str], swap: Swap) -> Target:
+    """The advice differs when this question's answer is swapped, all else the same."""
+
+    def sub(target: Target) -> Target:
+        return _swapped(target, question, swap)
+
+    def flip(target: Target) -> Target:
+        other = sub(target)
+        return any_of(all_of(target, not_of(other)), all_of(not_of(target), other))
+
+    parts: list[Target] = [flip(tri(c.when)) for c in flow.model.cautions if _reads(c.when, own)]
+    outcomes = flow.model.outcomes
+    chosen = [first_match(flow, i) for i in range(len(outcomes))]
+    if any(_reads(o.when, own) for o in outcomes):
+        parts.append(any_of(*(all_of(fm, not_of(sub(fm))) for fm in chosen)))
+    for index, rule in enumerate(chosen):
+        shown = [flip(tri(w)) for w in _conditions(flow, index) if _reads(w, own)]
+        if shown:
+            parts.append(all_of(rule, sub(rule), any_of(*shown)))
+    return any_of(*parts) if parts else NEVER
+
+
+def _conditions(flow: CompiledFlow, index: int) -> Iterable[Condition]:
+    """The conditions of the texts outcome rule ``index`` may show."""
+    outcome = flow.model.outcomes[index]
+    items = [*outcome.reasons, *outcome.would_change, *outcome.next_steps]
+    level = flow.model.recommendations.get(outcome.recommend)
+    if level is not None and outcome.standard_steps:
+        items.extend(level.next_steps)
+    return (i.when for i in items if isinstance(i, ConditionalText))
+
+
+def _read_anywhere(flow: CompiledFlow, own: frozenset[str]) -> bool:
+    """Whether any condition that shapes the advice reads one of these facts."""
+    model = flow.model
+    conditions = [c.when for c in model.cautions] + [o.when for o in model.outcomes]
+    conditions += [w for i in range(len(model.outcomes)) for w in _conditions(flow, i)]
+    return any(_reads(c, own) for c in conditions)
+
+
+def _reads(condition: Condition | None, own: frozenset[str]) -> bool:
+    return not own.isdisjoint(facts_read(condition))
+
+
+def _swapped(target: Target, question: Question, swap: Swap) -> Target:
+    """``target`` evaluated as if the question had been answered ``swap(answer)``."""
+    qid = question.id
+    sets = {o.id: o.set for o in question.options}
+
+    def test(facts: Mapping[str, Any], settled: Settled) -> bool | None:
+        if qid not in facts:
+            return target.test(facts, settled)
+        current = facts[qid]
+        new = dict(facts)
+        for option_id in _as_tuple(current):
+            for name in sets.get(option_id, {}):
+                new.pop(name, None)
+        new.pop(qid, None)
+        value = swap(current)
+        if value is not ABSENT:
+            new[qid] = value
+            for option_id in _as_tuple(value):
+                new.update(sets.get(option_id, {}))
+        return target.test(new, settled)
+
+    return Target(test, target.reads | {qid})
+
+
+def _budgeted(target: Target, budget: int) -> Target:
+    """``target``, raising ``_OutOfBudget`` once it has been asked about too many states."""
+    calls = 0
+
+    def test(facts: Mapping[str, Any], settled: Settled) -> bool | None:
+        nonlocal calls
+        calls += 1
+        if calls > budget:
+            raise _OutOfBudget
+        return target.test(facts, settled)
+
+    return Target(test, target.reads)
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, tuple | list):
+        return tuple(value)
+    return (value,)
