@@ -24,17 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from bot.advice.explore import (
-    NEVER,
-    Explorer,
-    Settled,
-    Target,
-    all_of,
-    any_of,
-    first_match,
-    not_of,
-    tri,
-)
+from bot.advice.explore import Explorer, Settled, Target, all_of, tri
 from bot.flows.catalog import CompiledFlow
 from bot.flows.conditions import facts_read
 from bot.flows.findings import Finding, Severity
@@ -71,17 +61,20 @@ def every_answer_counts(
             continue
         own = _own_facts(question)
         if question.kind is QuestionKind.TEXT:
-            cases = [(("questions", qi), "the answer", _answered(question.id), [_const(ABSENT)])]
+            cases = [
+                (("questions", qi), "the answer", _answered(question.id), [_const(ABSENT)], None)
+            ]
         else:
             cases = [
-                (("questions", qi, "options", oi), f"option '{option.id}'", chosen, others)
+                (("questions", qi, "options", oi), f"option '{option.id}'", chosen, others, value)
                 for oi, option in enumerate(question.options)
                 for chosen, others in [_alternatives(question, option.id)]
+                for value in [option.id if question.kind is QuestionKind.CHOICE else None]
             ]
-        for path, what, chosen, others in cases:
+        for path, what, chosen, others, value in cases:
             where = f"{what} of question '{question.id}'"
             try:
-                counts = _search(flow, question, own, chosen, others, budget)
+                counts = _search(flow, question, own, chosen, others, budget, value)
             except _OutOfBudget:
                 findings.append(
                     Finding(
@@ -117,12 +110,46 @@ def _search(
     chosen: Target,
     others: list[Swap],
     budget: int,
+    chosen_value: str | None = None,
 ) -> bool:
     """Whether some path chooses it and no other answer there gives the same advice."""
     if not _read_anywhere(flow, own):
         return False
-    target = all_of(chosen, *(_differs(flow, question, own, swap) for swap in others))
+    differs = all_of(*(_differs(flow, question, own, swap) for swap in others))
+    ahead = _ahead(flow, question, own, chosen_value)
+
+    def test(facts: Mapping[str, Any], settled: Settled) -> bool | None:
+        picked = chosen.test(facts, settled)
+        if picked is None and ahead is not None and question.id not in facts:
+            # Not asked yet: judge the paths below as if it were answered
+            # with this option, and give up on them when none can differ.
+            return None if differs.test(*ahead(facts, settled)) is not False else False
+        return picked if picked is not True else differs.test(facts, settled)
+
+    target = Target(test, chosen.reads | differs.reads)
     return Explorer(flow).search(_budgeted(target, budget)) is not None
+
+
+def _ahead(
+    flow: CompiledFlow, question: Question, own: frozenset[str], value: str | None
+) -> Callable[[Mapping[str, Any], Settled], tuple[Mapping[str, Any], Settled]] | None:
+    """Facts and settledness as if a choice question not yet asked were answered ``value``.
+
+    None when that cannot be done soundly: no single value (a multi-select
+    or text question), or a fact it sets that another question can set too.
+    """
+    if value is None:
+        return None
+    sources = flow.fact_sources
+    if any(set(sources.get(name, ())) - {question.id} for name in own):
+        return None
+    option = next(o for o in question.options if o.id == value)
+    extra = {question.id: value, **option.set}
+
+    def assume(facts: Mapping[str, Any], settled: Settled) -> tuple[Mapping[str, Any], Settled]:
+        return {**facts, **extra}, lambda name: name in own or settled(name)
+
+    return assume
 
 
 def _alternatives(question: Question, option_id: str) -> tuple[Target, list[Swap]]:
@@ -168,25 +195,61 @@ def _own_facts(question: Question) -> frozenset[str]:
 
 
 def _differs(flow: CompiledFlow, question: Question, own: frozenset[str], swap: Swap) -> Target:
-    """The advice differs when this question's answer is swapped, all else the same."""
+    """The advice differs when this question's answer is swapped, all else the same.
 
-    def sub(target: Target) -> Target:
-        return _swapped(target, question, swap)
+    True once some part of the advice is known to differ, False once every
+    part that could is known not to, None while that is open. The parts are
+    the cautions, the outcome rule chosen, and, under the same rule, the
+    texts it shows only when their conditions hold. Only conditions that
+    read this question's facts can change, so only those are compared.
+    """
+    swapped = _swapper(question, swap)
+    model = flow.model
+    cautions = [tri(c.when) for c in model.cautions if _reads(c.when, own)]
+    rules = [tri(o.when) for o in model.outcomes]
+    rules_read = any(_reads(o.when, own) for o in model.outcomes)
+    shown = [[tri(w) for w in _conditions(flow, i) if _reads(w, own)] for i in range(len(rules))]
+    reads = frozenset((question.id,)).union(
+        *(t.reads for t in cautions),
+        *(t.reads for t in rules),
+        *(t.reads for s in shown for t in s),
+    )
 
-    def flip(target: Target) -> Target:
-        other = sub(target)
-        return any_of(all_of(target, not_of(other)), all_of(not_of(target), other))
+    def first(facts: Mapping[str, Any], settled: Settled) -> int | None:
+        for index, rule in enumerate(rules):
+            holds = rule.test(facts, settled)
+            if holds is None:
+                return None
+            if holds:
+                return index
+        return None
 
-    parts: list[Target] = [flip(tri(c.when)) for c in flow.model.cautions if _reads(c.when, own)]
-    outcomes = flow.model.outcomes
-    chosen = [first_match(flow, i) for i in range(len(outcomes))]
-    if any(_reads(o.when, own) for o in outcomes):
-        parts.append(any_of(*(all_of(fm, not_of(sub(fm))) for fm in chosen)))
-    for index, rule in enumerate(chosen):
-        shown = [flip(tri(w)) for w in _conditions(flow, index) if _reads(w, own)]
-        if shown:
-            parts.append(all_of(rule, sub(rule), any_of(*shown)))
-    return any_of(*parts) if parts else NEVER
+    def test(facts: Mapping[str, Any], settled: Settled) -> bool | None:
+        if question.id not in facts:
+            return None
+        other = swapped(facts)
+        unknown = False
+        for caution in cautions:
+            mine, theirs = caution.test(facts, settled), caution.test(other, settled)
+            if mine is None or theirs is None:
+                unknown = True
+            elif mine != theirs:
+                return True
+        mine_rule = first(facts, settled)
+        their_rule = first(other, settled) if rules_read else mine_rule
+        if mine_rule is None or their_rule is None:
+            return None
+        if mine_rule != their_rule:
+            return True
+        for text in shown[mine_rule]:
+            mine, theirs = text.test(facts, settled), text.test(other, settled)
+            if mine is None or theirs is None:
+                unknown = True
+            elif mine != theirs:
+                return True
+        return None if unknown else False
+
+    return Target(test, reads)
 
 
 def _conditions(flow: CompiledFlow, index: int) -> Iterable[Condition]:
@@ -211,14 +274,19 @@ def _reads(condition: Condition | None, own: frozenset[str]) -> bool:
     return not own.isdisjoint(facts_read(condition))
 
 
-def _swapped(target: Target, question: Question, swap: Swap) -> Target:
-    """``target`` evaluated as if the question had been answered ``swap(answer)``."""
+def _swapper(question: Question, swap: Swap) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
+    """The facts with the question answered ``swap(answer)``; remembers the last call.
+
+    Every condition compared for one alternative asks about the same facts
+    in turn, so one copy per state serves them all.
+    """
     qid = question.id
     sets = {o.id: o.set for o in question.options}
+    last: list[Any] = [None, None]
 
-    def test(facts: Mapping[str, Any], settled: Settled) -> bool | None:
-        if qid not in facts:
-            return target.test(facts, settled)
+    def swapped(facts: Mapping[str, Any]) -> Mapping[str, Any]:
+        if last[0] is facts:
+            return last[1]
         current = facts[qid]
         new = dict(facts)
         for option_id in _as_tuple(current):
@@ -230,9 +298,10 @@ def _swapped(target: Target, question: Question, swap: Swap) -> Target:
             new[qid] = value
             for option_id in _as_tuple(value):
                 new.update(sets.get(option_id, {}))
-        return target.test(new, settled)
+        last[0], last[1] = facts, new
+        return new
 
-    return Target(test, target.reads | {qid})
+    return swapped
 
 
 def _budgeted(target: Target, budget: int) -> Target:

@@ -322,7 +322,11 @@ def all_conditions(flow: CompiledFlow) -> Iterator[Condition]:
     for outcome in model.outcomes:
         if outcome.when is not None:
             yield outcome.when
-        yield from (r.when for r in outcome.reasons if isinstance(r, ConditionalText))
+        for item in (*outcome.reasons, *outcome.would_change, *outcome.next_steps):
+            if isinstance(item, ConditionalText):
+                yield item.when
+    for recommendation in model.recommendations.values():
+        yield from (s.when for s in recommendation.next_steps if isinstance(s, ConditionalText))
     yield from (c.when for c in model.cautions)
     yield from (g.when for g in model.guarantees if g.when is not None)
 

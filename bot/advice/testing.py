@@ -8,7 +8,8 @@ def generate_flow(questions: int) -> tuple[str, str]:
 
     A chain of three-option questions where answering ``c`` skips the next
     question; outcome rules and cautions read a few early and late answers,
-    as real rules do.
+    as real rules do. Its questions are marked ``record_only``: most of
+    them change nothing in the advice, by design.
     """
     n = questions
     lines = [
@@ -25,6 +26,7 @@ def generate_flow(questions: int) -> tuple[str, str]:
         lines += [
             f"  - id: g{i}",
             "    text: gen.q",
+            "    record_only: true",
             "    options:",
             *(f"      - {{id: {o}, label: gen.o.{o}}}" for o in "abc"),
             "    next:",
