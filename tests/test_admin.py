@@ -73,7 +73,7 @@ async def test_valid_edit_is_live_for_the_next_message(
     async with admin_bot(fake_api, db, project):
         await say(fake_api, USER, "/start plan")
         await say(fake_api, USER, "the footpath")
-        edit_text(project, "plan.q.decision: ", "plan.q.decision: Edited - ")
+        edit_text(project, "plan.q.where: ", "plan.q.where: Edited - ")
         assert (await reload(fake_api)).startswith("Reloaded: 2 flow(s)")
         await say(fake_api, USER, "/back")
         await say(fake_api, USER, "the footpath")
@@ -107,8 +107,9 @@ async def test_conversation_across_an_incompatible_change_keeps_what_fits(
     async with admin_bot(fake_api, db, project):
         await say(fake_api, USER, "/start plan")
         await say(fake_api, USER, "the footpath")
+        await say(fake_api, USER, "skip")
         await say(fake_api, USER, "made")
-        assert last_text(fake_api, USER).startswith("Question 3")
+        assert last_text(fake_api, USER).startswith("Question 4")
         edit_text(project, "      - id: made", "      - id: decided", "flows/plan.yaml")
         edit_text(project, "version: 1", "version: 2", "flows/plan.yaml")
         flow = (
@@ -138,10 +139,12 @@ async def test_compatible_change_continues_silently(
     async with admin_bot(fake_api, db, project):
         await say(fake_api, USER, "/start plan")
         await say(fake_api, USER, "the footpath")
+        await say(fake_api, USER, "skip")
         await say(fake_api, USER, "made")
         edit_text(project, "version: 1", "version: 2", "flows/plan.yaml")
         await reload(fake_api)
-        await say(fake_api, USER, "3")
+        for answer in ("1", "2", "3"):
+            await say(fake_api, USER, answer)
         assert any(
             (t or "").startswith("Recommendation: Inform") for t in fake_api.chat(USER).texts
         )
@@ -152,7 +155,7 @@ async def test_stats_show_anonymous_figures(fake_api: FakeBotAPI, tmp_path: Path
     """/stats counts starts, finishes, levels, cautions and where people stopped, per flow."""
     db = tmp_path / "db.sqlite3"
     async with running(fake_api, db, admin_ids=frozenset({ADMIN})):
-        for answer in ("/start plan", "the footpath", "made", "not_told"):
+        for answer in ("/start plan", "the footpath", "skip", "made", "us", "no", "not_told"):
             await say(fake_api, USER, answer)
         await say(fake_api, USER + 1, "/start plan")
         await say(fake_api, USER + 1, "x")
@@ -163,7 +166,7 @@ async def test_stats_show_anonymous_figures(fake_api: FakeBotAPI, tmp_path: Path
     assert "recommendations: inform 1" in text
     assert "fixed_outcome 1" in text
     assert "no_feedback 1" in text
-    assert "stopped at: decision 1" in text
+    assert "stopped at: where 1" in text
     with sqlite3.connect(db) as con:
         columns = [row[1] for row in con.execute("PRAGMA table_info(events)")]
     assert columns == ["at", "flow", "kind", "question", "value"], "no user or chat in events"

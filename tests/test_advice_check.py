@@ -26,6 +26,7 @@ import pytest
 
 from bot.advice.engine import Result
 from bot.flows.checks import text_refs
+from bot.flows.model import ConditionalText
 from bot.sources import project_catalog
 
 from support import advise
@@ -64,72 +65,72 @@ CASES = {
     # --- The kinds of proposal the brief names ------------------------------
     "decision made, called a consultation": case(
         "Views asked on something already settled read as inform, with that red flag.",
-        "closing the library on Tuesdays | views | nothing | yes",
+        "closing the library on Tuesdays | skip | views | nothing | yes",
         "inform",
         "already_decided",
         "called_consultation",
     ),
     "take-over with no budget": case(
         "Running a centre with information and training but no money is not co-production.",
-        "taking over the community centre | run | all | us | information,training | yes | no | "
-        "longer | yes",
+        "taking over the community centre | skip | run | all | us | information,training | "
+        "yes | no | longer | yes",
         "consult",
-        "not_co_production",
+        "handover",
         "no_resources",
     ),
     "real partnership with resources": case(
         "Shared say, money and staff, an answerable organisation and time read as co-production.",
-        "redesigning the young carers' service | design | all | shared | "
+        "redesigning the young carers' service | skip | design | all | shared | "
         "budget,staff,information,training,support | yes | no | yes | longer | yes",
         "co_produce",
         "co_produce",
     ),
     "consultation with no feedback promised": case(
         "A consultation with no promise to report back raises the feedback red flag.",
-        "changes to the bus routes | views | all | no | no | weeks | yes",
+        "changes to the bus routes | skip | views | all | no | no | weeks | yes",
         "consult",
         "views_only",
         "no_feedback",
     ),
     "money-led co-production": case(
         "Co-design whose main aim is saving money reads as consult, even with resources.",
-        "co-producing the library service | design | all | shared | budget,staff | yes | main | "
-        "yes | longer | yes",
+        "co-producing the library service | skip | design | all | shared | budget,staff | "
+        "yes | main | yes | longer | yes",
         "consult",
         "not_co_production",
         "money_led",
     ),
     "consultation done well": case(
         "A consultation with the scope clear, feedback promised and time reads consult, no flags.",
-        "plans for the new health centre | views | some | no | yes | months | yes",
+        "plans for the new health centre | skip | views | some | no | yes | months | yes",
         "consult",
         "views_only",
     ),
     "honest information notice": case(
         "Being told honestly about a settled decision reads inform, with no red flags.",
-        "the road is closed for resurfacing in may | told | nothing | yes",
+        "the road is closed for resurfacing in may | skip | told | nothing | yes",
         "inform",
         "already_decided",
     ),
     "co-design with too little time": case(
         "Co-design in under two months reads as consult, with the time red flag.",
-        "designing the new play area | design | all | shared | budget,staff | yes | no | yes | "
-        "weeks | yes",
+        "designing the new play area | skip | design | all | shared | budget,staff | yes | "
+        "no | yes | weeks | yes",
         "consult",
         "rushed",
         "little_time",
     ),
     "take-over, council steps back": case(
         "A funded handover where the council steps back is abdication, not co-production.",
-        "running the sports hall | run | all | us | budget | no | no | longer | yes",
+        "running the sports hall | skip | run | all | us | budget | no | no | longer | yes",
         "consult",
-        "not_co_production",
+        "handover",
         "abdication",
     ),
     "people need support to take part": case(
         "People who need support raise that red flag without lowering the reading.",
-        "redesigning the day centre | design | all | shared | budget,staff,support | yes | no | "
-        "yes | longer | support",
+        "redesigning the day centre | skip | design | all | shared | budget,staff,support | "
+        "yes | no | yes | longer | support",
         "co_produce",
         "co_produce",
         "needs_support",
@@ -137,10 +138,10 @@ CASES = {
     # --- Further cases ------------------------------------------------------
     "community centre to save money": case(
         "The DOMAIN.md community centre case raises every red flag it carries.",
-        "residents taking over the community centre | run | all | us | none | no | main | "
-        "months | yes",
+        "residents taking over the community centre | skip | run | all | us | none | no | "
+        "main | months | yes",
         "consult",
-        "not_co_production",
+        "handover",
         "no_resources",
         "abdication",
         "money_led",
@@ -148,17 +149,17 @@ CASES = {
     ),
     "co-production with nothing open": case(
         "Being asked to co-design something fully decided reads inform, with that red flag.",
-        "co-producing the new parking scheme | design | nothing | yes",
+        "co-producing the new parking scheme | skip | design | nothing | yes",
         "inform",
         "already_decided",
         "nothing_open",
     ),
     "handover decided in advance": case(
         "A fixed handover with nothing coming with it reads inform and flags every gap.",
-        "we must run the public toilets from april | run | nothing | none | no | main | weeks | "
-        "yes",
+        "we must run the public toilets from april | skip | run | nothing | none | no | "
+        "main | weeks | yes",
         "inform",
-        "already_decided",
+        "handover_decided",
         "nothing_open",
         "no_resources",
         "abdication",
@@ -167,13 +168,13 @@ CASES = {
     ),
     "told, some still open": case(
         "Being told about plans that could still change reads inform, with a question to ask.",
-        "skip | told | some | yes",
+        "skip | skip | told | some | yes",
         "inform",
         "being_told",
     ),
     "consultation on cuts in ten days": case(
         "A rushed consultation on savings raises the money and time red flags.",
-        "cutting the library opening hours | views | some | main | unsure | days | yes",
+        "cutting the library opening hours | skip | views | some | main | unsure | days | yes",
         "consult",
         "views_only",
         "money_led",
@@ -181,29 +182,30 @@ CASES = {
     ),
     "they keep the final say": case(
         "Helping design something while they keep the final say reads as consult.",
-        "the housing allocation policy | design | some | them | staff,information | yes | no | "
-        "yes | longer | yes",
+        "the housing allocation policy | skip | design | some | them | staff,information | "
+        "yes | no | yes | longer | yes",
         "consult",
         "power_kept",
     ),
     "staying involved not clear": case(
         "Co-production waits on the organisation saying it stays involved.",
-        "the youth club programme | design | all | shared | budget,staff | unsure | no | unsure | "
-        "longer | yes",
+        "the youth club programme | skip | design | all | shared | budget,staff | unsure | "
+        "no | unsure | longer | yes",
         "consult",
         "not_clear_yet",
     ),
     "funded take-over, tight timetable": case(
         "A funded, supported take-over in two to six months is co-production, with a time flag.",
-        "running the community garden | run | some | us | budget,support | yes | no | months | yes",
+        "running the community garden | skip | run | some | us | budget,support | yes | no | "
+        "months | yes",
         "co_produce",
         "co_produce",
         "little_time",
     ),
     "savings one aim among others": case(
         "Savings as one aim do not rule out co-production, but raise the money red flag.",
-        "the library opening hours | design | some | shared | budget,staff | yes | part | yes | "
-        "longer | yes",
+        "the library opening hours | skip | design | some | shared | budget,staff | yes | "
+        "part | yes | longer | yes",
         "co_produce",
         "co_produce",
         "money_led",
@@ -236,6 +238,7 @@ def test_every_next_step_in_the_flow_is_a_question():
     texts = english()
     steps = [s for rec in flow().recommendations.values() for s in rec.next_steps]
     steps += [s for outcome in flow().outcomes for s in outcome.next_steps]
+    steps = [s.text if isinstance(s, ConditionalText) else s for s in steps]
     assert steps
     assert [s for s in steps if not texts[s].rstrip().endswith("?")] == []
 
@@ -265,7 +268,8 @@ def test_decided_and_told_paths_skip_what_no_longer_matters():
     """Nothing open, or nothing asked, goes straight to whether people can follow it."""
     for answers in (CASES["honest information notice"], CASES["told, some still open"]):
         r = advise(FLOW, answers.answers)
-        assert [question for question, _ in r.answers] == ["about", "asked", "open", "access"]
+        asked = [question for question, _ in r.answers]
+        assert asked == ["about", "where", "asked", "open", "access"]
 
 
 # --- Point 8: informing is not wrong, and no level is ranked above another ---------
@@ -328,7 +332,7 @@ def test_inform_reading_never_calls_informing_wrong(c: Case):
 def test_honest_informing_raises_no_red_flag():
     """Being told honestly about a settled decision, in a way people can follow, is not flagged."""
     for asked_access in ("yes", "unsure"):
-        r = advise(FLOW, ["a road closure", "told", "nothing", asked_access])
+        r = advise(FLOW, ["a road closure", "skip", "told", "nothing", asked_access])
         assert (r.level, r.caution_ids) == ("inform", frozenset())
 
 
@@ -379,11 +383,17 @@ def test_button_labels_are_short():
 
 
 def test_every_text_id_belongs_to_the_flow():
-    """Every text id the flow uses starts with "check." except the shared level labels."""
+    """Every text id the flow uses starts with "check." except the shared labels.
+
+    The level names and the places of the `where` question are shared with
+    the staff flow.
+    """
     ids = {rec.label for rec in flow().recommendations.values()}
     assert ids == {"level.inform", "level.consult", "level.co_produce"}
     used = {text_id for text_id, _ in text_refs(flow())}
-    assert {t for t in used - ids if not t.startswith(f"{FLOW}.")} == set()
+    shared = {t for t in used - ids if not t.startswith(f"{FLOW}.")}
+    assert shared
+    assert all(t.startswith("where.") for t in shared)
 
 
 # --- Invariants over every co-production-shaped path -------------------------------
@@ -402,7 +412,7 @@ def _co_production_shaped_paths() -> Iterator[tuple[list[str], dict]]:
         ("main", "part", "no", "unsure"),
         ("days", "weeks", "months", "longer", "unsure"),
     ):
-        answers = ["a proposal", asked, open_, say, resources, accountable, money]
+        answers = ["a proposal", "england", asked, open_, say, resources, accountable, money]
         answers += ["yes"] if asked == "design" else []
         answers += [time, "yes"]
         given = set(resources.split(","))
@@ -458,6 +468,6 @@ def test_red_flags_are_always_raised():
 def test_nothing_open_is_always_inform(asked: str):
     """When nothing can change, the reading is inform, whatever it was called."""
     for access in ("yes", "support", "unsure"):
-        r = advise(FLOW, ["a proposal", asked, "nothing", access])
+        r = advise(FLOW, ["a proposal", "skip", asked, "nothing", access])
         assert (r.level, r.outcome_id) == ("inform", "already_decided")
         assert ("needs_support" in r.caution_ids) == (access == "support")

@@ -43,27 +43,32 @@ def scenario(must: str, answers: str, level: str, outcome: str, *cautions: str) 
 
 # --- The three illustrative cases of DOMAIN.md -----------------------------
 
-FOOTPATH = ["closing the footpath behind the school next term", "made", "no"]
+FOOTPATH = ["closing the footpath behind the school next term", "skip", "made", "us", "no", "no"]
 SURGERY = [
     "choosing a new surgical procedure for the hospital",
+    "skip",  # where: not given
     "open",
     "views",  # patients' experience can shape it; clinicians decide
+    "months",
+    "no",  # not a handover
     "yes",  # the clinical choice needs specialists
     "outcomes",
-    "months",
     "yes",
     "no",
 ]
 COMMUNITY_CENTRE = [
     "residents taking over the community centre",
+    "skip",
     "open",
     "yes",
+    "longer",
+    "yes",  # a handover: residents would run it
+    "none",  # no money or support comes with it
+    "unsure",  # what happens if they say no is not decided
     "no",
-    "none",
     "no",  # the council plans to step back
     "money",
     "yes",  # the saving is fixed before any discovery work
-    "longer",
     "yes",
     "no",
 ]
@@ -100,14 +105,15 @@ def test_community_centre_to_save_money_is_not_co_production():
     r = advise(FLOW, COMMUNITY_CENTRE)
     assert r.level != "co_produce"
     assert r.level == "consult"
-    assert r.outcome_id == "not_ready"
+    assert r.outcome_id == "handover"
     assert r.caution_ids == {"abdication", "no_resources", "money_first"}
-    assert r.would_change == ("plan.change.co_produce_conditions",)
+    assert r.would_change == ("plan.change.handover",)
     cited = {x.text: x.cited for x in r.reasons}
-    assert cited["plan.reason.no_resources"] == ("resources",)
+    assert cited["plan.reason.handover_none"] == ("handover_support",)
     assert cited["plan.reason.stepping_back"] == ("accountable",)
     assert cited["plan.reason.savings_fixed"] == ("savings",)
-    assert "plan.step.learn_what_is_needed" in r.next_steps
+    assert cited["plan.reason.refuse_unclear"] == ("say_no",)
+    assert {"plan.step.handover_money", "plan.step.handover_liability"} <= set(r.next_steps)
 
 
 # --- Designed scenarios -----------------------------------------------------
@@ -115,68 +121,68 @@ def test_community_centre_to_save_money_is_not_co_production():
 SCENARIOS = {
     "co-production with real resources": scenario(
         "Shared power, budget and staff, an accountable organisation and time give co-production.",
-        "redesigning the young carers' service | open | yes | no | "
-        "budget,staff,information,training,support | yes | outcomes | longer | yes | told",
+        "redesigning the young carers' service | skip | open | yes | longer | no | no | "
+        "budget,staff,information,training,support | yes | outcomes | yes | told",
         "co_produce",
         "co_produce",
     ),
     "co-production on a tighter timetable": scenario(
         "Two to six months still allows co-production, with a caution that it takes time.",
-        "redesigning the young carers' service | open | yes | no | budget,staff,support | yes | "
-        "outcomes | months | yes | no",
+        "redesigning the young carers' service | skip | open | yes | months | no | no | "
+        "budget,staff,support | yes | outcomes | yes | no",
         "co_produce",
         "co_produce",
         "takes_time",
     ),
     "legal duty to consult": scenario(
         "A statutory consultation the council decides on is consult, with the legal-duty caution.",
-        "the new local development plan | open | views | no | duty | months | yes | no",
+        "the new local development plan | skip | open | views | months | no | no | duty | yes | no",
         "consult",
         "views_only",
         "legal_duty",
     ),
     "partly open, co-produced part": scenario(
         "The open part of a partly made decision can be co-produced, saying what is settled.",
-        "how the new library space is used | partly | yes | some | budget,staff,information | "
-        "yes | outcomes | longer | yes | no",
+        "how the new library space is used | skip | partly | yes | longer | no | some | "
+        "budget,staff,information | yes | outcomes | yes | no",
         "co_produce",
         "co_produce",
         "partly_open",
     ),
     "partly open, views shape it": scenario(
         "A partly open decision the organisation keeps is consult, clear about what is open.",
-        "when the clinic moves to its new site | partly | views | no | outcomes | months | yes | "
-        "no",
+        "when the clinic moves to its new site | skip | partly | views | months | no | no | "
+        "outcomes | yes | no",
         "consult",
         "views_only",
         "partly_open",
     ),
     "short time": scenario(
         "Under two months rules out co-production even when everything else is in place.",
-        "the summer activity programme | open | yes | no | budget,staff | yes | outcomes | weeks | "
-        "yes | no",
+        "the summer activity programme | skip | open | yes | weeks | no | no | "
+        "budget,staff | yes | outcomes | yes | no",
         "consult",
         "time_short",
         "takes_time",
     ),
     "people need support to take part": scenario(
         "People who can take part only with support raise the support caution, not a lower level.",
-        "the day centre for older people | open | yes | no | budget,staff,support | yes | "
-        "outcomes | longer | support | no",
+        "the day centre for older people | skip | open | yes | longer | no | no | "
+        "budget,staff,support | yes | outcomes | support | no",
         "co_produce",
         "co_produce",
         "needs_support",
     ),
     "asked before and never told": scenario(
         "People consulted before without feedback raise the consultation-fatigue caution.",
-        "the bus route review | open | views | no | outcomes | longer | yes | not_told",
+        "the bus route review | skip | open | views | longer | no | no | outcomes | yes | not_told",
         "consult",
         "views_only",
         "no_feedback",
     ),
     "decision made after an unanswered consultation": scenario(
         "A made decision still informs, and says to close the loop on the earlier consultation.",
-        "closing the ward at the community hospital | made | not_told",
+        "closing the ward at the community hospital | skip | made | us | no | not_told",
         "inform",
         "decision_made",
         "fixed_outcome",
@@ -184,62 +190,62 @@ SCENARIOS = {
     ),
     "someone else decides": scenario(
         "An open decision that nobody affected can change is inform.",
-        "national changes to the benefit rules | open | no | no",
+        "national changes to the benefit rules | skip | open | no | no | no",
         "inform",
         "no_power",
         "fixed_outcome",
     ),
     "partly open but nothing people say counts": scenario(
         "A partly open decision with no power to share is inform, without the partly-open caution.",
-        "the new school catchment areas | partly | no | told",
+        "the new school catchment areas | skip | partly | no | no | told",
         "inform",
         "no_power",
         "fixed_outcome",
     ),
     "saving money, savings left open": scenario(
         "Money as a driver does not block co-production when savings are not fixed in advance.",
-        "the library opening hours | open | yes | no | budget,staff,information | yes | money | "
-        "no | longer | yes | no",
+        "the library opening hours | skip | open | yes | longer | no | no | "
+        "budget,staff,information | yes | money | no | yes | no",
         "co_produce",
         "co_produce",
         "money_first",
     ),
     "saving money, savings fixed": scenario(
         "Savings fixed before any discovery work rule out co-production even with resources.",
-        "the library opening hours | open | yes | no | budget,staff | yes | money | yes | longer | "
-        "yes | no",
+        "the library opening hours | skip | open | yes | longer | no | no | budget,staff | "
+        "yes | money | yes | yes | no",
         "consult",
         "not_ready",
         "money_first",
     ),
     "saving money, savings unclear": scenario(
         "Not knowing whether savings are fixed gives consult until it is clear.",
-        "the library opening hours | open | yes | no | budget,staff | yes | money | unsure | "
-        "longer | yes | no",
+        "the library opening hours | skip | open | yes | longer | no | no | budget,staff | "
+        "yes | money | unsure | yes | no",
         "consult",
         "not_clear_yet",
         "money_first",
     ),
     "information but no budget or staff": scenario(
         "Information alone is not enough resource to carry shared responsibility.",
-        "looking after the park | open | yes | no | information | yes | outcomes | longer | yes | "
-        "no",
+        "looking after the park | skip | open | yes | longer | no | no | information | yes | "
+        "outcomes | yes | no",
         "consult",
         "not_ready",
         "no_resources",
     ),
     "handover with a one-off grant": scenario(
         "A funded handover is still not co-production when the organisation steps back.",
-        "handing the sports hall to a trust | open | yes | no | budget | no | outcomes | longer | "
-        "yes | no",
+        "handing the sports hall to a trust | skip | open | yes | longer | no | no | "
+        "budget | no | outcomes | yes | no",
         "consult",
         "not_ready",
         "abdication",
     ),
     "stepping back in a hurry": scenario(
         "Stepping back outranks short time as the reason, and both cautions are shown.",
-        "handing the sports hall to a trust | open | yes | no | budget,staff | no | outcomes | "
-        "weeks | yes | no",
+        "handing the sports hall to a trust | skip | open | yes | weeks | no | no | "
+        "budget,staff | no | outcomes | yes | no",
         "consult",
         "not_ready",
         "abdication",
@@ -247,27 +253,29 @@ SCENARIOS = {
     ),
     "little interest so far": scenario(
         "Co-production needs people who want to take part, so low interest gives consult.",
-        "the allotment rules | open | yes | no | budget,staff | yes | outcomes | longer | no | no",
+        "the allotment rules | skip | open | yes | longer | no | no | budget,staff | yes | "
+        "outcomes | no | no",
         "consult",
         "low_interest",
     ),
     "not sure who decides": scenario(
         "Unclear power to decide gives consult until it is clear.",
-        "the town centre events plan | open | unsure | no | budget,staff | yes | outcomes | "
-        "longer | yes | no",
+        "the town centre events plan | skip | open | unsure | longer | no | no | "
+        "budget,staff | yes | outcomes | yes | no",
         "consult",
         "not_clear_yet",
     ),
     "staying involved not decided": scenario(
         "Co-production waits until the organisation commits to staying involved.",
-        "the youth club programme | open | yes | no | budget,staff | unsure | outcomes | longer | "
-        "yes | no",
+        "the youth club programme | skip | open | yes | longer | no | no | budget,staff | "
+        "unsure | outcomes | yes | no",
         "consult",
         "not_clear_yet",
     ),
     "specialist decision driven by money": scenario(
         "A specialist decision is consult even when money drives it, with the money caution.",
-        "the stroke unit's treatment protocol | open | yes | yes | money | yes | months | yes | no",
+        "the stroke unit's treatment protocol | skip | open | yes | months | no | yes | "
+        "money | yes | yes | no",
         "consult",
         "specialist",
         "money_first",
@@ -301,7 +309,8 @@ def test_advice_always_explains_itself(case: Scenario):
 def test_decision_made_skips_the_questions_that_no_longer_matter():
     """A decision already made reaches the advice after only the feedback question."""
     r = advise(FLOW, FOOTPATH)
-    assert [question for question, _ in r.answers] == ["about", "decision", "asked_before"]
+    asked = [question for question, _ in r.answers]
+    assert asked == ["about", "where", "decision", "decider", "handover", "asked_before"]
 
 
 def test_specialist_decision_skips_resources_and_accountability():
@@ -329,8 +338,8 @@ def _co_production_shaped_paths():
         ("weeks", "months", "longer"),
         ("yes", "support", "no", "unsure"),
     ):
-        answers = ["a service", "open", power, expertise, resources, accountable, *driver]
-        answers += [time, people, "no"]
+        answers = ["a service", "england", "open", power, time, "no", expertise, resources]
+        answers += [accountable, *driver, people, "no"]
         facts = {
             "power": power,
             "resources": set(resources.split(",")),

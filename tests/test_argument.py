@@ -29,32 +29,41 @@ def said(transcript: str) -> Answers:
     return tuple(answer.strip() for answer in transcript.split("|"))
 
 
-# Scenarios, in the flow's question order (see tests/test_advice_plan.py).
-FOOTPATH = said("closing the footpath behind the school | made | no")
-SOMEONE_ELSE_DECIDES = said("national benefit rules | open | no | no")
-SURGERY = said("a new surgical procedure | open | views | yes | outcomes | months | yes | no")
+# Scenarios, in the flow's question order (see the top of flows/tests/plan.yaml).
+FOOTPATH = said("closing the footpath behind the school | skip | made | us | no | no")
+SOMEONE_ELSE_DECIDES = said("national benefit rules | skip | open | no | no | no")
+SURGERY = said(
+    "a new surgical procedure | skip | open | views | months | no | yes | outcomes | yes | no"
+)
 CO_PRODUCE = said(
-    "the young carers' service | open | yes | no | budget,staff,training,support | yes | "
-    "outcomes | longer | yes | told"
+    "the young carers' service | skip | open | yes | longer | no | no | "
+    "budget,staff,training,support | yes | outcomes | yes | told"
 )
 STEPPING_BACK = said(
-    "handing the sports hall to a trust | open | yes | no | budget,staff | no | outcomes | "
-    "longer | yes | no"
+    "handing the sports hall to a trust | skip | open | yes | longer | no | no | budget,staff | "
+    "no | outcomes | yes | no"
 )
 NO_RESOURCES = said(
-    "looking after the park | open | yes | no | none | yes | outcomes | longer | yes | no"
+    "looking after the park | skip | open | yes | longer | no | no | none | yes | outcomes | "
+    "yes | no"
 )
 NEEDS_SUPPORT = said(
-    "the day centre | open | yes | no | budget,staff,support | yes | outcomes | longer | "
-    "support | no"
+    "the day centre | skip | open | yes | longer | no | no | budget,staff,support | yes | "
+    "outcomes | support | no"
 )
 SAVINGS_FIXED = said(
-    "the library opening hours | open | yes | no | budget,staff | yes | money | yes | longer | "
-    "yes | no"
+    "the library opening hours | skip | open | yes | longer | no | no | budget,staff | yes | "
+    "money | yes | yes | no"
 )
 SHORT_TIME = said(
-    "the summer activity programme | open | yes | no | budget,staff | yes | outcomes | weeks | "
-    "yes | no"
+    "the summer activity programme | skip | open | yes | weeks | no | no | budget,staff | yes | "
+    "outcomes | yes | no"
+)
+# The seed's own example: the worst of Community Asset Transfer. Views can
+# shape how, the money lasts a year, the council steps away, it is for money.
+LIBRARY_HANDOVER = said(
+    "handing the library to volunteers | england | open | views | months | yes | short | no | "
+    "no | no | money | yes | yes | no"
 )
 
 
@@ -82,16 +91,22 @@ ARGUMENT = (
             "plan.co_produce.summary",
             "plan.q.accountable.help",
             "plan.reason.co_produce",
-            "plan.change.co_produce_conditions",
+            "plan.change.stay_answerable",
             "plan.co_produce.step.answerable",
+            "plan.step.handover_answerable",
         ),
     ),
     Point(
         2,
         "Abdication is not empowerment.",
-        rules={"not_ready": STEPPING_BACK},
-        cautions={"abdication": STEPPING_BACK},
-        texts=("plan.reason.stepping_back", "plan.caution.abdication.why"),
+        rules={"not_ready": STEPPING_BACK, "handover": LIBRARY_HANDOVER},
+        cautions={"abdication": LIBRARY_HANDOVER},
+        texts=(
+            "plan.reason.stepping_back",
+            "plan.caution.abdication.why",
+            "plan.q.handover",
+            "plan.reason.handover",
+        ),
     ),
     Point(
         3,
@@ -120,10 +135,11 @@ ARGUMENT = (
         5,
         "The ladder can become a cycle: responsibility without resources is manipulation.",
         rules={"not_ready": NO_RESOURCES},
-        cautions={"no_resources": NO_RESOURCES, "needs_support": NEEDS_SUPPORT},
+        cautions={"no_resources": LIBRARY_HANDOVER, "needs_support": NEEDS_SUPPORT},
         texts=(
             "plan.q.resources.help",
             "plan.reason.no_resources",
+            "plan.reason.handover_short",
             "plan.caution.no_resources.why",
         ),
     ),
@@ -131,7 +147,7 @@ ARGUMENT = (
         6,
         "Money is a poor organising principle; savings should not be fixed in advance.",
         rules={"not_ready": SAVINGS_FIXED},
-        cautions={"money_first": SAVINGS_FIXED},
+        cautions={"money_first": LIBRARY_HANDOVER},
         texts=("plan.q.savings.help", "plan.reason.savings_fixed", "plan.reason.savings_open"),
     ),
     Point(
@@ -139,7 +155,12 @@ ARGUMENT = (
         "It takes time, and usually several attempts.",
         rules={"time_short": SHORT_TIME},
         cautions={"takes_time": SHORT_TIME},
-        texts=("plan.reason.time_short", "plan.change.more_time", "plan.co_produce.step.rounds"),
+        texts=(
+            "plan.reason.time_short",
+            "plan.change.more_time",
+            "plan.change.phasing",
+            "plan.co_produce.step.rounds",
+        ),
     ),
     Point(
         8,

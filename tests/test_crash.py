@@ -33,12 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def script(user: int) -> list[str]:
     """What one user types: a deep link, then answers that depend on who they are."""
     branch = [
-        ["made", ["told", "not_told", "no"][user % 3]],
-        ["open", "no", "no"],
-        ["partly", "yes", "yes", ["outcomes", "duty"][user % 2], "months", "yes", "told"],
-        ["open", "yes", "no", "budget,staff", "yes", "outcomes", "longer", "yes", "no"],
+        ["made", "us", "no", ["told", "not_told", "no"][user % 3]],
+        ["open", "no", "no", "no"],
+        ["partly", "yes", "months", "no", "yes", ["outcomes", "duty"][user % 2], "yes", "told"],
+        ["open", "yes", "longer", "no", "no", "budget,staff", "yes", "outcomes", "yes", "no"],
     ][user % 4]
-    return ["/start plan", f"decision number {user}", *branch]
+    return ["/start plan", f"decision number {user}", "skip", *branch]
 
 
 def expected(user: int) -> Session:

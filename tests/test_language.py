@@ -21,6 +21,8 @@ from telegram_support import asks_language, last_text, running, say, tap
 from test_terminal import run_cli
 
 USER = 4004
+FOOTPATH = ("the footpath", "skip", "made", "us", "no", "not_told")
+"""The staff flow to Inform: decision already made by us, people never told what changed."""
 CY = Renderer(project_catalog(), "cy")
 EN = Renderer(project_catalog(), "en")
 
@@ -69,16 +71,21 @@ async def test_language_switch_keeps_every_answer(fake_api: FakeBotAPI, db: Path
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
         await say(fake_api, USER, "the footpath")
+        await say(fake_api, USER, "skip")
         await say(fake_api, USER, "made")
         before = stored(db)["session"]
         await say(fake_api, USER, "/language", language=None)
         await tap(fake_api, USER, "Cymraeg")
-        assert last_text(fake_api, USER).startswith(CY.t(UI.QUESTION_NUMBER, number=3))
+        assert last_text(fake_api, USER).startswith(CY.t(UI.QUESTION_NUMBER, number=4))
         after = stored(db)["session"]
         assert after["answers"] == before["answers"]
         assert after["question"] == before["question"]
-        welsh_label = CY.t("plan.o.asked_before.no")
-        await say(fake_api, USER, welsh_label)
+        for welsh_label in (
+            CY.t("plan.o.decider.us"),
+            CY.t("plan.o.handover.no"),
+            CY.t("plan.o.asked_before.no"),
+        ):
+            await say(fake_api, USER, welsh_label)
         texts = [t or "" for t in fake_api.chat(USER).texts]
         assert any(
             t.startswith(f"{CY.t(UI.RESULT_RECOMMENDATION)}: {CY.t('level.inform')}") for t in texts
@@ -89,7 +96,7 @@ async def test_language_switch_keeps_every_answer(fake_api: FakeBotAPI, db: Path
 async def test_result_pdf_and_picture_arrive_and_open(fake_api: FakeBotAPI, db: Path) -> None:
     """'Save as PDF' sends a PDF whose text is the advice, and a picture of the scale."""
     async with running(fake_api, db):
-        for answer in ("/start plan", "the footpath", "made", "not_told"):
+        for answer in ("/start plan", *FOOTPATH):
             await say(fake_api, USER, answer)
         await tap(fake_api, USER, "Save as PDF")
         await fake_api.wait_for(
@@ -105,7 +112,7 @@ async def test_result_pdf_and_picture_arrive_and_open(fake_api: FakeBotAPI, db: 
     assert pdf is not None
     assert pdf.filename == "plan-inform.pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
-    result = advise("plan", ["the footpath", "made", "not_told"])
+    result = advise("plan", list(FOOTPATH))
     assert "Recommendation: Inform" in text
     for caution in result.cautions:
         assert EN.t(caution.title) in text
@@ -120,7 +127,7 @@ async def test_result_pdf_and_picture_arrive_and_open(fake_api: FakeBotAPI, db: 
 
 def test_terminal_in_welsh_writes_the_files(tmp_path: Path) -> None:
     """`chat --lang cy` answers in Welsh, takes Welsh labels, and saves the PDF and picture."""
-    answers = "Cau'r llwybr\n" + CY.t("plan.o.decision.made") + "\n3\n"
+    answers = "Cau'r llwybr\n6\n" + CY.t("plan.o.decision.made") + "\n1\n2\n3\n"
     done = run_cli(["chat", "--flow", "plan", "--lang", "cy", "--out", str(tmp_path)], answers)
     assert done.returncode == 0, done.stderr
     headline = f"{CY.t(UI.RESULT_RECOMMENDATION)}: {CY.t('level.inform')}"
@@ -154,20 +161,23 @@ def typed_labels(flow_id: str, ids: list[str], words: Renderer) -> list[str]:
 @pytest.mark.parametrize(
     ("flow_id", "ids"),
     [
-        ("plan", ["x", "made", "no"]),
+        ("plan", ["x", "skip", "made", "other", "no", "no"]),
         (
             "plan",
             [
                 "x",
+                "wales",
                 "open",
                 "yes",
-                "no",
-                "none",
-                "no",
-                "money",
-                "yes",
                 "weeks",
-                "support",
+                "yes",
+                "short",
+                "no",
+                "no",
+                "no",
+                "money,duty",
+                "yes",
+                "unfunded",
                 "not_told",
             ],
         ),
@@ -175,16 +185,22 @@ def typed_labels(flow_id: str, ids: list[str], words: Renderer) -> list[str]:
             "plan",
             [
                 "x",
+                "scotland",
                 "partly",
                 "yes",
+                "longer",
+                "no",
                 "some",
                 "budget,staff",
                 "yes",
                 "outcomes",
-                "longer",
                 "yes",
                 "told",
             ],
+        ),
+        (
+            "check",
+            ["x", "wales", "run", "some", "shared", "none", "no", "main", "months", "unsure"],
         ),
     ],
 )

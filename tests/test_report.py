@@ -20,7 +20,8 @@ from bot.sources import project_catalog
 from support import advise
 
 # The plan flow's answers that lead to Consult with several cautions.
-PLAN = ["A council community centre", "2", "1", "3", "6", "2", "3", "3", "2", "1", "2"]
+PLAN = ["A council community centre", "skip", "2", "1", "months", "no", "3", "6", "2", "money"]
+PLAN += ["3", "1", "2"]
 WELSH = "Dŵr a thŷ: â ê î ô û ï, Ŵ Ŷ"
 
 

@@ -36,7 +36,7 @@ def one(answers: str, expect: str) -> ScenarioOutcome:
     return outcome
 
 
-FOOTPATH = '["Closing the footpath", made, "no"]'
+FOOTPATH = '["Closing the footpath", skip, made, us, "no", "no"]'
 
 
 # --- The shipped files ------------------------------------------------------------
@@ -142,40 +142,45 @@ def test_every_mismatch_is_listed():
 
 
 def test_refused_answer_says_which_and_why():
-    outcome = one('["the footpath", maybe, "no"]', "{recommend: inform}")
+    outcome = one('["the footpath", skip, maybe, "no"]', "{recommend: inform}")
     (problem,) = outcome.problems
-    assert problem.startswith("answer 2 (\"maybe\") to question 'decision' was refused: ")
+    assert problem.startswith("answer 3 (\"maybe\") to question 'decision' was refused: ")
     assert "Please pick one of the options: a number from 1 to 3" in problem
     assert outcome.result is None
 
 
 def test_refused_multi_answer_shows_the_hint():
-    outcome = one('[x, open, "yes", "no", "budget,none"]', "{recommend: consult}")
+    outcome = one(
+        '[x, skip, open, "yes", longer, "no", "no", "budget,none"]', "{recommend: consult}"
+    )
     (problem,) = outcome.problems
-    assert "answer 5 (\"budget,none\") to question 'resources' was refused" in problem
+    assert "answer 8 (\"budget,none\") to question 'resources' was refused" in problem
     assert "None of these yet" in problem  # the option's label, not its id
 
 
 def test_answers_running_out_name_the_question_reached():
-    outcome = one("[x, open]", "{recommend: consult}")
+    outcome = one("[x, skip, open]", "{recommend: consult}")
     (problem,) = outcome.problems
     assert problem == (
-        "the answers ran out at question 3, 'power' (Could the people affected share in "
+        "the answers ran out at question 4, 'power' (Could the people affected share in "
         "making this decision?), before the result"
     )
 
 
 def test_answers_left_over_after_the_result():
-    outcome = one('[x, made, "no", "yes", "no"]', "{recommend: inform}")
-    assert outcome.problems == ("the result was reached after answer 3; answers 4 to 5 not used",)
-    outcome = one('[x, made, "no", "yes"]', "{recommend: inform}")
-    assert outcome.problems == ("the result was reached after answer 3; answer 4 not used",)
+    outcome = one('[x, skip, made, us, "no", "no", "yes", "no"]', "{recommend: inform}")
+    assert outcome.problems == ("the result was reached after answer 6; answers 7 to 8 not used",)
+    outcome = one('[x, skip, made, us, "no", "no", "yes"]', "{recommend: inform}")
+    assert outcome.problems == ("the result was reached after answer 6; answer 7 not used",)
 
 
 def test_numbers_and_labels_are_typed_answers():
-    outcome = one('[x, 3, "No"]', "{recommend: inform, outcome: decision_made}")
+    outcome = one('[x, 6, 3, 1, 2, "No"]', "{recommend: inform, outcome: decision_made}")
     assert outcome.passed
-    outcome = one('[x, "it\'s ALREADY made", 3]', "{recommend: inform, outcome: decision_made}")
+    outcome = one(
+        '[x, "rather NOT say", "it\'s ALREADY made", "we did (my organisation)", "NO", 3]',
+        "{recommend: inform, outcome: decision_made}",
+    )
     assert outcome.passed
 
 

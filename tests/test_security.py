@@ -38,6 +38,7 @@ async def test_replayed_press_changes_nothing(fake_api: FakeBotAPI, tmp_path: Pa
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
         await say(fake_api, USER, "x")
+        await tap(fake_api, USER, "Rather not say")
         update_id = await tap(fake_api, USER, "already made")
         with sqlite3.connect(db) as con:
             before = con.execute("SELECT session, version FROM conversations").fetchone()

@@ -15,8 +15,9 @@ from support import rows as stored_rows
 from telegram_support import captured_log, last_text, running, say, tap, with_keyboard
 
 USER = 1001
-FOOTPATH = ["Closing the footpath by the school", "3", "3"]
-"""Typed answers for the staff flow: decision already made, people never asked."""
+FOOTPATH = ["Closing the footpath by the school", "6", "3", "1", "2", "3"]
+"""Typed answers for the staff flow: place not given, decision already made by us, not a
+handover, people never asked."""
 
 
 @pytest.fixture
@@ -35,20 +36,25 @@ async def test_conversation_by_buttons_reaches_a_recommendation(
         await tap(fake_api, USER, "Plan")
         assert last_text(fake_api, USER).startswith("Question 1")
         await say(fake_api, USER, "A new surgical procedure")
+        await tap(fake_api, USER, "Rather not say")
         await tap(fake_api, USER, "Yes, it's open")
         await tap(fake_api, USER, "Yes")  # power can be shared
+        await tap(fake_api, USER, "2 to 6 months")
+        await tap(fake_api, USER, "No")  # not a handover
         await tap(fake_api, USER, "Yes, mostly")  # needs specialist judgement
         while not any("Recommendation:" in (t or "") for t in fake_api.chat(USER).texts):
             buttons = fake_api.last_message(USER).buttons()
             assert buttons, f"dead end at: {last_text(fake_api, USER)!r}"
             await tap(fake_api, USER, buttons[0][0])
+            if any(label == "✓ Done" for label, _ in buttons):
+                await tap(fake_api, USER, "✓ Done")  # a pick-all-that-apply question
         result = next(m for m in fake_api.chat(USER).visible if "Recommendation:" in (m.text or ""))
         assert result.text.startswith("Recommendation: Consult")
         assert {"type": "bold", "offset": 0, "length": len("Recommendation: Consult")} in [
             {k: e[k] for k in ("type", "offset", "length")} for e in result.entities
         ]
         answered = next(
-            m for m in fake_api.chat(USER).messages if (m.text or "").startswith("Question 2")
+            m for m in fake_api.chat(USER).messages if (m.text or "").startswith("Question 3")
         )
         assert answered.text.endswith("→ Yes, it's open")
         assert [m.message_id for m in with_keyboard(fake_api, USER)] == [
@@ -75,10 +81,11 @@ async def test_unexpected_text_gets_a_hint_and_changes_nothing(
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
         await say(fake_api, USER, "x")
+        await say(fake_api, USER, "skip")
         await say(fake_api, USER, "perhaps")
         assert "Please pick one of the options" in last_text(fake_api, USER)
         await say(fake_api, USER, "It's already made")
-        assert last_text(fake_api, USER).startswith("Question 3")
+        assert last_text(fake_api, USER).startswith("Question 4")
 
 
 async def test_stale_button_press_changes_nothing(fake_api: FakeBotAPI, db: Database) -> None:
@@ -130,15 +137,24 @@ async def test_restart_resumes_at_the_same_question(fake_api: FakeBotAPI, db: Da
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
         await say(fake_api, USER, "the footpath")
+        await say(fake_api, USER, "skip")
         await say(fake_api, USER, "3")
-    assert fake_api.last_message(USER).text.startswith("Question 3")
+    assert fake_api.last_message(USER).text.startswith("Question 4")
     async with running(fake_api, db):
-        await say(fake_api, USER, "3")
+        for answer in ("1", "2", "3"):
+            await say(fake_api, USER, answer)
         assert any(
             (t or "").startswith("Recommendation: Inform") for t in fake_api.chat(USER).texts
         )
         answers = _session(db)["answers"]
-        assert answers == {"about": "the footpath", "decision": "made", "asked_before": "no"}
+        assert answers == {
+            "about": "the footpath",
+            "where": "skip",
+            "decision": "made",
+            "decider": "us",
+            "handover": "no",
+            "asked_before": "no",
+        }
 
 
 async def test_twenty_users_at_once_keep_their_own_answers(
@@ -153,9 +169,9 @@ async def test_twenty_users_at_once_keep_their_own_answers(
         for user in users:
             fake_api.press(user, "lang:en:plan")
         await fake_api.wait_idle()
-        for step in range(3):
+        for step in range(6):
             for user in users:
-                answers = [f"decision of user {user}", "3", str(1 + user % 3)]
+                answers = [f"decision of user {user}", "6", "3", "1", "2", str(1 + user % 3)]
                 fake_api.send_text(user, answers[step])
         await fake_api.wait_idle(timeout=20)
     rows = dict(stored_rows(db, "SELECT chat_id, last_result FROM conversations"))
@@ -165,7 +181,10 @@ async def test_twenty_users_at_once_keep_their_own_answers(
         result = json.loads(rows[user])
         assert result["answers"] == {
             "about": f"decision of user {user}",
+            "where": "skip",
             "decision": "made",
+            "decider": "us",
+            "handover": "no",
             "asked_before": ["told", "not_told", "no"][user % 3],
         }
         assert any((t or "").startswith("Recommendation: ") for t in fake_api.chat(user).texts)
@@ -240,6 +259,7 @@ async def test_calls_without_files_send_json(fake_api: FakeBotAPI, db: Database)
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
         await say(fake_api, USER, "the footpath")
+        await tap(fake_api, USER, "Rather not say")
         await tap(fake_api, USER, "already made")
     calls = [c for c in fake_api.calls if c.method != "getUpdates"]
     assert {c.method for c in calls} >= {"sendMessage", "editMessageText", "answerCallbackQuery"}
@@ -252,8 +272,8 @@ async def test_user_text_is_escaped_in_html(fake_api: FakeBotAPI, db: Database) 
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
         await say(fake_api, USER, "<b>bold</b> & <script>")
-        await say(fake_api, USER, "3")
-        await say(fake_api, USER, "3")
+        for answer in FOOTPATH[1:]:
+            await say(fake_api, USER, answer)
     result = [t for t in fake_api.chat(USER).texts if t and "Your answers" in t]
     assert result
     assert "<b>bold</b> & <script>" in result[-1]
@@ -271,7 +291,8 @@ async def test_multi_select_by_toggles_and_done(fake_api: FakeBotAPI, db: Databa
     """Toggling options edits the keyboard in place; Done answers with the picks."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
-        for answer in ("x", "1", "1", "3"):  # open, power yes, no specialist -> resources
+        # place not given, open, power yes, over six months, not a handover, no specialist
+        for answer in ("x", "6", "1", "1", "3", "2", "3"):
             await say(fake_api, USER, answer)
         message = fake_api.last_message(USER)
         unticked = [label for label, _ in message.buttons() if label.startswith("☐ ")]

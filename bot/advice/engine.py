@@ -33,7 +33,9 @@ class Session:
     ``history`` is the path of answered questions in order and ``answers``
     holds exactly their answers, so going back simply pops the last one.
     ``question`` is None once the result is reached. ``draft`` holds the
-    picks of a multi-select question not yet confirmed.
+    picks of a multi-select question not yet confirmed. ``kept`` holds the
+    answers to questions marked ``remember`` (where the work happens, say),
+    carried from one session to the next so a person is asked them once.
     """
 
     flow_id: str
@@ -42,6 +44,7 @@ class Session:
     history: tuple[str, ...] = ()
     answers: Mapping[str, Answer] = field(default_factory=lambda: MappingProxyType({}))
     draft: tuple[str, ...] = ()
+    kept: Mapping[str, Answer] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def finished(self) -> bool:
@@ -57,6 +60,7 @@ class Session:
             "history": list(self.history),
             "answers": {k: list(v) if isinstance(v, tuple) else v for k, v in self.answers.items()},
             "draft": list(self.draft),
+            "kept": {k: list(v) if isinstance(v, tuple) else v for k, v in self.kept.items()},
         }
 
     @classmethod
@@ -65,14 +69,8 @@ class Session:
         try:
             if data.get("format") != SESSION_FORMAT:
                 raise SessionError(f"unknown session format {data.get('format')!r}")
-            answers: dict[str, Answer] = {}
-            for key, value in dict(data["answers"]).items():
-                if isinstance(value, list):
-                    answers[str(key)] = tuple(str(v) for v in value)
-                elif isinstance(value, str):
-                    answers[str(key)] = value
-                else:
-                    raise SessionError(f"bad answer for {key!r}")
+            answers = _answers(data["answers"])
+            kept = _answers(data.get("kept", {}))
             question = data["question"]
             session = cls(
                 flow_id=str(data["flow"]),
@@ -81,6 +79,7 @@ class Session:
                 history=tuple(str(h) for h in data["history"]),
                 answers=MappingProxyType(answers),
                 draft=tuple(str(d) for d in data.get("draft", ())),
+                kept=MappingProxyType(kept),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise SessionError(f"malformed session: {exc}") from None
@@ -89,6 +88,32 @@ class Session:
         ):
             raise SessionError("session history and answers disagree")
         return session
+
+
+def _answers(data: Any) -> dict[str, Answer]:
+    """Stored answers read back: option ids as tuples, texts as strings."""
+    answers: dict[str, Answer] = {}
+    for key, value in dict(data).items():
+        if isinstance(value, list):
+            answers[str(key)] = tuple(str(v) for v in value)
+        elif isinstance(value, str):
+            answers[str(key)] = value
+        else:
+            raise SessionError(f"bad answer for {key!r}")
+    return answers
+
+
+def carried(data: Mapping[str, Any] | None) -> Mapping[str, Answer]:
+    """The remembered answers of a stored session, to start the next one with.
+
+    Anything unreadable carries nothing: the person is simply asked again.
+    """
+    if not data:
+        return {}
+    try:
+        return Session.from_json(data).kept
+    except SessionError:
+        return {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +178,17 @@ class Result:
         return frozenset(c.id for c in self.cautions)
 
 
-def start(flow: CompiledFlow) -> Session:
-    """A new session at the flow's first question."""
-    return Session(flow.id, flow.version, flow.model.start)
+def start(flow: CompiledFlow, kept: Mapping[str, Answer] | None = None) -> Session:
+    """A new session at the flow's first question.
+
+    ``kept`` are answers remembered from earlier sessions (``carried``):
+    a question marked ``remember`` is answered from them when reached, and
+    shows in the answers like any other, so going back can change it.
+    """
+    session = Session(
+        flow.id, flow.version, flow.model.start, kept=MappingProxyType(dict(kept or {}))
+    )
+    return _prefill(flow, session)
 
 
 def current(flow: CompiledFlow, session: Session) -> CompiledQuestion | None:
@@ -330,17 +363,36 @@ def _advance(
 ) -> Session:
     answers = dict(session.answers)
     answers[question.id] = value
+    kept = session.kept
+    if question.model.remember:
+        kept = MappingProxyType({**kept, question.id: value})
     moved = replace(
         session,
         history=(*session.history, question.id),
         answers=MappingProxyType(answers),
         draft=(),
+        kept=kept,
     )
     target = option_next
     if target is None:
         known = facts(flow, moved)
         target = next((goto for applies, goto in question.branches if applies(known)), RESULT)
-    return replace(moved, question=None if target == RESULT else target)
+    return _prefill(flow, replace(moved, question=None if target == RESULT else target))
+
+
+def _prefill(flow: CompiledFlow, session: Session) -> Session:
+    """Answer the current question from ``kept`` if it is one to remember and still fits."""
+    question = current(flow, session)
+    if question is None or not question.model.remember or question.id not in session.kept:
+        return session
+    value = session.kept[question.id]
+    if isinstance(value, tuple):
+        step = choose_many(flow, session, value)
+    elif question.model.kind is QuestionKind.CHOICE:
+        step = choose(flow, session, value)
+    else:
+        return session
+    return step.session if step.accepted else session
 
 
 def resume(flow: CompiledFlow, session: Session) -> tuple[Session, bool]:
@@ -352,8 +404,10 @@ def resume(flow: CompiledFlow, session: Session) -> tuple[Session, bool]:
     longer does restarts at the first question whose answer no longer fits,
     with every earlier answer kept.
     """
-    replayed = start(flow)
+    replayed = start(flow, session.kept)
     for question_id in session.history:
+        if replayed.answers.get(question_id) == session.answers[question_id]:
+            continue  # answered from what was remembered, as before
         question = current(flow, replayed)
         if question is None or question.id != question_id:
             break

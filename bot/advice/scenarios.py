@@ -13,6 +13,8 @@ they would be typed in the terminal and the advice they must lead to::
           outcome: decision_made          # optional
           cautions: [fixed_outcome]       # optional: exactly these
           cautions_include: [...]         # optional: at least these
+          says: ["a handover"]            # optional: words the result shows
+          never_says: ["Welsh"]           # optional: words it must not show
 
 Files are read like flow files (safe YAML, pydantic, ``file:line``
 findings), and each scenario runs through the engine the channels use, so a
@@ -32,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 
 from bot.advice import engine
 from bot.advice.engine import Result
-from bot.advice.render import Renderer
+from bot.advice.render import Renderer, plain
 from bot.advice.uitext import UI
 from bot.flows.catalog import Catalog, CompiledFlow
 from bot.flows.findings import Finding, Severity
@@ -57,6 +59,10 @@ class Expectation(_Part):
     """Exactly these cautions; ``[]`` means none at all."""
     cautions_include: list[Id] = Field(default_factory=list)
     """At least these cautions, whatever else is shown."""
+    says: list[Annotated[StrictStr, Field(min_length=1)]] = Field(default_factory=list)
+    """Words the result must show, in the scenario's language (any case)."""
+    never_says: list[Annotated[StrictStr, Field(min_length=1)]] = Field(default_factory=list)
+    """Words the result must not show (any case)."""
 
 
 class _Entry(_Part):
@@ -210,7 +216,25 @@ def run_scenario(catalog: Catalog, scenario: Scenario) -> ScenarioOutcome:
             ),
         )
     result = engine.result(flow, session)
-    return ScenarioOutcome(scenario, tuple(compare(flow, scenario.expect, result)), result)
+    problems = compare(flow, scenario.expect, result)
+    problems += wording(plain(words.result(flow, result)), scenario.expect)
+    return ScenarioOutcome(scenario, tuple(problems), result)
+
+
+def wording(shown: str, expect: Expectation) -> list[str]:
+    """One line per phrase the result should show and does not, or shows and should not.
+
+    Case and runs of spaces or line breaks are ignored, so a phrase matches
+    however the text is wrapped.
+    """
+    text = _squeezed(shown)
+    problems = [f'says: missing "{p}"' for p in expect.says if _squeezed(p) not in text]
+    problems += [f'never_says: found "{p}"' for p in expect.never_says if _squeezed(p) in text]
+    return problems
+
+
+def _squeezed(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 def compare(flow: CompiledFlow, expect: Expectation, result: Result) -> list[str]:

@@ -131,7 +131,7 @@ class Terminal:
         command = self.command(line)
         if command == "restart":
             self.say(self.words.t(UI.TERMINAL_RESTARTED))
-            return engine.start(flow)
+            return engine.start(flow, session.kept)
         if command == "back":
             return self.report(flow, engine.back(flow, session))
         if command == "help":

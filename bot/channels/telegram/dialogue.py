@@ -303,7 +303,9 @@ class Advisor:
             plan.sends.append(self.question(flow, session, words))
 
     def start_flow(self, flow: CompiledFlow, words: Renderer, plan: Plan) -> None:
-        session = engine.start(flow)
+        # Answers asked once per person (where the work happens) carry over.
+        earlier = plan.conversation.session or plan.conversation.last_result
+        session = engine.start(flow, engine.carried(earlier))
         plan.events.append(Event(flow.id, EventKind.STARTED))
         plan.conversation = replace(plan.conversation, session=session.to_json())
         plan.sends.append(Send(f"<b>{escape(words.t(flow.model.title))}</b>"))
