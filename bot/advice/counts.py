@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from bot.advice.explore import Explorer, Settled, Target, all_of, tri
+from bot.advice.explore import Explorer, ProofBudgetExceeded, Settled, Target, all_of, tri
 from bot.flows.catalog import CompiledFlow
 from bot.flows.conditions import facts_read
 from bot.flows.findings import Finding, Severity
@@ -127,7 +127,10 @@ def _search(
         return picked if picked is not True else differs.test(facts, settled)
 
     target = Target(test, chosen.reads | differs.reads)
-    return Explorer(flow).search(_budgeted(target, budget)) is not None
+    try:
+        return Explorer(flow).search(_budgeted(target, budget)) is not None
+    except ProofBudgetExceeded:
+        raise _OutOfBudget from None
 
 
 def _ahead(
