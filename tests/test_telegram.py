@@ -476,10 +476,10 @@ async def test_a_result_that_could_not_be_sent_is_announced(
     """When Telegram refuses a reply, the person is told, and /summary has it again."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
-        await say(fake_api, USER, FOOTPATH[0])
-        await say(fake_api, USER, FOOTPATH[1])
+        for answer in FOOTPATH[:-1]:
+            await say(fake_api, USER, answer)
         fake_api.fail_next("sendMessage", status=400, description="Bad Request: can't parse")
-        await say(fake_api, USER, FOOTPATH[2])
+        await say(fake_api, USER, FOOTPATH[-1])
         assert "could not be sent" in last_text(fake_api, USER)
         await say(fake_api, USER, "/summary")
         assert any("Recommendation:" in (t or "") for t in fake_api.chat(USER).texts[-3:])
