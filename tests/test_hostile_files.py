@@ -14,11 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def chain(questions: int) -> str:
-    """A flow of ``questions`` one-option questions, each leading to the next."""
+    """A flow of ``questions`` one-option questions, each leading to the next.
+
+    They change nothing in the advice by design, so they are marked record_only.
+    """
     lines = ["id: mini", "version: 1", "title: w.s", "audience: staff", "start: q0", "questions:"]
     for i in range(questions):
         after = f"q{i + 1}" if i + 1 < questions else "result"
-        lines += [f"  - id: q{i}", "    text: w.s", "    options:", "      - {id: a, label: w.s}"]
+        lines += [f"  - id: q{i}", "    text: w.s", "    record_only: true", "    options:"]
+        lines += ["      - {id: a, label: w.s}"]
         lines += [f"    next: {after}"]
     lines += ["recommendations:"]
     lines += [
