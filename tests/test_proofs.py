@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from test_loader import edit, line_of
@@ -250,3 +251,42 @@ def test_hostile_flows_are_proved_or_refused_in_bounded_time_and_memory(made) ->
     assert peak < 300, f"{peak:.0f} MB"
     refused = [f for f in found if "cannot be proved" in f]
     assert not refused or refused[0].startswith("flow.yaml:7: "), refused
+
+
+@pytest.mark.parametrize(
+    ("guarantee", "kept", "broken"),
+    [
+        (
+            "handover_without_lasting_resources",
+            "        - {fact: handover_support, in: [short, none]}\n"
+            "    title: plan.caution.no_resources.title",
+            "    title: plan.caution.no_resources.title",
+        ),
+        (
+            "handover_stepping_away",
+            '    when: {fact: accountable, is: "no"}\n    title: plan.caution.abdication.title',
+            '    when: {all: [{fact: accountable, is: "no"}, {fact: handover, is: "no"}]}\n'
+            "    title: plan.caution.abdication.title",
+        ),
+    ],
+)
+def test_a_broken_copy_of_the_handover_promises_gets_a_counterexample(
+    project: Path, guarantee: str, kept: str, broken: str
+) -> None:
+    """Weakening the caution a handover guarantee relies on fails flows check with a path."""
+    flow = project / "flows" / "plan.yaml"
+    text = flow.read_text(encoding="utf-8")
+    assert kept in text, "the staff flow still words this caution as the test expects"
+    flow.write_text(text.replace(kept, broken, 1), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "flows", "check", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    out = done.stdout + done.stderr
+    said = [line for line in out.splitlines() if f"guarantee '{guarantee}' is broken" in line]
+    assert said, out
+    assert "answering " in said[0]
+    assert "handover=" in said[0]
