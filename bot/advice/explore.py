@@ -222,6 +222,35 @@ class Explorer:
                     stack.append(step)
         return None
 
+    def endings(self) -> Iterator[Session]:
+        """A finished session for every distinct advice the flow can give.
+
+        Two partial paths at the same question that agree on every fact any
+        condition reads end in the same advice, so only one is followed.
+        """
+        flow = self.flow
+        reads = frozenset(name for c in all_conditions(flow) for name in facts_read(c))
+        seen: set[tuple[Any, ...]] = set()
+        stack = [engine.start(flow)]
+        while stack:
+            session = stack.pop()
+            question = engine.current(flow, session)
+            facts = engine.facts(flow, session)
+            key = (
+                None if question is None else question.id,
+                tuple(sorted((k, _frozen(facts[k])) for k in reads if k in facts)),
+            )
+            if key in seen:
+                continue
+            seen.add(key)
+            if question is None:
+                yield session
+                continue
+            for value in self.answers(question):
+                step = _apply(flow, session, question, value)
+                if step is not None:
+                    stack.append(step)
+
     def branches_taken(self) -> set[tuple[str, int]]:
         """Every (question, branch index) some path takes."""
         flow = self.flow

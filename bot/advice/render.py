@@ -9,10 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.advice.engine import Answer, Problem, Result, Session
+from bot.advice.engine import Answer, CautionHit, Problem, Result, Session
 from bot.advice.uitext import UI, fill
 from bot.flows.catalog import Catalog, CompiledFlow, CompiledQuestion
 from bot.flows.model import QuestionKind
+
+
+class Detail(StrEnum):
+    """The parts of a result shown apart from its card (cautions are ``c0``, ``c1``...)."""
+
+    WOULD_CHANGE = "w"
+    NEXT_STEPS = "n"
+    WHERE = "p"
+    ANSWERS = "a"
 
 
 class BlockKind(StrEnum):
@@ -103,9 +112,18 @@ class Renderer:
         return ", ".join(self.t(question.options[o].label) for o in chosen)
 
     def said(self, flow: CompiledFlow, question_id: str, value: Answer) -> str:
-        """One answer with its question: ``Is the decision still open? → Open in part``."""
+        """One answer with its question: ``Is the decision still open? → Open in part``.
+
+        Only the question itself is repeated, up to its question mark: the
+        instructions after it ("Pick everything that is promised.") were
+        for answering, not for reading back.
+        """
         question = flow.questions[question_id]
-        return f"{self.t(question.model.text)} → {self.answer_text(question, value)}"
+        asked = self.t(question.model.text)
+        mark = asked.find("?")
+        if 0 < mark < len(asked) - 1:
+            asked = asked[: mark + 1]
+        return f"{asked} → {self.answer_text(question, value)}"
 
     def heading(self, flow: CompiledFlow, name: str, default: str) -> str:
         """A result heading: the flow's own wording if it has one, else the standard one."""
@@ -116,8 +134,100 @@ class Renderer:
         name = result.headline or flow.model.recommendations[result.level].label
         return f"{self.t(flow.model.result_heading)}: {self.t(name)}"
 
+    def card(self, flow: CompiledFlow, result: Result) -> list[Block]:
+        """The result short enough for one phone screen: headline, summary, reasons, cautions.
+
+        The cautions appear by title only, numbered; ``detail`` gives each in
+        full, and the other parts of the advice, one at a time.
+        """
+        recommendation = flow.model.recommendations[result.level]
+        blocks = [
+            Block(BlockKind.TITLE, self.headline(flow, result)),
+            Block(BlockKind.PARAGRAPH, self.t(recommendation.summary)),
+        ]
+        if result.reasons:
+            blocks.append(Block(BlockKind.HEADING, self.heading(flow, "why", UI.RESULT_WHY)))
+            blocks.append(
+                Block(BlockKind.BULLETS, items=tuple(self.t(r.text) for r in result.reasons))
+            )
+        if result.cautions:
+            blocks.append(
+                Block(BlockKind.HEADING, self.heading(flow, "cautions", UI.RESULT_CAUTIONS))
+            )
+            titles = tuple(
+                f"⚠ {n}. {self.t(c.title)}" for n, c in enumerate(result.cautions, start=1)
+            )
+            blocks.append(Block(BlockKind.PARAGRAPH, "\n".join(titles)))
+        return blocks
+
+    def details(self, flow: CompiledFlow, result: Result) -> list[tuple[str, str]]:
+        """The parts of the advice the card leaves out, as (key, button label) in order."""
+        found = [(f"c{n}", f"⚠ {n + 1}") for n in range(len(result.cautions))]
+        if result.would_change:
+            found.append(
+                (Detail.WOULD_CHANGE, self.heading(flow, "would_change", UI.RESULT_WOULD_CHANGE))
+            )
+        if result.next_steps:
+            found.append(
+                (Detail.NEXT_STEPS, self.heading(flow, "next_steps", UI.RESULT_NEXT_STEPS))
+            )
+        found.append((Detail.WHERE, self.heading(flow, "where", UI.RESULT_WHERE)))
+        if result.answers:
+            found.append((Detail.ANSWERS, self.heading(flow, "answers", UI.RESULT_ANSWERS)))
+        return found
+
+    def detail(self, flow: CompiledFlow, result: Result, key: str) -> list[Block] | None:
+        """One part of the advice named by a ``details`` key; None for a key it lacks."""
+        if key.startswith("c") and key[1:].isdecimal():
+            index = int(key[1:])
+            if index >= len(result.cautions):
+                return None
+            return self._caution(result.cautions[index])
+        recommendation = flow.model.recommendations[result.level]
+        if key == Detail.WOULD_CHANGE and result.would_change:
+            return [
+                Block(
+                    BlockKind.HEADING, self.heading(flow, "would_change", UI.RESULT_WOULD_CHANGE)
+                ),
+                Block(BlockKind.BULLETS, items=tuple(self.t(t) for t in result.would_change)),
+            ]
+        if key == Detail.NEXT_STEPS and result.next_steps:
+            return [
+                Block(BlockKind.HEADING, self.heading(flow, "next_steps", UI.RESULT_NEXT_STEPS)),
+                Block(BlockKind.BULLETS, items=tuple(self.t(t) for t in result.next_steps)),
+            ]
+        if key == Detail.WHERE:
+            return [
+                Block(BlockKind.HEADING, self.heading(flow, "where", UI.RESULT_WHERE)),
+                Block(
+                    BlockKind.PARAGRAPH,
+                    f"{self.t(UI.RESULT_LADDER)} {self.t(recommendation.ladder)}\n"
+                    f"{self.t(UI.RESULT_SPECTRUM)} {self.t(recommendation.spectrum)}",
+                ),
+            ]
+        if key == Detail.ANSWERS and result.answers:
+            return [
+                Block(BlockKind.HEADING, self.heading(flow, "answers", UI.RESULT_ANSWERS)),
+                Block(
+                    BlockKind.BULLETS,
+                    items=tuple(self.said(flow, q, value) for q, value in result.answers),
+                    user_text=True,
+                ),
+            ]
+        return None
+
+    def _caution(self, caution: CautionHit) -> list[Block]:
+        return [
+            Block(BlockKind.HEADING, "⚠ " + self.t(caution.title)),
+            Block(
+                BlockKind.PARAGRAPH,
+                f"{self.t(UI.RESULT_WHY_IT_MATTERS)} {self.t(caution.why)}\n"
+                f"{self.t(UI.RESULT_WHAT_TO_DO)} {self.t(caution.do)}",
+            ),
+        ]
+
     def result(self, flow: CompiledFlow, result: Result) -> list[Block]:
-        """The whole advice, headline first."""
+        """The whole advice, headline first: for the terminal and the PDF."""
         recommendation = flow.model.recommendations[result.level]
         answers = dict(result.answers)
         blocks = [
@@ -139,47 +249,9 @@ class Renderer:
                 Block(BlockKind.HEADING, self.heading(flow, "cautions", UI.RESULT_CAUTIONS))
             )
             for caution in result.cautions:
-                blocks.append(Block(BlockKind.HEADING, "⚠ " + self.t(caution.title)))
-                blocks.append(
-                    Block(
-                        BlockKind.PARAGRAPH,
-                        f"{self.t(UI.RESULT_WHY_IT_MATTERS)} {self.t(caution.why)}\n"
-                        f"{self.t(UI.RESULT_WHAT_TO_DO)} {self.t(caution.do)}",
-                    )
-                )
-        if result.would_change:
-            blocks.append(
-                Block(BlockKind.HEADING, self.heading(flow, "would_change", UI.RESULT_WOULD_CHANGE))
-            )
-            blocks.append(
-                Block(BlockKind.BULLETS, items=tuple(self.t(t) for t in result.would_change))
-            )
-        if result.next_steps:
-            blocks.append(
-                Block(BlockKind.HEADING, self.heading(flow, "next_steps", UI.RESULT_NEXT_STEPS))
-            )
-            blocks.append(
-                Block(BlockKind.BULLETS, items=tuple(self.t(t) for t in result.next_steps))
-            )
-        blocks.append(Block(BlockKind.HEADING, self.heading(flow, "where", UI.RESULT_WHERE)))
-        blocks.append(
-            Block(
-                BlockKind.PARAGRAPH,
-                f"{self.t(UI.RESULT_LADDER)} {self.t(recommendation.ladder)}\n"
-                f"{self.t(UI.RESULT_SPECTRUM)} {self.t(recommendation.spectrum)}",
-            )
-        )
-        if result.answers:
-            blocks.append(
-                Block(BlockKind.HEADING, self.heading(flow, "answers", UI.RESULT_ANSWERS))
-            )
-            blocks.append(
-                Block(
-                    BlockKind.BULLETS,
-                    items=tuple(self.said(flow, q, value) for q, value in result.answers),
-                    user_text=True,
-                )
-            )
+                blocks.extend(self._caution(caution))
+        for key in (Detail.WOULD_CHANGE, Detail.NEXT_STEPS, Detail.WHERE, Detail.ANSWERS):
+            blocks.extend(self.detail(flow, result, key) or [])
         return blocks
 
 

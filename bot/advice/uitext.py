@@ -102,6 +102,8 @@ class UI(StrEnum):
     REPORT_PICTURE = "ui.report.picture"
     REPORT_CAPTION = "ui.report.caption"
     REPORT_FAILED = "ui.report.failed"
+    REPORT_MAKING = "ui.report.making"
+    TELEGRAM_TO_CARD = "ui.telegram.to_card"
     TERMINAL_SAVED = "ui.terminal.saved"
     LANGUAGE_ASK = "ui.language.ask"
     LANGUAGE_NAME = "ui.language.name"

@@ -25,6 +25,7 @@ from telegram import (
     BotCommand,
     CallbackQuery,
     InputFile,
+    MaybeInaccessibleMessage,
     Message,
     Update,
 )
@@ -41,15 +42,17 @@ from bot.channels.telegram.dialogue import (
     Advisor,
     Buttons,
     CatalogHolder,
+    Keepsake,
     Plan,
     command_names,
     escape,
+    relabel,
 )
 from bot.channels.telegram.html import split_messages
 from bot.channels.telegram.transport import AiohttpRequest
 from bot.channels.telegram.turns import ChatTurns, NotApplied
 from bot.child_loader import load_in_child
-from bot.flows.catalog import CompiledFlow, LoadReport
+from bot.flows.catalog import LoadReport
 from bot.flows.findings import Severity
 from bot.settings import Settings
 from bot.store.conversations import Applied, Conversation, Store
@@ -75,6 +78,8 @@ STALE_POLL_SECONDS = 120.0
 HANDOVER_SECONDS = 5.0
 
 """On stopping, how long updates in hand may take; Telegram resends any cut short."""
+FILE_CACHE_SIZE = 1000
+"""Results whose sent files are remembered; each is two short ids."""
 
 
 class TelegramBot:
@@ -129,6 +134,8 @@ class TelegramBot:
         self._jobs: set[asyncio.Task[None]] = set()
         """Reloads running beside the updates; cancelled (their child killed) on stop."""
         self._webhook: WebhookServer | None = None  # set by start_webhook
+        self._files: dict[tuple[str, str], tuple[str, str]] = {}
+        """Telegram's file ids of sent results, by result key and locale, oldest first."""
         self.failed = False
 
     # -- lifecycle -----------------------------------------------------------------
@@ -508,6 +515,11 @@ class TelegramBot:
             advisor.on_language(plan, query.data or "", message_id, now)
         elif ask and message is not None:
             command = _command(message) if message.text else None
+            if command is not None and command[0] == "summary":
+                # Nothing is stored (a first contact, or after /forget): there
+                # is no result to show, and no reason to ask for a language.
+                plan.sends.append(advisor.in_every_language(UI.TELEGRAM_NO_SUMMARY))
+                return plan
             payload = command[1] if command and command[0] == "start" else ""
             plan.sends.append(
                 advisor.language_question(payload if payload in catalog.flows else "")
@@ -537,7 +549,10 @@ class TelegramBot:
             try:
                 if edit.text is None:
                     await self.call(
-                        "editMessageReplyMarkup", chat_id=chat.id, message_id=edit.message_id
+                        "editMessageReplyMarkup",
+                        chat_id=chat.id,
+                        message_id=edit.message_id,
+                        reply_markup=_keyboard(edit.buttons),
                     )
                 else:
                     await self.call(
@@ -554,7 +569,9 @@ class TelegramBot:
                 log.warning("could not edit message %s: %s", edit.message_id, exc)
 
         if plan.keepsake is not None:
-            await self.send_keepsake(chat.id, *plan.keepsake)
+            query = update.callback_query
+            shown = query.message if query is not None else None
+            await self.send_keepsake(chat.id, plan.keepsake, shown)
         tracked: int | None = None
         for send in plan.sends:
             try:
@@ -697,34 +714,78 @@ class TelegramBot:
                 return
 
     async def send_keepsake(
-        self, chat_id: int, flow: CompiledFlow, session: Session, locale: str
+        self, chat_id: int, keepsake: Keepsake, shown: MaybeInaccessibleMessage | None
     ) -> None:
-        """The result as a PDF and a picture, drawn off the event loop."""
+        """The result as a PDF and a picture: made once, off the event loop, then re-sent.
+
+        The pressed button says "Making your PDF…" until the files are sent;
+        Telegram's file ids are kept, so a repeat press uploads nothing.
+        https://core.telegram.org/bots/api#sending-files
+        """
+        words = Renderer(self.holder.catalog, keepsake.locale)
+        buttons = _buttons(shown)
+        message_id = shown.message_id if shown is not None else None
+        if buttons and message_id is not None:
+            busy = relabel(buttons, keepsake.pressed, words.t(UI.REPORT_MAKING))
+            await self.quietly(
+                "editMessageReplyMarkup",
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=_keyboard(busy),
+            )
+        # cosmetic: never in the way of the file
+        await self.quietly("sendChatAction", chat_id=chat_id, action=ChatAction.UPLOAD_DOCUMENT)
+        try:
+            await self.send_files(chat_id, keepsake, words)
+        except Exception as exc:
+            if isinstance(exc, TelegramError):
+                log.warning("could not send the result files (%s)", exc)
+            else:
+                log.error("could not make the result files (%s)", _where(exc))
+            await self.quietly(
+                "sendMessage", chat_id=chat_id, text=escape(words.t(UI.REPORT_FAILED))
+            )
+        finally:
+            if buttons and message_id is not None:
+                await self.quietly(
+                    "editMessageReplyMarkup",
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    reply_markup=_keyboard(buttons),
+                )
+
+    async def send_files(self, chat_id: int, keepsake: Keepsake, words: Renderer) -> None:
+        """Send the files from Telegram's copies if sent before, else build and upload them."""
+        cache_key = (keepsake.key, keepsake.locale)
+        caption = words.t(UI.REPORT_CAPTION)[:1024]
+        sent = self._files.get(cache_key)
+        if sent is not None:
+            await self.call("sendDocument", chat_id=chat_id, document=sent[0], caption=caption)
+            await self.call("sendPhoto", chat_id=chat_id, photo=sent[1])
+            return
         from bot.results.report import result_files
 
-        words = Renderer(self.holder.catalog, locale)
+        flow, session = keepsake.flow, keepsake.session
+        pdf, picture = await asyncio.to_thread(
+            result_files, self.holder.catalog, flow, session, keepsake.locale
+        )
+        name = f"{flow.id}-{engine.result(flow, session).level.value}"
         bot = self.app.bot
+        document = await bot.send_document(
+            chat_id, InputFile(pdf, filename=f"{name}.pdf"), caption=caption
+        )
+        photo = await bot.send_photo(chat_id, InputFile(picture, filename=f"{name}.png"))
+        if document.document is not None and photo.photo:
+            self._files[cache_key] = (document.document.file_id, photo.photo[-1].file_id)
+            while len(self._files) > FILE_CACHE_SIZE:
+                self._files.pop(next(iter(self._files)))
+
+    async def quietly(self, method: str, **params: Any) -> None:
+        """A call whose failure only matters to the log (a progress label, a notice)."""
         try:
-            pdf, picture = await asyncio.to_thread(
-                result_files, self.holder.catalog, flow, session, locale
-            )
-            name = f"{flow.id}-{engine.result(flow, session).level.value}"
-            with contextlib.suppress(TelegramError):  # cosmetic: never in the way of the file
-                await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
-            await bot.send_document(
-                chat_id,
-                InputFile(pdf, filename=f"{name}.pdf"),
-                caption=words.t(UI.REPORT_CAPTION)[:1024],
-            )
-            await bot.send_photo(chat_id, InputFile(picture, filename=f"{name}.png"))
+            await self.call(method, **params)
         except TelegramError as exc:
-            log.warning("could not send the result files (%s)", exc)
-            with contextlib.suppress(TelegramError):
-                await bot.send_message(chat_id, escape(words.t(UI.REPORT_FAILED)))
-        except Exception as exc:
-            log.error("could not make the result files (%s)", _where(exc))
-            with contextlib.suppress(TelegramError):
-                await bot.send_message(chat_id, escape(words.t(UI.REPORT_FAILED)))
+            log.debug("%s failed: %s", method, exc)
 
     async def in_group(self, update: Update) -> None:
         """Groups get a pointer to a private chat; nothing about them is stored."""
@@ -856,6 +917,17 @@ def _keyboard(buttons: Buttons | None) -> dict[str, Any] | None:
             [{"text": label, "callback_data": data} for label, data in row] for row in buttons
         ]
     }
+
+
+def _buttons(message: MaybeInaccessibleMessage | None) -> Buttons:
+    """The inline keyboard a message shows, as rows of (label, callback data)."""
+    markup = getattr(message, "reply_markup", None)
+    if markup is None:
+        return []
+    return [
+        [(button.text, button.callback_data) for button in row if button.callback_data]
+        for row in markup.inline_keyboard
+    ]
 
 
 def _seconds(value: object) -> float:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hmac
 import html
+import json
 import logging
+import zlib
 from dataclasses import dataclass, field, replace
 
 from bot.advice import engine
@@ -72,7 +74,7 @@ class Send:
 
 @dataclass(frozen=True, slots=True)
 class Edit:
-    """Replace a sent message's text and drop its keyboard (or set a new one)."""
+    """Replace a sent message's text and keyboard; with no text, only the keyboard."""
 
     message_id: int
     text: str | None
@@ -89,8 +91,21 @@ class Plan:
     callback_text: str | None = None
     forget: bool = False
     events: list[Event] = field(default_factory=list)
-    keepsake: tuple[CompiledFlow, Session, str] | None = None
-    """A finished session to send as a PDF and a picture, in a locale."""
+    keepsake: Keepsake | None = None
+    """A finished session to send as a PDF and a picture."""
+
+
+@dataclass(frozen=True, slots=True)
+class Keepsake:
+    """A result's files to send: built once per result and locale, then re-sent."""
+
+    flow: CompiledFlow
+    session: Session
+    locale: str
+    key: str
+    """The result's ``result_key``: the files' cache key with the locale."""
+    pressed: str
+    """The button's callback data, relabelled while the files are made."""
 
 
 class CatalogHolder:
@@ -150,11 +165,16 @@ class Advisor:
     def language_question(self, payload: str) -> Send:
         """Which language? asked in every language, each answer a button."""
         ordered = self.ordered_locales()
-        text = "\n\n".join(escape(self.catalog.text(loc, UI.LANGUAGE_ASK)) for loc in ordered)
+        text = self.in_every_language(UI.LANGUAGE_ASK).text
         rows: Buttons = [
             [(self.catalog.text(loc, UI.LANGUAGE_NAME), f"lang:{loc}:{payload}")] for loc in ordered
         ]
         return Send(text, rows, track=True)
+
+    def in_every_language(self, text_id: str) -> Send:
+        """One text in every language, Welsh first, for someone who has not chosen yet."""
+        ordered = self.ordered_locales()
+        return Send("\n\n".join(escape(self.catalog.text(loc, text_id)) for loc in ordered))
 
     def on_language(self, plan: Plan, data: str, message_id: int | None, now: float) -> None:
         """A language chosen: record it, then carry on in it with what was asked."""
@@ -272,17 +292,41 @@ class Advisor:
         text = f"{self.prompt_html(words, prompt)}\n\n<b>{escape(chosen)}</b>"
         plan.edits.append(Edit(conv.prompt_message_id, text))
 
-    def result(self, flow: CompiledFlow, session: Session, words: Renderer) -> list[Send]:
-        blocks = words.result(flow, engine.result(flow, session))
-        messages = split_messages(to_html(blocks))
-        sends = [Send(m) for m in messages[:-1]]
-        buttons = [
-            [(words.t(UI.REPORT_BUTTON), "pdf")],
-            [(words.t(UI.TELEGRAM_AGAIN), "again")],
-            [(words.t(UI.TELEGRAM_OTHER_FLOWS), "menu")],
+    def result(
+        self, flow: CompiledFlow, session: Session, words: Renderer, key: str | None = None
+    ) -> Send:
+        """The result as a card with its buttons, or one detail of it (``key``)."""
+        result = engine.result(flow, session)
+        fingerprint = result_key(session)
+        blocks = words.card(flow, result) if key is None else words.detail(flow, result, key)
+        text = "\n\n".join(to_html(blocks or words.card(flow, result)))
+        rows: Buttons = []
+        if key is not None:
+            rows.append([(words.t(UI.TELEGRAM_TO_CARD), f"v:{fingerprint}:")])
+        rows.append([(words.t(UI.REPORT_BUTTON), f"pdf:{fingerprint}")])
+        details = words.details(flow, result)
+        cautions = [(label, f"v:{fingerprint}:{k}") for k, label in details if k.startswith("c")]
+        rows.extend(cautions[i : i + 4] for i in range(0, len(cautions), 4))
+        rows.extend(
+            [(label, f"v:{fingerprint}:{k}")] for k, label in details if not k.startswith("c")
+        )
+        rows.append(self.again_row(words, fingerprint))
+        return Send(split_messages([text])[0], rows)
+
+    def again_row(self, words: Renderer, fingerprint: str) -> list[tuple[str, str]]:
+        return [
+            (words.t(UI.TELEGRAM_AGAIN), f"again:{fingerprint}"),
+            (words.t(UI.TELEGRAM_OTHER_FLOWS), "menu"),
         ]
-        sends.append(Send(messages[-1], buttons, track=True))
-        return sends
+
+    def finished_notice(self, words: Renderer, session: Session) -> Send:
+        """After the result, any message: how to start again, with the PDF at hand."""
+        fingerprint = result_key(session)
+        rows: Buttons = [
+            [(words.t(UI.REPORT_BUTTON), f"pdf:{fingerprint}")],
+            self.again_row(words, fingerprint),
+        ]
+        return Send(escape(words.t(UI.TELEGRAM_FINISHED)), rows)
 
     def after_step(
         self, flow: CompiledFlow, before: Session, step: Step, words: Renderer, plan: Plan
@@ -297,8 +341,12 @@ class Advisor:
         plan.conversation = replace(plan.conversation, session=session.to_json())
         self.answered(flow, before, session, words, plan)
         if session.finished:
-            plan.conversation = replace(plan.conversation, last_result=session.to_json())
-            plan.sends.extend(self.result(flow, session, words))
+            # The card's buttons work by the result's key, not as the live
+            # prompt, so nothing later takes them away.
+            plan.conversation = replace(
+                plan.conversation, last_result=session.to_json(), prompt_message_id=None
+            )
+            plan.sends.append(self.result(flow, session, words))
         else:
             plan.sends.append(self.question(flow, session, words))
 
@@ -361,7 +409,7 @@ class Advisor:
             self.drop_keyboard(plan)
             plan.sends.append(self.language_question(""))
         elif command == "summary":
-            self.summary(plan, words)
+            self.summary(plan, words, now)
         elif command == "privacy":
             plan.sends.append(
                 Send(
@@ -394,7 +442,8 @@ class Advisor:
         plan.conversation = replace(plan.conversation, session=step.session.to_json())
         plan.sends.append(self.question(flow, step.session, words))
 
-    def summary(self, plan: Plan, words: Renderer) -> None:
+    def last_result(self, plan: Plan) -> tuple[CompiledFlow, Session] | None:
+        """The chat's last finished session, fitted to today's flows; None if there is none."""
         stored = plan.conversation.last_result
         try:
             session = Session.from_json(stored) if stored else None
@@ -402,15 +451,21 @@ class Advisor:
             session = None
         flow = self.catalog.flows.get(session.flow_id) if session else None
         if session is None or flow is None:
-            plan.sends.append(Send(escape(words.t(UI.TELEGRAM_NO_SUMMARY))))
-            return
+            return None
         session, _ = engine.resume(flow, session)
-        if not session.finished:
+        return (flow, session) if session.finished else None
+
+    def summary(self, plan: Plan, words: Renderer, now: float) -> None:
+        """The last result's card with its buttons; mid-flow, then the waiting question."""
+        live = self.live(plan, words, now)
+        last = self.last_result(plan)
+        if last is None:
             plan.sends.append(Send(escape(words.t(UI.TELEGRAM_NO_SUMMARY))))
-            return
-        plan.sends.extend(
-            replace(s, buttons=None, track=False) for s in self.result(flow, session, words)
-        )
+        else:
+            plan.sends.append(self.result(*last, words))
+        if live is not None and not live[1].finished:
+            self.drop_keyboard(plan)
+            plan.sends.append(self.question(*live, words))
 
     def on_other(self, plan: Plan, words: Renderer) -> None:
         """Photos, stickers, voice, files, locations: say what the bot reads."""
@@ -420,8 +475,9 @@ class Advisor:
         live = self.live(plan, words, now)
         if live is None or live[1].finished:
             if live is not None:
-                plan.sends.append(Send(escape(words.t(UI.TELEGRAM_FINISHED))))
-            plan.sends.append(self.menu(words, False, greeting=plan.conversation.version == 0))
+                plan.sends.append(self.finished_notice(words, live[1]))
+            else:
+                plan.sends.append(self.menu(words, False, greeting=plan.conversation.version == 0))
             return
         flow, session = live
         question = engine.current(flow, session)
@@ -443,6 +499,9 @@ class Advisor:
         self, plan: Plan, data: str, message_id: int | None, words: Renderer, now: float
     ) -> None:
         conv = plan.conversation
+        if message_id is not None and data.startswith(RESULT_PRESSES):
+            self.on_result_press(plan, data, message_id, words, now)
+            return
         if message_id is None or message_id != conv.prompt_message_id:
             plan.callback_text = words.t(UI.TELEGRAM_STALE)
             return
@@ -454,10 +513,6 @@ class Advisor:
                 return
             plan.edits.append(Edit(message_id, None))
             self.start_flow(flow, words, plan)
-            return
-        if data == "menu":
-            plan.edits.append(Edit(message_id, None))
-            plan.sends.append(self.menu(words, False, greeting=False))
             return
         if data.startswith("forget:yes"):
             if not hmac.compare_digest(
@@ -479,24 +534,49 @@ class Advisor:
             plan.callback_text = words.t(UI.TELEGRAM_STALE)
             return
         flow, session = live
-        if data == "pdf":
-            if session.finished:
-                plan.keepsake = (flow, session, words.locale)
-            else:
-                plan.callback_text = words.t(UI.TELEGRAM_STALE)
-            return
-        if data == "again":
-            plan.edits.append(Edit(message_id, None))
-            self.start_flow(flow, words, plan)
-            return
         if data == "r":
             plan.edits.append(Edit(message_id, None))
             if session.finished:
-                plan.sends.extend(self.result(flow, session, words))
+                plan.conversation = replace(plan.conversation, prompt_message_id=None)
+                plan.sends.append(self.result(flow, session, words))
             else:
                 plan.sends.append(self.question(flow, session, words))
             return
         self.on_answer_press(plan, data, message_id, flow, session, words)
+
+    def on_result_press(
+        self, plan: Plan, data: str, message_id: int, words: Renderer, now: float
+    ) -> None:
+        """A press on a result's buttons: honoured on any message while it is the last result.
+
+        So a message typed after the advice, /language or the main menu
+        never takes the PDF or the details out of reach.
+        """
+        kind, _, rest = data.partition(":")
+        fingerprint, _, key = rest.partition(":")
+        last = self.last_result(plan)
+        if kind == "menu":
+            live = self.live(plan, words, now)
+            self.drop_keyboard(plan)
+            plan.sends.append(self.menu(words, live is not None and not live[1].finished, False))
+            return
+        if last is None or result_key(last[1]) != fingerprint:
+            plan.callback_text = words.t(UI.TELEGRAM_STALE)
+            return
+        flow, session = last
+        if kind == "pdf":
+            plan.keepsake = Keepsake(flow, session, words.locale, fingerprint, data)
+            plan.callback_text = words.t(UI.REPORT_MAKING)
+        elif kind == "v":
+            view = self.result(flow, session, words, key or None)
+            plan.edits.append(Edit(message_id, view.text, view.buttons))
+        elif kind == "again":
+            live = self.live(plan, words, now)
+            if live is not None and not live[1].finished:
+                plan.callback_text = words.t(UI.TELEGRAM_STALE)
+                return
+            self.drop_keyboard(plan)
+            self.start_flow(flow, words, plan)
 
     def on_answer_press(
         self,
@@ -544,6 +624,21 @@ class Advisor:
             plan.callback_text = words.problem(flow, session, step.problem)
             return
         self.after_step(flow, session, step, words, plan)
+
+
+RESULT_PRESSES = ("pdf:", "v:", "again:", "menu")
+"""Callback data of a result's buttons, which stay live after later messages."""
+
+
+def result_key(session: Session) -> str:
+    """A short fingerprint of a finished session, carried by its result's buttons."""
+    data = json.dumps(session.to_json(), sort_keys=True, ensure_ascii=False)
+    return f"{zlib.crc32(data.encode()):08x}"
+
+
+def relabel(buttons: Buttons, data: str, label: str) -> Buttons:
+    """The same keyboard with the button carrying ``data`` renamed."""
+    return [[(label if d == data else text, d) for text, d in row] for row in buttons]
 
 
 def escape(text: str) -> str:
