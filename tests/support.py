@@ -66,7 +66,7 @@ def walk(
     skip = words.t(UI.COMMAND_SKIP)
     session = engine.start(flow)
     for number, typed in enumerate(answers, start=1):
-        step = engine.answer(flow, session, typed, locale, skip)
+        step = engine.answer(flow, session, typed, locale, skip, by_id=True)
         if step.problem is not None:
             raise ScenarioError(
                 f"answer {number} ({typed!r}) to question '{session.question}' was refused: "

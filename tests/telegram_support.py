@@ -117,13 +117,13 @@ def asks_language(api: FakeBotAPI, user: int) -> bool:
     return any((data or "").startswith("lang:") for _, data in buttons)
 
 
-async def tap(api: FakeBotAPI, user: int, label: str) -> int:
+async def tap(api: FakeBotAPI, user: int, label: str, *, timeout: float = 5.0) -> int:  # noqa: ASYNC109
     """Press the button whose text contains ``label`` on the latest message that has it."""
     for message in reversed(api.chat(user).visible):
         for text, data in message.buttons():
             if label in text and data is not None:
                 update_id = api.press(user, data, message_id=message.message_id)
-                await api.wait_idle()
+                await api.wait_idle(timeout=timeout)
                 return update_id
     raise AssertionError(f"no button {label!r}; last message: {api.last_message(user).text!r}")
 

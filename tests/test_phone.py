@@ -46,7 +46,9 @@ def card(api: FakeBotAPI, user: int) -> ChatMessage:
 
 async def result_by_buttons(api: FakeBotAPI, user: int, typed: str) -> None:
     """Carry on with the first button of each question (``typed`` for text) to the result."""
-    while not any((d or "").startswith("pdf:") for _, d in api.last_message(user).buttons()):
+    for _ in range(40):
+        if any((d or "").startswith("pdf:") for _, d in api.last_message(user).buttons()):
+            return
         buttons = api.last_message(user).buttons()
         if not buttons or buttons[0][1] is None or buttons[0][1].startswith("b:"):
             await say(api, user, typed)
@@ -55,6 +57,7 @@ async def result_by_buttons(api: FakeBotAPI, user: int, typed: str) -> None:
         await tap(api, user, label)
         if label.startswith("☑") or label.startswith("☐"):
             await tap(api, user, "✓")
+    raise AssertionError(f"no result with a PDF button; last: {last_text(api, user)!r}")
 
 
 # -- 7. results too long for a phone -------------------------------------------------------
@@ -210,3 +213,129 @@ async def test_summary_after_a_result_mid_flow_and_after_forget(
         await say(fake_api, USER, "/summary", language=None)
         assert not asks_language(fake_api, USER)
         assert "There is no result yet" in last_text(fake_api, USER)
+
+
+# -- 1. typing at the language picker mid-flow --------------------------------------------
+
+
+async def test_picker_mid_flow_takes_only_a_language(fake_api: FakeBotAPI, db: Path) -> None:
+    """After /language, '2' picks the second language; it never answers the hidden question."""
+    async with running(fake_api, db):
+        for answer in ("/start plan", "the footpath"):
+            await say(fake_api, USER, answer)
+        await say(fake_api, USER, "/language", language=None)
+        await say(fake_api, USER, "2", language=None)
+        assert last_text(fake_api, USER).startswith("Question 2"), "the same question, not the next"
+        assert stored_answers(db) == {"about": "the footpath"}
+        await say(fake_api, USER, "/language", language=None)
+        await say(fake_api, USER, "perhaps", language=None)
+        assert asks_language(fake_api, USER), "anything else asks again"
+        await say(fake_api, USER, "cymraeg", language=None)
+        assert last_text(fake_api, USER).startswith("Cwestiwn 2")
+        assert stored_answers(db) == {"about": "the footpath"}
+
+
+def stored_answers(db: Path) -> dict:
+    import json
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        (session,) = con.execute("SELECT session FROM conversations").fetchone()
+    return json.loads(session)["answers"]
+
+
+# -- 5. the picker and the menu ignore typed input ----------------------------------------
+
+
+async def test_picker_and_menu_take_typed_words_and_numbers(fake_api: FakeBotAPI, db: Path) -> None:
+    """'English' answers the picker; 'plan' or '2' the menu, as the help says typing works."""
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start", language=None)
+        assert asks_language(fake_api, USER)
+        await say(fake_api, USER, "English", language=None)
+        assert "What would you like to do?" in last_text(fake_api, USER)
+        await say(fake_api, USER, "plan")
+        assert last_text(fake_api, USER).startswith("Question 1")
+        await say(fake_api, USER, "/forget")
+        await tap(fake_api, USER, "Yes, delete it")
+        await say(fake_api, USER, "/start", language=None)
+        await say(fake_api, USER, "1", language=None)
+        assert CY.t(UI.TELEGRAM_MENU) in last_text(fake_api, USER), "1 is Cymraeg"
+        await say(fake_api, USER, "2")
+        second = list(CATALOG.flows.values())[1]
+        assert CY.t(second.model.title) in fake_api.chat(USER).texts[-2]
+
+
+# -- 6. typed words matched inconsistently ------------------------------------------------
+
+
+async def test_typed_words_match_labels_and_synonyms_never_ids(
+    fake_api: FakeBotAPI, db: Path
+) -> None:
+    """'no' that fits two options asks which; plain words match; ids don't; Welsh 'ie' works."""
+    async with running(fake_api, db):
+        for answer in ("/start plan", "the footpath", "part"):
+            await say(fake_api, USER, answer)
+        assert stored_answers(db)["decision"] == "partly", "'part' is a word of 'Open in part'"
+        await say(fake_api, USER, "no")
+        hint = fake_api.chat(USER).texts[-2] or ""
+        assert "fits more than one option" in hint
+        assert "2. No, but their views can shape it" in hint
+        assert "power" not in stored_answers(db), "nothing guessed"
+        question = fake_api.last_message(USER)
+        assert question.text.startswith("Question 3"), "the question again, with its buttons"
+        assert next(label for label, _ in question.buttons()).startswith("1. "), "numbers shown"
+        await say(fake_api, USER, "unsure")
+        assert stored_answers(db)["power"] == "unsure", "a synonym"
+        await say(fake_api, USER, "/back")
+        await say(fake_api, USER, "their views")
+        assert stored_answers(db)["power"] == "views", "words of one label"
+    async with running(fake_api, db):
+        other = USER + 1
+        await say(fake_api, other, "/start plan", language="Cymraeg")
+        await say(fake_api, other, "y llwybr")
+        await say(fake_api, other, "ie")
+        assert stored_answers_of(db, other)["decision"] == "open"
+        await say(fake_api, other, "unsure")
+        assert "power" not in stored_answers_of(db, other), "an option id is not an answer"
+
+
+def stored_answers_of(db: Path, chat: int) -> dict:
+    import json
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        (session,) = con.execute(
+            "SELECT session FROM conversations WHERE chat_id = ?", (chat,)
+        ).fetchone()
+    return json.loads(session)["answers"]
+
+
+# -- 9. /back, hints, /restart, counts and /help ------------------------------------------
+
+
+async def test_back_hints_restart_count_and_help(fake_api: FakeBotAPI, db: Path) -> None:
+    """/back shows the answer and keeps ticks; /restart asks; 'of about'; /help lists all."""
+    async with running(fake_api, db):
+        for answer in ("/start plan", "x", "1", "1", "3"):  # to the resources question
+            await say(fake_api, USER, answer)
+        assert "of about" in last_text(fake_api, USER).split("\n")[0]
+        await say(fake_api, USER, "1,2")
+        await say(fake_api, USER, "/back")
+        ticked = [label for label, _ in fake_api.last_message(USER).buttons() if label[0] == "☑"]
+        assert len(ticked) == 2, "the picks are still ticked"
+        await say(fake_api, USER, "/back")
+        assert "Your answer was: No" in last_text(fake_api, USER)
+        await say(fake_api, USER, "/restart")
+        assert "Start again from the first question?" in last_text(fake_api, USER)
+        await tap(fake_api, USER, "No, carry on")
+        assert stored_answers(db) != {}, "nothing was cleared"
+        await say(fake_api, USER, "/help")
+        listed = last_text(fake_api, USER)
+        for command in ("/start", "/language", "/help", "/back", "/restart", "/summary"):
+            assert command in listed
+        for command in ("/privacy", "/forget"):
+            assert command in listed
+        await say(fake_api, USER, "/restart")
+        await tap(fake_api, USER, "Yes, start again")
+        assert last_text(fake_api, USER).startswith("Question 1")

@@ -29,7 +29,8 @@ def test_a_whole_conversation_ends_with_the_recommendation_line() -> None:
     assert status == 0
     assert "\nRecommendation: Co-produce\n" in out
     assert (
-        "Question 3: What comes with it?\n  1. A budget\n  2. Staff time\n  3. None of these" in out
+        "Question 3 of about 4: What comes with it?\n"
+        "  1. A budget\n  2. Staff time\n  3. None of these" in out
     )
     assert out.rstrip().endswith("Goodbye. Nothing you typed here was stored.")
 

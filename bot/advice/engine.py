@@ -8,12 +8,12 @@ session can be stored as JSON between any two steps.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from bot.flows.catalog import CompiledFlow, CompiledQuestion
+from bot.flows.catalog import CompiledFlow, CompiledQuestion, plain_words
 from bot.flows.model import RESULT, Level, QuestionKind
 
 Answer = str | tuple[str, ...]
@@ -215,8 +215,20 @@ def facts(flow: CompiledFlow, session: Session) -> dict[str, Any]:
     return found
 
 
-def answer(flow: CompiledFlow, session: Session, raw: str, locale: str, skip_word: str) -> Step:
-    """Take a typed answer: an option's number, id or label, or free text."""
+def answer(
+    flow: CompiledFlow,
+    session: Session,
+    raw: str,
+    locale: str,
+    skip_word: str,
+    *,
+    by_id: bool = False,
+) -> Step:
+    """Take a typed answer: an option's number, label or synonym, or free text.
+
+    ``by_id`` also takes option ids, as admins write them in scenario tests;
+    people are never matched by id.
+    """
     question = current(flow, session)
     if question is None:
         return Step(session, Problem("ui.hint.finished"))
@@ -224,24 +236,34 @@ def answer(flow: CompiledFlow, session: Session, raw: str, locale: str, skip_wor
     if kind is QuestionKind.TEXT:
         return _answer_text(flow, session, question, raw, skip_word)
     if kind is QuestionKind.CHOICE:
-        option_id = _match(question, raw.strip(), locale)
-        if option_id is None:
-            return Step(session, Problem("ui.hint.choice", {"count": len(question.option_ids)}))
-        return choose(flow, session, option_id)
+        found = match(question, raw, locale, by_id=by_id)
+        if len(found) == 1:
+            return choose(flow, session, found[0])
+        return Step(session, _unmatched(question, raw, found))
     tokens = _split_multi(raw)
     picked: list[str] = []
     for token in tokens:
-        option_id = _match(question, token, locale)
-        if option_id is None:
-            return Step(
-                session,
-                Problem(
-                    "ui.hint.multi_unknown", {"token": token, "count": len(question.option_ids)}
-                ),
-            )
-        if option_id not in picked:
-            picked.append(option_id)
+        found = match(question, token, locale, by_id=by_id)
+        if len(found) != 1:
+            if not found:
+                return Step(
+                    session,
+                    Problem(
+                        "ui.hint.multi_unknown",
+                        {"token": token, "count": len(question.option_ids)},
+                    ),
+                )
+            return Step(session, _unmatched(question, token, found))
+        if found[0] not in picked:
+            picked.append(found[0])
     return choose_many(flow, session, tuple(picked))
+
+
+def _unmatched(question: CompiledQuestion, raw: str, found: tuple[str, ...]) -> Problem:
+    """Why a typed answer was not taken: it fits no option, or several (which one?)."""
+    if found:
+        return Problem("ui.hint.ambiguous", {"token": raw.strip(), "options": ",".join(found)})
+    return Problem("ui.hint.choice", {"count": len(question.option_ids)})
 
 
 def choose(flow: CompiledFlow, session: Session, option_id: str) -> Step:
@@ -299,18 +321,23 @@ def choose_many(flow: CompiledFlow, session: Session, picked: tuple[str, ...]) -
 
 
 def back(flow: CompiledFlow, session: Session) -> Step:
-    """Return to the previous question, forgetting its answer."""
+    """Return to the previous question, taking its answer off the path.
+
+    A multi-select question comes back with its picks still ticked, so
+    changing one pick does not mean ticking the rest again.
+    """
     if not session.history:
         return Step(session, Problem("ui.hint.at_start"))
     last = session.history[-1]
     answers = {k: v for k, v in session.answers.items() if k != last}
+    previous = session.answers[last]
     return Step(
         replace(
             session,
             question=last,
             history=session.history[:-1],
             answers=MappingProxyType(answers),
-            draft=(),
+            draft=previous if isinstance(previous, tuple) else (),
         )
     )
 
@@ -482,18 +509,40 @@ def _answer_text(
     return Step(_advance(flow, session, question, text, None))
 
 
-def _match(question: CompiledQuestion, token: str, locale: str) -> str | None:
-    """An option id for a typed number, id or label (any case); None if none fits."""
-    if token.isdecimal():
-        number = int(token)
-        if 1 <= number <= len(question.option_ids):
-            return question.option_ids[number - 1]
-        return None
-    folded = token.casefold()
-    if folded in question.options:
-        return folded
-    labels = question.labels.get(locale, {})
-    return labels.get(folded)
+def match(
+    question: CompiledQuestion, token: str, locale: str, *, by_id: bool = False
+) -> tuple[str, ...]:
+    """The options a typed answer names: one, several (ambiguous) or none.
+
+    A number names the option shown with it; words name an option when
+    they are its label or one of its synonyms, or all appear in one. Option
+    ids are never matched: they are for admins, and "no" must not pick the
+    option whose id happens to be ``no`` over one whose label says "No".
+    """
+    if by_id and token.strip() in question.options:
+        return (token.strip(),)
+    return match_words(question.labels.get(locale, {}), question.option_ids, token)
+
+
+def match_words(phrases: Mapping[str, str], numbered: Sequence[str], token: str) -> tuple[str, ...]:
+    """What a typed answer names: ``numbered[n - 1]`` for a number n, else by ``phrases``.
+
+    ``phrases`` maps ``plain_words`` of each label (and synonym) to what it names.
+    """
+    shown = token.strip().rstrip(".")  # "2" or "2." as the buttons show it
+    if shown.isdecimal():
+        number = int(shown)
+        return (numbered[number - 1],) if 1 <= number <= len(numbered) else ()
+    words = plain_words(token)
+    if not words or words.replace(" ", "").isdecimal():
+        return ()
+    exact = phrases.get(words)
+    if exact is not None:
+        return (exact,)
+    typed = set(words.split())
+    return tuple(
+        dict.fromkeys(value for phrase, value in phrases.items() if typed <= set(phrase.split()))
+    )
 
 
 _SEPARATORS = re.compile(r"[,;]")

@@ -19,7 +19,7 @@ from bot.advice.explore import STEP_BUDGET, ProofBudgetExceeded
 from bot.advice.proofs import prove
 from bot.flows.catalog import LoadReport, build_catalog
 from bot.flows.checks import check_flow, text_refs
-from bot.flows.content import TextEntry, collect_texts
+from bot.flows.content import SYNONYMS, TextEntry, collect_texts
 from bot.flows.findings import Finding, Severity, errors
 from bot.flows.findings import lenient as soften
 from bot.flows.glossary import ENGLISH, WELSH, check_glossary, read_glossary
@@ -110,6 +110,12 @@ def load(
     if errors(findings):
         return LoadReport(None, findings)
     used = set(required) | {t for flow, _, _ in flows.values() for t, _ in text_refs(flow)}
+    used |= {
+        f"{o.label}.{SYNONYMS}"
+        for flow, _, _ in flows.values()
+        for q in flow.questions
+        for o in q.options
+    }
     _check_fit(flows, texts, findings)
     _check_unused(used, texts, findings)
     plain = {loc: {k: e.text for k, e in table.items()} for loc, table in texts.items()}

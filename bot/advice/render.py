@@ -50,6 +50,8 @@ class Prompt:
     question_id: str
     kind: QuestionKind
     number: int
+    total: int
+    """About how many questions the path holds: those answered and the most still ahead."""
     text: str
     help: str | None
     options: tuple[tuple[str, str], ...]
@@ -78,6 +80,13 @@ class Renderer:
         option = values.get("option")
         if question is not None and isinstance(option, str) and option in question.options:
             values["option"] = self.t(question.options[option].label)
+        options = values.get("options")
+        if question is not None and isinstance(options, str):
+            values["options"] = "; ".join(
+                f"{question.option_ids.index(o) + 1}. {self.t(question.options[o].label)}"
+                for o in options.split(",")
+                if o in question.options
+            )
         return self.t(problem.text, **values)
 
     def prompt(self, flow: CompiledFlow, session: Session) -> Prompt:
@@ -95,6 +104,7 @@ class Renderer:
             question_id=question.id,
             kind=model.kind,
             number=len(session.history) + 1,
+            total=len(session.history) + question.ahead,
             text=self.t(model.text),
             help=self.t(model.help) if model.help else None,
             options=tuple((o.id, self.t(o.label)) for o in model.options),
@@ -103,6 +113,10 @@ class Renderer:
             optional=model.optional,
             notes=tuple(notes),
         )
+
+    def number(self, prompt: Prompt) -> str:
+        """``Question 3 of about 9``: the count grows or shrinks as the answers choose the path."""
+        return self.t(UI.QUESTION_NUMBER, number=prompt.number, total=prompt.total)
 
     def answer_text(self, question: CompiledQuestion, value: Answer) -> str:
         """An answer as the person saw it: labels for options, the text for text."""

@@ -195,7 +195,7 @@ def run_scenario(catalog: Catalog, scenario: Scenario) -> ScenarioOutcome:
                 scenario,
                 (f"the result was reached after answer {number - 1}; {unused} not used",),
             )
-        step = engine.answer(flow, session, typed, locale, skip)
+        step = engine.answer(flow, session, typed, locale, skip, by_id=True)
         if step.problem is not None:
             hint = words.problem(flow, session, step.problem)
             return ScenarioOutcome(

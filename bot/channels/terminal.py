@@ -140,7 +140,10 @@ class Terminal:
             self.say(self.words.t(help_id) if help_id else self.words.t(UI.HINT_NO_HELP))
             self.say(self.words.t(UI.TERMINAL_COMMANDS))
             return session
-        step = engine.answer(flow, session, line, self.locale, self.words.t(UI.COMMAND_SKIP))
+        # Ids too: scripts and scenario tests drive the terminal by option id.
+        step = engine.answer(
+            flow, session, line, self.locale, self.words.t(UI.COMMAND_SKIP), by_id=True
+        )
         return self.report(flow, step)
 
     def report(self, flow: CompiledFlow, step: Step) -> Session:
@@ -150,7 +153,7 @@ class Terminal:
 
     def show(self, prompt: Prompt) -> None:
         self.say()
-        self.say(f"{self.words.t(UI.QUESTION_NUMBER, number=prompt.number)}: {prompt.text}")
+        self.say(f"{self.words.number(prompt)}: {prompt.text}")
         for number, (_, label) in enumerate(prompt.options, start=1):
             self.say(f"  {number}. {label}")
         for note in prompt.notes:

@@ -10,9 +10,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.flows.checks import successors
 from bot.flows.conditions import Predicate, compile_condition, facts_read
+from bot.flows.content import SYNONYMS
 from bot.flows.findings import Finding, FlowError, errors
 from bot.flows.model import RESULT, Caution, ConditionalText, Flow, Option, Outcome, Question
+
+_APOSTROPHES = str.maketrans("", "", "'’`")
+
+
+def plain_words(text: str) -> str:
+    """Text as words to compare typed answers by: case-folded, no punctuation, single spaces.
+
+    So "It’s already made", "its already made" and "ITS ALREADY MADE!" read the same.
+    """
+    folded = text.casefold().translate(_APOSTROPHES)
+    return " ".join("".join(c if c.isalnum() else " " for c in folded).split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +66,10 @@ class CompiledQuestion:
     options: Mapping[str, Option]
     option_ids: tuple[str, ...]
     branches: tuple[tuple[Predicate, str], ...]
+    ahead: int
+    """Questions on the longest path from here to the result, this one included."""
     labels: Mapping[str, Mapping[str, str]]
-    """Per locale, each option's label (case-folded) mapped to its id."""
+    """Per locale, each option's label and synonyms (as ``plain_words``) mapped to its id."""
 
     @property
     def id(self) -> str:
@@ -132,10 +147,22 @@ def build_catalog(
     return Catalog(flows=compiled, texts=texts, default_locale=default_locale)
 
 
+def _ahead(flow: Flow, question_id: str, memo: dict[str, int]) -> int:
+    """The most questions a person may still be asked from ``question_id`` (flows never loop)."""
+    if question_id not in memo:
+        memo[question_id] = 1  # a guard; checks refuse loops before compiling
+        memo[question_id] = 1 + max(
+            (_ahead(flow, t, memo) for t in successors(flow, question_id) if t != RESULT),
+            default=0,
+        )
+    return memo[question_id]
+
+
 def compile_flow(flow: Flow, texts: Mapping[str, Mapping[str, str]]) -> CompiledFlow:
     """Build a flow's indexes; the flow must already have passed ``checks``."""
     order = [q.id for q in flow.questions]
     questions: dict[str, CompiledQuestion] = {}
+    ahead: dict[str, int] = {}
     for number, question in enumerate(flow.questions, start=1):
         fallback = order[number] if number < len(order) else RESULT
         if isinstance(question.next, list):
@@ -143,12 +170,21 @@ def compile_flow(flow: Flow, texts: Mapping[str, Mapping[str, str]]) -> Compiled
         else:
             branches = ((compile_condition(None), question.next or fallback),)
         labels = {
-            locale: {table.get(o.label, o.label).casefold(): o.id for o in question.options}
+            locale: {
+                plain_words(phrase): o.id
+                for o in question.options
+                for phrase in (
+                    table.get(o.label, o.label),
+                    *table.get(f"{o.label}.{SYNONYMS}", "").split("\n"),
+                )
+                if plain_words(phrase)
+            }
             for locale, table in texts.items()
         }
         questions[question.id] = CompiledQuestion(
             model=question,
             number=number,
+            ahead=_ahead(flow, question.id, ahead),
             options={o.id: o for o in question.options},
             option_ids=tuple(o.id for o in question.options),
             branches=branches,

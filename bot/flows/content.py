@@ -24,6 +24,10 @@ class TextEntry:
     line: int
 
 
+SYNONYMS = "synonyms"
+"""The key, under an option's label id, of other words a person may type for it."""
+
+
 def collect_texts(
     name: str, doc: Document, into: dict[str, TextEntry], findings: list[Finding]
 ) -> None:
@@ -53,6 +57,14 @@ def _walk(
             _walk(name, doc, value, here, into, findings)
             continue
         text_id = ".".join(here)
+        if text_id.rsplit(".", 1)[-1] == SYNONYMS and isinstance(value, list):
+            words = [str(v).strip() for v in value if isinstance(v, str | int) and str(v).strip()]
+            if len(words) != len(value) or not words:
+                findings.append(
+                    Finding(name, line, f"'{text_id}' must list words or phrases", "[ie, iawn]")
+                )
+                continue
+            value = "\n".join(words)
         if not isinstance(value, str) or not value.strip():
             findings.append(
                 Finding(name, line, f"text '{text_id}' must be non-empty text", "quote it")

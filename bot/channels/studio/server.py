@@ -380,7 +380,7 @@ def _question_or_result(flow: CompiledFlow, session: Session, words: Renderer) -
     return {
         "buttons": buttons,
         "prompt": prompt,
-        "heading": f"{words.t(UI.QUESTION_NUMBER, number=prompt.number)}: {prompt.text}",
+        "heading": f"{words.number(prompt)}: {prompt.text}",
         "blocks": [],
         "explanation": None,
         "multiline": prompt.max_length >= TEXTAREA_FROM,

@@ -502,7 +502,9 @@ class TelegramBot:
         chosen = stored.locale if stored.locale in catalog.texts else None
         app = advisor.app_locale(user.language_code)
         # A Welsh app means Welsh at once; anyone else is asked, Welsh first.
-        chosen = chosen or (app if app != catalog.default_locale else None)
+        # A stored chat without a locale is waiting on the language question.
+        if stored.version == 0:
+            chosen = chosen or (app if app != catalog.default_locale else None)
         ask = chosen is None and len(catalog.texts) > 1
         locale = chosen or catalog.default_locale
         plan = Plan(replace(stored, user_id=user.id, locale=None if ask else locale))
@@ -515,10 +517,14 @@ class TelegramBot:
             advisor.on_language(plan, query.data or "", message_id, now)
         elif ask and message is not None:
             command = _command(message) if message.text else None
-            if command is not None and command[0] == "summary":
+            named = advisor.command_id(command[0]) if command is not None else None
+            if named == "summary" and stored.last_result is None:
                 # Nothing is stored (a first contact, or after /forget): there
                 # is no result to show, and no reason to ask for a language.
                 plan.sends.append(advisor.in_every_language(UI.TELEGRAM_NO_SUMMARY))
+                return plan
+            if command is None and message.text and stored.prompt_message_id is not None:
+                advisor.on_language_text(plan, message.text, now)
                 return plan
             payload = command[1] if command and command[0] == "start" else ""
             plan.sends.append(

@@ -19,11 +19,11 @@ import zlib
 from dataclasses import dataclass, field, replace
 
 from bot.advice import engine
-from bot.advice.engine import Session, SessionError, Step
+from bot.advice.engine import Answer, Session, SessionError, Step
 from bot.advice.render import Prompt, Renderer
 from bot.advice.uitext import UI
 from bot.channels.telegram.html import split_messages, to_html
-from bot.flows.catalog import Catalog, CompiledFlow
+from bot.flows.catalog import Catalog, CompiledFlow, plain_words
 from bot.flows.model import QuestionKind
 from bot.settings import Settings
 from bot.store.conversations import Conversation
@@ -176,6 +176,21 @@ class Advisor:
         ordered = self.ordered_locales()
         return Send("\n\n".join(escape(self.catalog.text(loc, text_id)) for loc in ordered))
 
+    def on_language_text(self, plan: Plan, text: str, now: float) -> None:
+        """Text while the language question waits: a language's name or number, or ask again.
+
+        Nothing else is read while it waits, so a "2" meant for the picker
+        never answers the question hidden behind it.
+        """
+        ordered = self.ordered_locales()
+        names = {plain_words(self.catalog.text(loc, UI.LANGUAGE_NAME)): loc for loc in ordered}
+        found = engine.match_words(names, ordered, text)
+        message_id = plan.conversation.prompt_message_id
+        if len(found) == 1 and message_id is not None:
+            self.on_language(plan, f"lang:{found[0]}:", message_id, now)
+        else:
+            plan.sends.append(self.language_question(""))
+
     def on_language(self, plan: Plan, data: str, message_id: int | None, now: float) -> None:
         """A language chosen: record it, then carry on in it with what was asked."""
         locale, _, payload = data.partition(":")[2].partition(":")
@@ -241,9 +256,16 @@ class Advisor:
             text = f"{words.t(UI.TELEGRAM_WELCOME)}\n\n{text}"
         return Send(escape(text), rows, track=True)
 
+    def menu_choice(self, words: Renderer, text: str) -> CompiledFlow | None:
+        """The flow a typed menu answer names: a title's words or its number on the menu."""
+        flows = list(self.catalog.flows.values())
+        titles = {plain_words(words.t(flow.model.title)): flow.id for flow in flows}
+        found = engine.match_words(titles, [flow.id for flow in flows], text)
+        return self.catalog.flows[found[0]] if len(found) == 1 else None
+
     def prompt_html(self, words: Renderer, prompt: Prompt) -> str:
         lines = [
-            f"<b>{escape(words.t(UI.QUESTION_NUMBER, number=prompt.number))}</b>",
+            f"<b>{escape(words.number(prompt))}</b>",
             escape(prompt.text),
         ]
         notes = list(prompt.notes)
@@ -252,17 +274,23 @@ class Advisor:
         lines.extend(f"<i>{escape(note)}</i>" for note in notes)
         return "\n".join(lines)
 
-    def question(self, flow: CompiledFlow, session: Session, words: Renderer) -> Send:
-        """The session's current question with its buttons."""
+    def question(
+        self, flow: CompiledFlow, session: Session, words: Renderer, before: Answer | None = None
+    ) -> Send:
+        """The session's current question with its buttons, numbered for typing.
+
+        ``before`` is the answer it had, when /back returns to it.
+        """
         prompt = words.prompt(flow, session)
-        number = flow.questions[prompt.question_id].number
+        question = flow.questions[prompt.question_id]
+        number = question.number
         rows: Buttons = []
         for index, (option_id, label) in enumerate(prompt.options):
             if prompt.kind is QuestionKind.MULTI:
                 mark = "☑" if option_id in prompt.picked else "☐"
-                rows.append([(f"{mark} {label}", f"t:{number}:{index}")])
+                rows.append([(f"{mark} {index + 1}. {label}", f"t:{number}:{index}")])
             else:
-                rows.append([(label, f"a:{number}:{index}")])
+                rows.append([(f"{index + 1}. {label}", f"a:{number}:{index}")])
         last: list[tuple[str, str]] = []
         if session.history:
             last.append((words.t(UI.TELEGRAM_BACK), f"b:{number}"))
@@ -272,7 +300,11 @@ class Advisor:
             last.append((words.t(UI.TELEGRAM_SKIP), f"s:{number}"))
         if last:
             rows.append(last)
-        return Send(self.prompt_html(words, prompt), rows, track=True)
+        text = self.prompt_html(words, prompt)
+        if before is not None and before != ():
+            was = words.t(UI.TELEGRAM_WAS, answer=words.answer_text(question, before))
+            text += f"\n<i>{escape(was)}</i>"
+        return Send(text, rows, track=True)
 
     def answered(
         self, flow: CompiledFlow, before: Session, after: Session, words: Renderer, plan: Plan
@@ -335,7 +367,11 @@ class Advisor:
         if step.problem is not None:
             hint = words.problem(flow, before, step.problem)
             if plan.callback_text is None and not plan.sends:
+                # The hint and the question again, with its buttons: the
+                # person need not scroll up to find what to answer.
                 plan.sends.append(Send(escape(hint)))
+                self.drop_keyboard(plan)
+                plan.sends.append(self.question(flow, before, words))
             return
         session = step.session
         plan.conversation = replace(plan.conversation, session=session.to_json())
@@ -391,7 +427,9 @@ class Advisor:
                 question = engine.current(*live)
                 if question and question.model.help:
                     text = f"{words.t(question.model.help)}\n\n{text}"
-            plan.sends.append(Send(escape(text)))
+            names = command_names(self.catalog, words.locale)
+            listed = "\n".join(f"/{names[c]} – {words.t(about)}" for c, about in COMMANDS.items())
+            plan.sends.append(Send(escape(f"{text}\n{listed}")))
         elif command in ("back", "restart"):
             if live is None:
                 plan.sends.append(self.menu(words, False, greeting=False))
@@ -399,7 +437,15 @@ class Advisor:
             flow, session = live
             if command == "restart":
                 self.drop_keyboard(plan)
-                self.start_flow(flow, words, plan)
+                if session.finished or not session.history:
+                    self.start_flow(flow, words, plan)
+                    return
+                buttons = [
+                    [(words.t(UI.TELEGRAM_RESTART_YES), "restart:yes")],
+                    [(words.t(UI.TELEGRAM_RESTART_NO), "restart:no")],
+                ]
+                text = escape(words.t(UI.TELEGRAM_RESTART_CONFIRM))
+                plan.sends.append(Send(text, buttons, track=True))
                 return
             step = engine.back(flow, session)
             if step.accepted:
@@ -407,6 +453,9 @@ class Advisor:
             self.after_back(flow, session, step, words, plan)
         elif command == "language":
             self.drop_keyboard(plan)
+            # No locale while the picker waits: until a language is chosen,
+            # text is read as a language, never as the hidden question's answer.
+            plan.conversation = replace(plan.conversation, locale=None)
             plan.sends.append(self.language_question(""))
         elif command == "summary":
             self.summary(plan, words, now)
@@ -440,7 +489,8 @@ class Advisor:
             plan.sends.append(Send(escape(words.problem(flow, before, step.problem))))
             return
         plan.conversation = replace(plan.conversation, session=step.session.to_json())
-        plan.sends.append(self.question(flow, step.session, words))
+        was = before.answers.get(step.session.question or "")
+        plan.sends.append(self.question(flow, step.session, words, was))
 
     def last_result(self, plan: Plan) -> tuple[CompiledFlow, Session] | None:
         """The chat's last finished session, fitted to today's flows; None if there is none."""
@@ -472,9 +522,18 @@ class Advisor:
         plan.sends.append(Send(escape(words.t(UI.TELEGRAM_NON_TEXT))))
 
     def on_text(self, plan: Plan, text: str, words: Renderer, now: float) -> None:
+        had_session = plan.conversation.session is not None
         live = self.live(plan, words, now)
         if live is None or live[1].finished:
-            if live is not None:
+            # The menu is up unless a session just expired or the card is the last word.
+            menu_shown = plan.conversation.prompt_message_id is not None and (
+                live is not None or not had_session
+            )
+            chosen = self.menu_choice(words, text) if menu_shown else None
+            if chosen is not None:
+                self.drop_keyboard(plan)
+                self.start_flow(chosen, words, plan)
+            elif live is not None:
                 plan.sends.append(self.finished_notice(words, live[1]))
             else:
                 plan.sends.append(self.menu(words, False, greeting=plan.conversation.version == 0))
@@ -534,6 +593,13 @@ class Advisor:
             plan.callback_text = words.t(UI.TELEGRAM_STALE)
             return
         flow, session = live
+        if data in ("restart:yes", "restart:no"):
+            plan.edits.append(Edit(message_id, None))
+            if data == "restart:yes":
+                self.start_flow(flow, words, plan)
+            elif not session.finished:
+                plan.sends.append(self.question(flow, session, words))
+            return
         if data == "r":
             plan.edits.append(Edit(message_id, None))
             if session.finished:
