@@ -65,15 +65,19 @@ async def test_cymorth_gets_the_help_and_english_still_works(
     """/cymorth is /help; the English /help still works in a Welsh chat, and /nol goes back."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/cymorth", language=None, language_code="cy")
-        assert last_text(fake_api, USER) == CY.t(UI.TELEGRAM_HELP)
+        assert last_text(fake_api, USER).startswith(CY.t(UI.TELEGRAM_HELP))
         assert "/nol" in last_text(fake_api, USER)
         await say(fake_api, USER, "/help", language=None, language_code="cy")
-        assert last_text(fake_api, USER) == CY.t(UI.TELEGRAM_HELP)
+        assert last_text(fake_api, USER).startswith(CY.t(UI.TELEGRAM_HELP))
         await say(fake_api, USER, "/start plan", language=None, language_code="cy")
         await say(fake_api, USER, "Cau'r llwybr", language=None, language_code="cy")
-        assert last_text(fake_api, USER).startswith(CY.t(UI.QUESTION_NUMBER, number=2))
+        assert last_text(fake_api, USER).startswith(
+            CY.t(UI.QUESTION_NUMBER, number=2).split(" (")[0]
+        )
         await say(fake_api, USER, "/nol", language=None, language_code="cy")
-        assert last_text(fake_api, USER).startswith(CY.t(UI.QUESTION_NUMBER, number=1))
+        assert last_text(fake_api, USER).startswith(
+            CY.t(UI.QUESTION_NUMBER, number=1).split(" (")[0]
+        )
 
 
 def test_terminal_takes_the_welsh_words() -> None:
