@@ -765,6 +765,13 @@ def table(results: dict[str, Any], mem: list[dict[str, Any]], extra: dict[str, A
         out.append(
             f"engine.answer on the plan flow: {extra['engine']['us_per_answer']:.1f} µs/answer"
         )
+    if "pdf_other_chats" in extra:
+        pdfs = extra["pdf_other_chats"]
+        out.append(
+            f"other chats while PDFs are made: p99 {pdfs['p99_ms']} ms, p50 {pdfs['p50_ms']} ms"
+            f" ({pdfs['pdfs_made']} PDFs in {pdfs['seconds']:g} s; without PDFs p99"
+            f" {pdfs['without_pdfs_p99_ms']} ms; target under {pdfs['target_p99_ms']} ms)"
+        )
     for name in cols:
         if "profile" in results[name]:
             out += ["", profile.format_summary(name, results[name]["profile"])]
@@ -959,9 +966,32 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
             except Exception as exc:
                 log(f"{key} figures failed: {exc!r}")
                 run_info[f"{key}_error"] = repr(exc)
+        log("other chats' replies while PDFs are made")
+        try:
+            extra["pdf_other_chats"] = await pdf_latency(3 if args.quick else 10)
+        except Exception as exc:
+            log(f"PDF latency figures failed: {exc!r}")
+            run_info["pdf_other_chats_error"] = repr(exc)
     out = summary(results, mem, extra, args)
     out["config"]["wall_s"] = round(time.monotonic() - began, 1)
     return out
+
+
+async def pdf_latency(seconds: float) -> dict[str, Any]:
+    """``bench.pdfs`` in a child of its own: its bot, its fake Bot API, its figures."""
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [PYTHON, "-m", "bench.pdfs", "--seconds", str(seconds)],
+        capture_output=True,
+        env=base_env(),
+        timeout=4 * seconds + 120,
+        preexec_fn=_die_with_parent,
+        check=False,
+    )
+    lines = done.stdout.decode().strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"bench.pdfs exited {done.returncode}: {done.stderr.decode()[-300:]}")
+    return dict(json.loads(lines[-1]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -978,7 +1008,7 @@ def main(argv: list[str] | None = None) -> int:
         table(
             out["bots"],
             out["memory_by_sessions"],
-            {k: out[k] for k in ("loader", "engine") if k in out},
+            {k: out[k] for k in ("loader", "engine", "pdf_other_chats") if k in out},
         )
     )
     problems = [

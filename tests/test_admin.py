@@ -155,7 +155,7 @@ async def test_stats_show_anonymous_figures(fake_api: FakeBotAPI, tmp_path: Path
     """/stats counts starts, finishes, levels, cautions and where people stopped, per flow."""
     db = tmp_path / "db.sqlite3"
     async with running(fake_api, db, admin_ids=frozenset({ADMIN})):
-        for answer in ("/start plan", "the footpath", "skip", "made", "us", "no", "not_told"):
+        for answer in ("/start plan", "the footpath", "6", "3", "1", "2", "2"):
             await say(fake_api, USER, answer)
         await say(fake_api, USER + 1, "/start plan")
         await say(fake_api, USER + 1, "x")

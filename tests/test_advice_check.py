@@ -377,9 +377,9 @@ def test_texts_are_short_enough_for_a_phone():
 
 
 def test_button_labels_are_short():
-    """Every option label fits on a button: 40 characters at most."""
+    """Every option label fits on a small phone's button: 32 characters at most."""
     labels = {o.label for q in flow().questions for o in q.options}
-    assert {t: english()[t] for t in labels if len(english()[t]) > 40} == {}
+    assert {t: english()[t] for t in labels if len(english()[t]) > 32} == {}
 
 
 def test_every_text_id_belongs_to_the_flow():

@@ -31,14 +31,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def script(user: int) -> list[str]:
-    """What one user types: a deep link, then answers that depend on who they are."""
+    """What one user types: a deep link, then answers that depend on who they are.
+
+    Numbers as the buttons show them (the chats are in Welsh, and Telegram
+    takes no option ids): place skipped, then made, us, no handover,
+    told/not told/no; open, no, no handover, not asked; partly, yes, months,
+    no handover, accountable, outcomes/duty, people yes, told; open, yes,
+    longer, no handover, no expertise, budget and staff, accountable,
+    outcomes, people yes, not asked.
+    """
     branch = [
-        ["made", "us", "no", ["told", "not_told", "no"][user % 3]],
-        ["open", "no", "no", "no"],
-        ["partly", "yes", "months", "no", "yes", ["outcomes", "duty"][user % 2], "yes", "told"],
-        ["open", "yes", "longer", "no", "no", "budget,staff", "yes", "outcomes", "yes", "no"],
+        ["3", "1", "2", ["1", "2", "3"][user % 3]],
+        ["1", "3", "2", "3"],
+        ["2", "1", "3", "2", "1", ["1", "2"][user % 2], "1", "1"],
+        ["1", "1", "4", "2", "3", "1,2", "1", "1", "1", "3"],
     ][user % 4]
-    return ["/start plan", f"decision number {user}", "skip", *branch]
+    return ["/start plan", f"decision number {user}", "6", *branch]
 
 
 def expected(user: int) -> Session:

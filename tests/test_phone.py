@@ -339,3 +339,45 @@ async def test_back_hints_restart_count_and_help(fake_api: FakeBotAPI, db: Path)
         await say(fake_api, USER, "/restart")
         await tap(fake_api, USER, "Yes, start again")
         assert last_text(fake_api, USER).startswith("Question 1")
+
+
+# -- 10. labels cut off on small phones ------------------------------------------------
+
+
+async def test_every_button_fits_a_small_phone(fake_api: FakeBotAPI, db: Path) -> None:
+    """Welsh and English buttons the bot sends keep to 32 characters (after their number)."""
+    async with running(fake_api, db):
+        for locale, user in (("Cymraeg", USER), ("English", USER + 1)):
+            await say(fake_api, user, "/start plan", language=locale)
+            for answer in ("x", "1", "1", "3"):
+                await say(fake_api, user, answer)
+            await result_by_buttons(fake_api, user, "x")
+            await say(fake_api, user, "/start check", language=locale)
+            await result_by_buttons(fake_api, user, "x")
+            await say(fake_api, user, "/start")
+    sent = [
+        button["text"]
+        for call in fake_api.calls
+        if isinstance(call.params.get("reply_markup"), dict)
+        for row in call.params["reply_markup"].get("inline_keyboard", [])
+        for button in row
+    ]
+    labels = [label.split(". ", 1)[-1] if label[0].isdigit() else label for label in sent]
+    assert len(labels) > 50
+    assert [label for label in labels if len(label) > 32] == []
+
+
+def test_the_loader_flags_a_label_over_32_characters(project: Path) -> None:
+    """A 33-character Welsh label is a warning with its file and line, not a cut-off button."""
+    from bot.sources import read_place, resolve
+
+    plan = project / "content" / "cy" / "plan.yaml"
+    text = plan.read_text(encoding="utf-8")
+    plan.write_text(
+        text.replace("plan.o.people.yes: ", "plan.o.people.yes: Ydyn, wir, ", 1), encoding="utf-8"
+    )
+    findings = [str(f) for f in read_place(resolve(project)).findings]
+    assert any(
+        "plan.o.people.yes" in f and "about 32" in f and "content/cy/plan.yaml:" in f
+        for f in findings
+    ), findings

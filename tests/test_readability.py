@@ -5,7 +5,7 @@ scores at least 30 on the Flesch reading ease scale, and each file's texts
 average at least 65 ("plain English"; 60-70 is what most adults read
 easily). No reading-ease formula is validated for Welsh, so Welsh texts are
 held to the same length limits instead: sentences of at most 30 words,
-button labels of at most 40 characters, texts of at most 700 characters.
+button labels of at most 32 characters, texts of at most 700 characters.
 """
 
 from __future__ import annotations
@@ -62,6 +62,6 @@ def test_lengths_fit_a_phone(locale: str, name: str) -> None:
     for text_id, entry in texts(locale, name).items():
         assert len(entry.text) <= 700, text_id
         if ".o." in text_id:
-            assert len(entry.text) <= 40, text_id
+            assert len(entry.text) <= 32, text_id
         for sentence in re.split(r"(?<=[.!?])\s+", entry.text):
             assert len(sentence.split()) <= 30, (text_id, sentence)

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from pydantic import ValidationError
 
 from bot.advice.counts import every_answer_counts
 from bot.advice.explore import STEP_BUDGET, ProofBudgetExceeded
 from bot.advice.proofs import prove
-from bot.flows.catalog import LoadReport, build_catalog
+from bot.advice.uitext import UI
+from bot.flows.catalog import SYNONYMS, LoadReport, build_catalog
 from bot.flows.checks import check_flow, text_refs
-from bot.flows.content import SYNONYMS, TextEntry, collect_texts
+from bot.flows.content import TextEntry, collect_texts
 from bot.flows.findings import Finding, Severity, errors
 from bot.flows.findings import lenient as soften
 from bot.flows.glossary import ENGLISH, WELSH, check_glossary, read_glossary
@@ -281,8 +282,31 @@ def _check_texts(
                 )
 
 
-BUTTON_LIMIT = 64
-"""Characters of a button label a phone shows before cutting it off."""
+BUTTON_LIMIT = 32
+"""Characters of a button label a small phone shows in full: a longer one is cut off."""
+BUTTON_TEXTS = frozenset(
+    {
+        UI.TELEGRAM_RESUME,
+        UI.TELEGRAM_DONE,
+        UI.TELEGRAM_BACK,
+        UI.TELEGRAM_SKIP,
+        UI.TELEGRAM_AGAIN,
+        UI.TELEGRAM_OTHER_FLOWS,
+        UI.TELEGRAM_TO_CARD,
+        UI.TELEGRAM_FORGET_YES,
+        UI.TELEGRAM_FORGET_NO,
+        UI.TELEGRAM_RESTART_YES,
+        UI.TELEGRAM_RESTART_NO,
+        UI.REPORT_BUTTON,
+        UI.REPORT_MAKING,
+        UI.RESULT_WOULD_CHANGE,
+        UI.RESULT_NEXT_STEPS,
+        UI.RESULT_WHERE,
+        UI.RESULT_ANSWERS,
+        UI.LANGUAGE_NAME,
+    }
+)
+"""The bot's own texts that are shown on buttons."""
 MESSAGE_LIMIT = 4096
 """Characters in one Telegram message."""
 
@@ -294,7 +318,9 @@ def _check_fit(
 ) -> None:
     """Telegram's limits: labels that fit a button, questions that fit a message."""
     for flow, _, _ in flows.values():
-        labels = {o.label for q in flow.questions for o in q.options}
+        labels = {o.label for q in flow.questions for o in q.options} | BUTTON_TEXTS
+        headings = (getattr(flow.headings, f.name) for f in fields(flow.headings))
+        labels |= {t for t in (flow.title, *headings) if t}
         for locale, table in sorted(texts.items()):
             for text_id, entry in table.items():
                 if text_id in labels and len(entry.text) > BUTTON_LIMIT:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.flows.checks import successors
 from bot.flows.conditions import Predicate, compile_condition, facts_read
-from bot.flows.content import SYNONYMS
 from bot.flows.findings import Finding, FlowError, errors
 from bot.flows.model import RESULT, Caution, ConditionalText, Flow, Option, Outcome, Question
 
+SYNONYMS = "synonyms"
+"""The key, under an option's label id, of other words a person may type for it."""
 _APOSTROPHES = str.maketrans("", "", "'’`")
 
 
@@ -147,13 +147,12 @@ def build_catalog(
     return Catalog(flows=compiled, texts=texts, default_locale=default_locale)
 
 
-def _ahead(flow: Flow, question_id: str, memo: dict[str, int]) -> int:
+def _ahead(ways: Mapping[str, tuple[str, ...]], question_id: str, memo: dict[str, int]) -> int:
     """The most questions a person may still be asked from ``question_id`` (flows never loop)."""
     if question_id not in memo:
         memo[question_id] = 1  # a guard; checks refuse loops before compiling
         memo[question_id] = 1 + max(
-            (_ahead(flow, t, memo) for t in successors(flow, question_id) if t != RESULT),
-            default=0,
+            (_ahead(ways, t, memo) for t in ways.get(question_id, ()) if t != RESULT), default=0
         )
     return memo[question_id]
 
@@ -163,6 +162,15 @@ def compile_flow(flow: Flow, texts: Mapping[str, Mapping[str, str]]) -> Compiled
     order = [q.id for q in flow.questions]
     questions: dict[str, CompiledQuestion] = {}
     ahead: dict[str, int] = {}
+    ways: dict[str, tuple[str, ...]] = {}
+    for number, question in enumerate(flow.questions, start=1):
+        fallback = order[number] if number < len(order) else RESULT
+        gotos = (
+            [b.goto for b in question.next]
+            if isinstance(question.next, list)
+            else [question.next or fallback]
+        )
+        ways[question.id] = (*gotos, *(o.next for o in question.options if o.next))
     for number, question in enumerate(flow.questions, start=1):
         fallback = order[number] if number < len(order) else RESULT
         if isinstance(question.next, list):
@@ -184,7 +192,7 @@ def compile_flow(flow: Flow, texts: Mapping[str, Mapping[str, str]]) -> Compiled
         questions[question.id] = CompiledQuestion(
             model=question,
             number=number,
-            ahead=_ahead(flow, question.id, ahead),
+            ahead=_ahead(ways, question.id, ahead),
             options={o.id: o for o in question.options},
             option_ids=tuple(o.id for o in question.options),
             branches=branches,

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.flows.catalog import SYNONYMS
 from bot.flows.findings import Finding
 from bot.flows.yamltext import Document
 
@@ -22,10 +23,6 @@ class TextEntry:
     text: str
     file: str
     line: int
-
-
-SYNONYMS = "synonyms"
-"""The key, under an option's label id, of other words a person may type for it."""
 
 
 def collect_texts(

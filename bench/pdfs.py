@@ -1,0 +1,180 @@
+"""Other chats' reply latency while PDFs are being made (issue 16's measure).
+
+One bot (the real Application, SQLite, the project's flows) talks to the
+fake Bot API of the tests on 127.0.0.1. Twenty chats answer questions as
+fast as the bot replies; first alone, then while three more chats each get
+a new result and tap "Save as PDF" over and over (a new result every time,
+so every file is really drawn). The figure is the p99 of the other chats'
+time from sending a message to the bot's first reply to it; the target is
+under 100 ms.
+
+    .venv/bin/python -m bench.pdfs [--seconds 10]
+
+Prints one JSON object. ``bench.run`` runs it as a child and reports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.sources import PROJECT_ROOT
+
+sys.path.insert(0, str(PROJECT_ROOT / "tests"))
+
+from fakebotapi import FakeBotAPI
+
+OTHERS = 20
+MAKERS = 3
+ANSWERS = ("3", "3")
+"""After the first question: the decision is made, nobody was asked; a result follows."""
+
+
+def last_id(api: FakeBotAPI, chat: int) -> int:
+    """The id of the bot's latest message in the chat (0 before any)."""
+    messages = api.chat(chat).messages
+    return messages[-1].message_id if messages else 0
+
+
+async def replied(api: FakeBotAPI, chat: int, after: int, give_up: float) -> bool:
+    """Wait until the bot's messages in the chat reach id ``after`` (woken by the fake)."""
+
+    def shown(_: object) -> bool:
+        return last_id(api, chat) >= after
+
+    try:
+        await api.wait_for(shown, give_up - time.monotonic())
+    except TimeoutError:
+        return False
+    return True
+
+
+STEPS = (("/start plan", 2), ("{chat}-{n}", 1), *((answer, 1) for answer in ANSWERS))
+"""What a chat types and how many messages the bot sends back for each: the flow's
+title and first question, then one question after another, then the result."""
+
+
+async def answer_flow(api: FakeBotAPI, chat: int, n: int, latencies: list[float]) -> bool:
+    """Go through the flow once, timing the bot's first reply to each message."""
+    for text, replies in STEPS:
+        before = last_id(api, chat)
+        sent = time.monotonic()
+        api.send_text(chat, text.format(chat=chat, n=n), language_code="cy")
+        if not await replied(api, chat, before + 1, sent + 30):
+            return False
+        latencies.append((time.monotonic() - sent) * 1000)
+        if not await replied(api, chat, before + replies, sent + 30):
+            return False
+    return True
+
+
+async def other_chat(api: FakeBotAPI, chat: int, until: float, latencies: list[float]) -> None:
+    """Answer the plan flow again and again, timing each reply."""
+    n = 0
+    while time.monotonic() < until and await answer_flow(api, chat, n, latencies):
+        n += 1
+
+
+async def pdf_maker(
+    api: FakeBotAPI, chat: int, until: float, made: list[int], *, once: bool = False
+) -> None:
+    """Reach a new result and tap Save as PDF, until the time is up (or ``once``)."""
+    n = 0
+    while time.monotonic() < until or (once and not made):
+        if not await answer_flow(api, chat, n, []):
+            return
+        card = api.last_message(chat)
+        data = next((d for _, d in card.buttons() if d and d.startswith("pdf:")), None)
+        if data is None:
+            return
+        documents = sum(m.kind == "document" for m in api.chat(chat).messages)
+        api.press(chat, data, message_id=card.message_id)
+        try:
+            await api.wait_for(
+                lambda _, had=documents: (
+                    sum(m.kind == "document" for m in api.chat(chat).messages) > had
+                ),
+                60,
+            )
+        except TimeoutError:
+            return
+        made.append(1)
+        n += 1
+        if once:
+            return
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+
+async def measure(seconds: float) -> dict[str, Any]:
+    from bot.channels.telegram.channel import CatalogHolder, TelegramBot
+    from bot.settings import Settings
+    from bot.sources import project_catalog
+    from bot.store.sqlite import SQLiteStore
+
+    async with FakeBotAPI() as api:
+        with tempfile.TemporaryDirectory(prefix="advisor-pdfs-") as tmp:
+            db = Path(tmp) / "advisor.sqlite3"
+            store = await SQLiteStore.open(db)
+            settings = Settings(
+                token=api.token,
+                base_url=api.base_url,
+                base_file_url=api.base_file_url,
+                db_path=db,
+            )
+            bot = TelegramBot(settings, CatalogHolder(project_catalog()), store)
+            await bot.start()
+            try:
+                # Warm up: one PDF drawn (fonts and plotting loaded) before timing.
+                warm: list[int] = []
+                await pdf_maker(api, 9000, time.monotonic() + 0.001, warm, once=True)
+                alone: list[float] = []
+                until = time.monotonic() + seconds
+                await asyncio.gather(
+                    *(other_chat(api, 7000 + c, until, alone) for c in range(OTHERS))
+                )
+                busy: list[float] = []
+                made: list[int] = []
+                until = time.monotonic() + seconds
+                await asyncio.gather(
+                    *(other_chat(api, 8000 + c, until, busy) for c in range(OTHERS)),
+                    *(pdf_maker(api, 9100 + c, until, made) for c in range(MAKERS)),
+                )
+            finally:
+                await bot.stop()
+                await store.close()
+    return {
+        "other_chats": OTHERS,
+        "pdf_chats": MAKERS,
+        "seconds": seconds,
+        "pdfs_made": len(made),
+        "p50_ms": percentile(busy, 0.5),
+        "p99_ms": percentile(busy, 0.99),
+        "replies": len(busy),
+        "without_pdfs_p50_ms": percentile(alone, 0.5),
+        "without_pdfs_p99_ms": percentile(alone, 0.99),
+        "target_p99_ms": 100,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.pdfs", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0, help="each phase (default 10)")
+    args = parser.parse_args(argv)
+    print(json.dumps(asyncio.run(measure(args.seconds))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
