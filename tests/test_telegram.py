@@ -467,7 +467,7 @@ async def test_a_failed_chat_action_does_not_stop_the_pdf(
         for answer in FOOTPATH:
             await say(fake_api, USER, answer)
         fake_api.fail_next("sendChatAction", status=500)
-        await tap(fake_api, USER, "PDF")
+        await tap(fake_api, USER, "PDF", timeout=60)  # a loaded machine draws slowly
         await fake_api.wait_for(lambda calls: any(c.method == "sendDocument" for c in calls), 30)
     assert [c.ok for c in fake_api.calls_of("sendChatAction")] == [False]
 
