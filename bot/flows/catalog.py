@@ -147,21 +147,32 @@ def build_catalog(
     return Catalog(flows=compiled, texts=texts, default_locale=default_locale)
 
 
-def _ahead(ways: Mapping[str, tuple[str, ...]], question_id: str, memo: dict[str, int]) -> int:
-    """The most questions a person may still be asked from ``question_id`` (flows never loop)."""
-    if question_id not in memo:
-        memo[question_id] = 1  # a guard; checks refuse loops before compiling
-        memo[question_id] = 1 + max(
-            (_ahead(ways, t, memo) for t in ways.get(question_id, ()) if t != RESULT), default=0
-        )
-    return memo[question_id]
+def _ahead(ways: Mapping[str, tuple[str, ...]]) -> dict[str, int]:
+    """For each question, the most questions a person may still be asked from it.
+
+    Iterative, deepest first: a chain of hundreds of questions must not
+    exhaust Python's recursion limit. Checks refuse loops before compiling.
+    """
+    ahead: dict[str, int] = {}
+    for root in ways:
+        stack = [(root, False)]
+        while stack:
+            question_id, ready = stack.pop()
+            if question_id in ahead:
+                continue
+            nexts = [t for t in ways.get(question_id, ()) if t in ways]
+            if ready:
+                ahead[question_id] = 1 + max((ahead.get(t, 0) for t in nexts), default=0)
+                continue
+            stack.append((question_id, True))
+            stack.extend((t, False) for t in nexts if t not in ahead)
+    return ahead
 
 
 def compile_flow(flow: Flow, texts: Mapping[str, Mapping[str, str]]) -> CompiledFlow:
     """Build a flow's indexes; the flow must already have passed ``checks``."""
     order = [q.id for q in flow.questions]
     questions: dict[str, CompiledQuestion] = {}
-    ahead: dict[str, int] = {}
     ways: dict[str, tuple[str, ...]] = {}
     for number, question in enumerate(flow.questions, start=1):
         fallback = order[number] if number < len(order) else RESULT
@@ -171,6 +182,7 @@ def compile_flow(flow: Flow, texts: Mapping[str, Mapping[str, str]]) -> Compiled
             else [question.next or fallback]
         )
         ways[question.id] = (*gotos, *(o.next for o in question.options if o.next))
+    ahead = _ahead(ways)
     for number, question in enumerate(flow.questions, start=1):
         fallback = order[number] if number < len(order) else RESULT
         if isinstance(question.next, list):
@@ -192,7 +204,7 @@ def compile_flow(flow: Flow, texts: Mapping[str, Mapping[str, str]]) -> Compiled
         questions[question.id] = CompiledQuestion(
             model=question,
             number=number,
-            ahead=_ahead(ways, question.id, ahead),
+            ahead=ahead[question.id],
             options={o.id: o for o in question.options},
             option_ids=tuple(o.id for o in question.options),
             branches=branches,
