@@ -32,8 +32,9 @@ from fakebotapi import FakeBotAPI
 
 OTHERS = 5
 MAKERS = 3
-ANSWERS = ("3", "3")
-"""After the first question: the decision is made, nobody was asked; a result follows."""
+ANSWERS = ("6", "3", "1", "2", "3")
+"""After the first question: place not given, the decision is made by us, no handover,
+nobody was asked; a result follows."""
 
 
 def sent(api: FakeBotAPI, chat: int) -> int:

@@ -21,8 +21,10 @@ from telegram_support import asks_language, last_text, running, say, tap
 from test_terminal import run_cli
 
 USER = 4004
-FOOTPATH = ("the footpath", "skip", "made", "us", "no", "not_told")
-"""The staff flow to Inform: decision already made by us, people never told what changed."""
+FOOTPATH = ("the footpath", "6", "3", "1", "2", "2")
+"""The staff flow to Inform, typed as the buttons number them (Telegram takes no option
+ids): place not given, decision already made by us, no handover, people never told what
+changed."""
 CY = Renderer(project_catalog(), "cy")
 EN = Renderer(project_catalog(), "en")
 
@@ -73,8 +75,8 @@ async def test_language_switch_keeps_every_answer(fake_api: FakeBotAPI, db: Path
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan")
         await say(fake_api, USER, "the footpath")
-        await say(fake_api, USER, "skip")
-        await say(fake_api, USER, "made")
+        await say(fake_api, USER, "6")
+        await say(fake_api, USER, "3")
         before = stored(db)["session"]
         await say(fake_api, USER, "/language", language=None)
         await tap(fake_api, USER, "Cymraeg")

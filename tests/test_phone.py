@@ -23,8 +23,9 @@ from fakebotapi import ChatMessage, FakeBotAPI
 from telegram_support import asks_language, last_text, running, say, tap
 
 USER = 1601
-FOOTPATH = ["/start plan", "Closing the footpath by the school", "3", "3"]
-"""The staff flow to an Inform result, typed."""
+FOOTPATH = ["/start plan", "Closing the footpath by the school", "6", "3", "1", "2", "3"]
+"""The staff flow to an Inform result, typed: place not given, decision made by us, no
+handover, people never asked."""
 CARD_LIMIT = 1200
 """Characters a result card may take: about two phone screens at most."""
 CATALOG = project_catalog()
@@ -69,7 +70,8 @@ async def test_result_is_a_short_card_whose_buttons_open_the_details(
     """The result fits a phone, its buttons open each part, and the recap drops instructions."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan", language="Cymraeg")
-        for answer in ("Cau'r llyfrgell", "1", "1", "3"):  # to the resources question
+        # to the resources question
+        for answer in ("Cau'r llyfrgell", "6", "1", "1", "1", "2", "3"):
             await say(fake_api, USER, answer)
         await result_by_buttons(fake_api, USER, "Cau'r llyfrgell")
         shown = card(fake_api, USER)
@@ -291,7 +293,7 @@ async def test_typed_words_match_labels_and_synonyms_never_ids(
 ) -> None:
     """'no' that fits two options asks which; plain words match; ids don't; Welsh 'ie' works."""
     async with running(fake_api, db):
-        for answer in ("/start plan", "the footpath", "part"):
+        for answer in ("/start plan", "the footpath", "6", "part"):
             await say(fake_api, USER, answer)
         assert stored_answers(db)["decision"] == "partly", "'part' is a word of 'Open in part'"
         await say(fake_api, USER, "no")
@@ -300,7 +302,7 @@ async def test_typed_words_match_labels_and_synonyms_never_ids(
         assert "2. No, but their views can shape it" in hint
         assert "power" not in stored_answers(db), "nothing guessed"
         question = fake_api.last_message(USER)
-        assert question.text.startswith("Question 3"), "the question again, with its buttons"
+        assert question.text.startswith("Question 4"), "the question again, with its buttons"
         assert next(label for label, _ in question.buttons()).startswith("1. "), "numbers shown"
         await say(fake_api, USER, "unsure")
         assert stored_answers(db)["power"] == "unsure", "a synonym"
@@ -311,6 +313,7 @@ async def test_typed_words_match_labels_and_synonyms_never_ids(
         other = USER + 1
         await say(fake_api, other, "/start plan", language="Cymraeg")
         await say(fake_api, other, "y llwybr")
+        await say(fake_api, other, "6")
         await say(fake_api, other, "ie")
         assert stored_answers_of(db, other)["decision"] == "open"
         await say(fake_api, other, "unsure")
@@ -334,7 +337,8 @@ def stored_answers_of(db: Path, chat: int) -> dict:
 async def test_back_hints_restart_count_and_help(fake_api: FakeBotAPI, db: Path) -> None:
     """/back shows the answer and keeps ticks; /restart asks; 'of about'; /help lists all."""
     async with running(fake_api, db):
-        for answer in ("/start plan", "x", "1", "1", "3"):  # to the resources question
+        # to the resources question
+        for answer in ("/start plan", "x", "6", "1", "1", "1", "2", "3"):
             await say(fake_api, USER, answer)
         assert "of about" in last_text(fake_api, USER).split("\n")[0]
         await say(fake_api, USER, "1,2")
@@ -366,7 +370,7 @@ async def test_every_button_fits_a_small_phone(fake_api: FakeBotAPI, db: Path) -
     async with running(fake_api, db):
         for locale, user in (("Cymraeg", USER), ("English", USER + 1)):
             await say(fake_api, user, "/start plan", language=locale)
-            for answer in ("x", "1", "1", "3"):
+            for answer in ("x", "6", "1", "1", "1", "2", "3"):
                 await say(fake_api, user, answer)
             await result_by_buttons(fake_api, user, "x")
             await say(fake_api, user, "/start check", language=locale)

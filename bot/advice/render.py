@@ -154,10 +154,9 @@ class Renderer:
         The cautions appear by title only, numbered; ``detail`` gives each in
         full, and the other parts of the advice, one at a time.
         """
-        recommendation = flow.model.recommendations[result.level]
         blocks = [
             Block(BlockKind.TITLE, self.headline(flow, result)),
-            Block(BlockKind.PARAGRAPH, self.t(recommendation.summary)),
+            Block(BlockKind.PARAGRAPH, self.t(result.summary)),
         ]
         if result.reasons:
             blocks.append(Block(BlockKind.HEADING, self.heading(flow, "why", UI.RESULT_WHY)))
@@ -242,7 +241,6 @@ class Renderer:
 
     def result(self, flow: CompiledFlow, result: Result) -> list[Block]:
         """The whole advice, headline first: for the terminal and the PDF."""
-        recommendation = flow.model.recommendations[result.level]
         answers = dict(result.answers)
         blocks = [
             Block(BlockKind.TITLE, self.headline(flow, result)),
