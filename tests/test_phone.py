@@ -8,26 +8,29 @@ progress and failures told, and /summary in every state.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from functools import cache
+import sqlite3
+from itertools import islice
 from pathlib import Path
 
 import pytest
 
-from bot.advice.render import Renderer
+from bot.advice import engine
+from bot.advice.engine import Session
+from bot.advice.explore import Explorer
+from bot.advice.render import CARD_LIMIT, CARD_REASONS, Renderer, plain
 from bot.advice.uitext import UI
+from bot.flows.catalog import CompiledFlow
+from bot.flows.model import QuestionKind
 from bot.sources import project_catalog
 
 from fakebotapi import ChatMessage, FakeBotAPI
+from support import load_flow_text, mini_text
 from telegram_support import asks_language, last_text, running, say, tap
 
 USER = 1601
 FOOTPATH = ["/start plan", "Closing the footpath by the school", "6", "3", "1", "2", "3"]
 """The staff flow to an Inform result, typed: place not given, decision made by us, no
 handover, people never asked."""
-CARD_LIMIT = 1200
-"""Characters a result card may take: about two phone screens at most."""
 CATALOG = project_catalog()
 CY = Renderer(CATALOG, "cy")
 
@@ -94,56 +97,71 @@ async def test_result_is_a_short_card_whose_buttons_open_the_details(
     assert all(len(m.text or "") < CARD_LIMIT for m in messages[-3:])
 
 
-CARD_SCRIPT = """
-import html, json, re, sys
-from bot.advice import engine
-from bot.advice.explore import Explorer
-from bot.advice.render import Renderer
-from bot.channels.telegram.html import to_html
-from bot.sources import project_catalog
+def typed(flow: CompiledFlow, session: Session) -> list[str]:
+    """A finished session's answers as a person types them: option numbers, text as is."""
+    out = []
+    for qid in session.history:
+        question, value = flow.questions[qid], session.answers[qid]
+        if question.model.kind is QuestionKind.TEXT:
+            out.append(value or "skip")
+        else:
+            picked = value if isinstance(value, tuple) else (value,)
+            out.append(",".join(str(question.option_ids.index(o) + 1) for o in picked))
+    return out
 
-catalog = project_catalog()
-flow = catalog.flows[sys.argv[1]]
-results = {}
-for session in Explorer(flow).endings():
-    result = engine.result(flow, session)
-    key = (result.outcome_id, tuple(r.text for r in result.reasons), result.caution_ids)
-    results.setdefault(key, result)
-longest = {}
-for locale in catalog.locales:
-    words = Renderer(catalog, locale)
-    shown = (
-        html.unescape(re.sub("<[^>]+>", "", "\\n\\n".join(to_html(words.card(flow, r)))))
-        for r in results.values()
+
+async def test_a_card_with_many_reasons_shows_the_first_and_why_opens_all(
+    fake_api: FakeBotAPI, db: Path
+) -> None:
+    """A result with more reasons than a card holds: the first few, a count, and "Why"."""
+    flow = CATALOG.flows["plan"]
+    session, result = next(
+        (s, r)
+        for s in Explorer(flow).endings()
+        if all(s.answers[q] for q in s.history)
+        and len((r := engine.result(flow, s)).reasons) > CARD_REASONS + 1
     )
-    longest[locale] = max(len(text) for text in shown)
-print(json.dumps(longest))
-"""
+    words = Renderer(CATALOG, "en")
+    async with running(fake_api, db):
+        await say(fake_api, USER, "/start plan")
+        for answer in typed(flow, session):
+            await say(fake_api, USER, answer)
+        shown = card(fake_api, USER)
+        text = shown.text or ""
+        more = len(result.reasons) - CARD_REASONS
+        assert words.t(result.reasons[CARD_REASONS - 1].text) in text
+        assert words.t(result.reasons[CARD_REASONS].text) not in text
+        assert f"{more} more under “Why” below." in text
+        await tap(fake_api, USER, "Why")
+        detail = fake_api.chat(USER).message(shown.message_id).text or ""
+        assert all(words.t(r.text) in detail for r in result.reasons)
 
 
-@cache
-def _longest_cards(flow_id: str) -> dict[str, int]:
-    """The longest card of every advice a flow can give, per locale.
-
-    In a child process: the search holds tens of thousands of paths, and the
-    memory it takes would stay with the test process (other tests measure theirs).
-    """
-    done = subprocess.run(
-        [sys.executable, "-c", CARD_SCRIPT, flow_id],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+def test_a_card_too_long_for_a_phone_is_found_at_its_outcome() -> None:
+    """A summary an admin made long: flows check names the outcome's line and the figure."""
+    flow = mini_text().replace(
+        "recommend: inform\n", "recommend: inform\n    summary: long.summary\n", 1
     )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return dict(json.loads(done.stdout.splitlines()[-1]))
+    report = load_flow_text(flow, {"long.yaml": "long.summary: " + "A long word. " * 100})
+    found = [str(f) for f in report.findings if "result card" in f.message]
+    line = flow.splitlines().index("  - id: closed") + 1
+    assert len(found) == 1, report.findings
+    assert found[0].startswith(f"flow.yaml:{line}: outcome 'closed' can show a result card of 1,")
+    assert report.catalog is None, "too long a card is an error, as a guarantee is"
 
 
-@pytest.mark.parametrize("locale", ["en", "cy"])
-@pytest.mark.parametrize("flow_id", sorted(CATALOG.flows))
-def test_no_result_card_of_the_shipped_flows_is_long(flow_id: str, locale: str) -> None:
-    """Every advice the shipped flows can give fits a card of 1,200 characters, as shown."""
-    assert 0 < _longest_cards(flow_id)[locale] <= CARD_LIMIT
+def test_the_card_bound_is_never_below_a_real_card() -> None:
+    """The load-time bound holds for real results: thousands of endings of both flows."""
+    for flow in CATALOG.flows.values():
+        for locale in CATALOG.locales:
+            words = Renderer(CATALOG, locale)
+            bounds = [words.card_bound(flow, i) for i in range(len(flow.model.outcomes))]
+            assert max(bounds) <= CARD_LIMIT
+            index = {o.id: i for i, o in enumerate(flow.model.outcomes)}
+            for session in islice(Explorer(flow).endings(), 1500):
+                result = engine.result(flow, session)
+                shown = len(plain(words.card(flow, result)))
+                assert shown <= bounds[index[result.outcome_id]], (flow.id, result.outcome_id)
 
 
 # -- 2. the PDF out of reach after one more message ---------------------------------------
@@ -254,12 +272,12 @@ async def test_picker_mid_flow_takes_only_a_language(fake_api: FakeBotAPI, db: P
         assert stored_answers(db) == {"about": "the footpath"}
 
 
-def stored_answers(db: Path) -> dict:
-    import json
-    import sqlite3
-
+def stored_answers(db: Path, chat: int = USER) -> dict:
+    """The answers of a chat's session as stored in the SQLite file."""
     with sqlite3.connect(db) as con:
-        (session,) = con.execute("SELECT session FROM conversations").fetchone()
+        (session,) = con.execute(
+            "SELECT session FROM conversations WHERE chat_id = ?", (chat,)
+        ).fetchone()
     return json.loads(session)["answers"]
 
 
@@ -315,20 +333,9 @@ async def test_typed_words_match_labels_and_synonyms_never_ids(
         await say(fake_api, other, "y llwybr")
         await say(fake_api, other, "6")
         await say(fake_api, other, "ie")
-        assert stored_answers_of(db, other)["decision"] == "open"
+        assert stored_answers(db, other)["decision"] == "open"
         await say(fake_api, other, "unsure")
-        assert "power" not in stored_answers_of(db, other), "an option id is not an answer"
-
-
-def stored_answers_of(db: Path, chat: int) -> dict:
-    import json
-    import sqlite3
-
-    with sqlite3.connect(db) as con:
-        (session,) = con.execute(
-            "SELECT session FROM conversations WHERE chat_id = ?", (chat,)
-        ).fetchone()
-    return json.loads(session)["answers"]
+        assert "power" not in stored_answers(db, other), "an option id is not an answer"
 
 
 # -- 9. /back, hints, /restart, counts and /help ------------------------------------------

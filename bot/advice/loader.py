@@ -17,8 +17,9 @@ from pydantic import ValidationError
 from bot.advice.counts import every_answer_counts
 from bot.advice.explore import STEP_BUDGET, ProofBudgetExceeded
 from bot.advice.proofs import prove
+from bot.advice.render import CARD_CAUTIONS, CARD_LIMIT, CARD_REASONS, Renderer
 from bot.advice.uitext import UI
-from bot.flows.catalog import SYNONYMS, LoadReport, build_catalog
+from bot.flows.catalog import SYNONYMS, Catalog, LoadReport, build_catalog
 from bot.flows.checks import check_flow, text_refs
 from bot.flows.content import TextEntry, collect_texts
 from bot.flows.findings import Finding, Severity, errors
@@ -121,6 +122,8 @@ def load(
     _check_unused(used, texts, findings)
     plain = {loc: {k: e.text for k, e in table.items()} for loc, table in texts.items()}
     catalog = build_catalog({fid: f for fid, (f, _, _) in flows.items()}, plain, default_locale)
+    cards = _check_cards(catalog, flows)
+    findings.extend(soften(cards) if lenient else cards)
     for fid, (flow, source, doc) in flows.items():
         try:
             proved = prove(catalog.flows[fid], source.name, doc)[0]
@@ -344,6 +347,35 @@ def _check_fit(
                             "split it into shorter texts",
                         )
                     )
+
+
+def _check_cards(
+    catalog: Catalog, flows: Mapping[str, tuple[Flow, Source, Document]]
+) -> list[Finding]:
+    """Every result card fits a phone: too long, and the headline scrolls away from
+    the buttons. Strict, as a guarantee is: the flow would run, but not as meant."""
+    found = []
+    for fid, (flow, source, doc) in flows.items():
+        compiled = catalog.flows[fid]
+        for locale in catalog.locales:
+            words = Renderer(catalog, locale)
+            for index, outcome in enumerate(flow.outcomes):
+                bound = words.card_bound(compiled, index)
+                if bound > CARD_LIMIT:
+                    found.append(
+                        Finding(
+                            source.name,
+                            doc.line(("outcomes", index)),
+                            f"outcome '{outcome.id}' can show a result card of {bound:,} "
+                            f"characters in {locale}; a phone shows about {CARD_LIMIT:,} "
+                            "above the buttons",
+                            f"shorten its summary or its longest reasons, or the longest "
+                            f"caution titles (the card shows {CARD_REASONS} reasons and "
+                            f"{CARD_CAUTIONS} caution titles at most)",
+                            strict=True,
+                        )
+                    )
+    return found
 
 
 def _check_unused(

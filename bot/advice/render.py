@@ -9,15 +9,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.advice.engine import Answer, CautionHit, Problem, Result, Session
+from bot.advice.engine import Answer, CautionHit, Problem, Reason, Result, Session
 from bot.advice.uitext import UI, fill
 from bot.flows.catalog import Catalog, CompiledFlow, CompiledQuestion
 from bot.flows.model import QuestionKind
+
+CARD_LIMIT = 1200
+"""Characters a result card may take: about two phone screens, so the headline
+and the buttons under the card are never far apart."""
+CARD_REASONS = 3
+"""Reasons shown on a card; the rest are one tap away, under "Why"."""
+CARD_CAUTIONS = 5
+"""Caution titles shown on a card; every caution keeps its own button."""
 
 
 class Detail(StrEnum):
     """The parts of a result shown apart from its card (cautions are ``c0``, ``c1``...)."""
 
+    WHY = "r"
     WOULD_CHANGE = "w"
     NEXT_STEPS = "n"
     WHERE = "p"
@@ -149,33 +158,77 @@ class Renderer:
         return f"{self.t(flow.model.result_heading)}: {self.t(name)}"
 
     def card(self, flow: CompiledFlow, result: Result) -> list[Block]:
-        """The result short enough for one phone screen: headline, summary, reasons, cautions.
+        """The result short enough for a phone: headline, summary, reasons, cautions.
 
-        The cautions appear by title only, numbered; ``detail`` gives each in
-        full, and the other parts of the advice, one at a time.
+        The first ``CARD_REASONS`` reasons (the flow lists the weightiest
+        first) and ``CARD_CAUTIONS`` caution titles are shown, each part saying
+        how many more wait under its buttons; ``detail`` gives every reason and
+        each caution in full, one part at a time. ``card_bound`` holds every
+        card a flow can show to ``CARD_LIMIT``.
         """
         blocks = [
             Block(BlockKind.TITLE, self.headline(flow, result)),
             Block(BlockKind.PARAGRAPH, self.t(result.summary)),
         ]
         if result.reasons:
-            blocks.append(Block(BlockKind.HEADING, self.heading(flow, "why", UI.RESULT_WHY)))
-            blocks.append(
-                Block(BlockKind.BULLETS, items=tuple(self.t(r.text) for r in result.reasons))
-            )
+            why = self.heading(flow, "why", UI.RESULT_WHY)
+            blocks.append(Block(BlockKind.HEADING, why))
+            shown = result.reasons[:CARD_REASONS]
+            blocks.append(Block(BlockKind.BULLETS, items=tuple(self.t(r.text) for r in shown)))
+            more = len(result.reasons) - len(shown)
+            if more:
+                blocks.append(
+                    Block(
+                        BlockKind.PARAGRAPH, self.t(UI.RESULT_MORE_REASONS, count=more, button=why)
+                    )
+                )
         if result.cautions:
             blocks.append(
                 Block(BlockKind.HEADING, self.heading(flow, "cautions", UI.RESULT_CAUTIONS))
             )
-            titles = tuple(
-                f"⚠ {n}. {self.t(c.title)}" for n, c in enumerate(result.cautions, start=1)
-            )
+            shown_cautions = result.cautions[:CARD_CAUTIONS]
+            titles = [f"⚠ {n}. {self.t(c.title)}" for n, c in enumerate(shown_cautions, start=1)]
+            more = len(result.cautions) - len(shown_cautions)
+            if more:
+                titles.append(self.t(UI.RESULT_MORE_CAUTIONS, count=more))
             blocks.append(Block(BlockKind.PARAGRAPH, "\n".join(titles)))
         return blocks
+
+    def card_bound(self, flow: CompiledFlow, outcome_index: int) -> int:
+        """The most characters a card of this outcome rule can take, in this locale.
+
+        Checked when a flow loads, so an admin's longer wording is caught at its
+        file:line rather than on a phone. Exploring every path would be exact but
+        takes minutes (the shipped flows have over a million endings); this
+        bound takes the rule's longest reasons and the flow's longest caution
+        titles, shown by ``card`` itself, so it is never below a real card.
+        """
+        model = flow.model
+        outcome = model.outcomes[outcome_index]
+        by_length = sorted(
+            (item if isinstance(item, str) else item.text for item in outcome.reasons),
+            key=lambda text_id: -len(self.t(text_id)),
+        )
+        cautions = sorted(model.cautions, key=lambda c: -len(self.t(c.title)))
+        widest = Result(
+            flow_id=flow.id,
+            level=outcome.recommend,
+            outcome_id=outcome.id,
+            headline=outcome.headline,
+            summary=outcome.summary or model.recommendations[outcome.recommend].summary,
+            reasons=tuple(Reason(text_id, ()) for text_id in by_length),
+            cautions=tuple(CautionHit(c.id, c.title, c.why, c.do, ()) for c in cautions),
+            would_change=(),
+            next_steps=(),
+            answers=(),
+        )
+        return len(plain(self.card(flow, widest)))
 
     def details(self, flow: CompiledFlow, result: Result) -> list[tuple[str, str]]:
         """The parts of the advice the card leaves out, as (key, button label) in order."""
         found = [(f"c{n}", f"⚠ {n + 1}") for n in range(len(result.cautions))]
+        if len(result.reasons) > CARD_REASONS:
+            found.insert(0, (Detail.WHY, self.heading(flow, "why", UI.RESULT_WHY)))
         if result.would_change:
             found.append(
                 (Detail.WOULD_CHANGE, self.heading(flow, "would_change", UI.RESULT_WOULD_CHANGE))
@@ -197,6 +250,11 @@ class Renderer:
                 return None
             return self._caution(result.cautions[index])
         recommendation = flow.model.recommendations[result.level]
+        if key == Detail.WHY and result.reasons:
+            return [
+                Block(BlockKind.HEADING, self.heading(flow, "why", UI.RESULT_WHY)),
+                Block(BlockKind.BULLETS, items=tuple(self.t(r.text) for r in result.reasons)),
+            ]
         if key == Detail.WOULD_CHANGE and result.would_change:
             return [
                 Block(
