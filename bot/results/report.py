@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -534,21 +535,51 @@ def _answers_table(pdf: Any, items: Sequence[str]) -> None:
             row.cell(_printable(answer))
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What a result's files show, as plain values: worded in the bot, drawn anywhere.
+
+    Plain and picklable, so the drawing can run in another process while
+    the bot keeps answering (the catalog's compiled conditions cannot travel).
+    """
+
+    title: str
+    blocks: tuple[Block, ...]
+    answers: str
+    levels: tuple[tuple[str, str], ...]
+    level: str
+    cautions: tuple[str, ...]
+    picture_title: str
+
+
+def result_page(catalog: Catalog, flow: CompiledFlow, session: Session, locale: str) -> Page:
+    """The words of a finished session's files, in ``locale``."""
+    words = Renderer(catalog, locale)
+    result = engine.result(flow, session)
+    recommendations = flow.model.recommendations
+    return Page(
+        title=words.t(UI.REPORT_TITLE, flow=words.t(flow.model.title)),
+        blocks=tuple(words.result(flow, result)),
+        answers=words.heading(flow, "answers", UI.RESULT_ANSWERS),
+        levels=tuple(
+            (level.value, words.t(recommendations[level].label))
+            for level in Level
+            if level in recommendations
+        ),
+        level=result.level.value,
+        cautions=tuple(words.t(c.title) for c in result.cautions),
+        picture_title=words.t(UI.REPORT_PICTURE),
+    )
+
+
+def draw(page: Page) -> tuple[bytes, bytes]:
+    """The PDF and the picture of a page."""
+    picture = result_picture(page.levels, page.level, page.cautions, page.picture_title)
+    return result_pdf(page.title, page.blocks, picture, page.answers), picture
+
+
 def result_files(
     catalog: Catalog, flow: CompiledFlow, session: Session, locale: str
 ) -> tuple[bytes, bytes]:
     """The PDF and the picture of a finished session's advice, in ``locale``."""
-    words = Renderer(catalog, locale)
-    result = engine.result(flow, session)
-    recommendations = flow.model.recommendations
-    levels = [
-        (level.value, words.t(recommendations[level].label))
-        for level in Level
-        if level in recommendations
-    ]
-    cautions = [words.t(c.title) for c in result.cautions]
-    title = words.t(UI.REPORT_TITLE, flow=words.t(flow.model.title))
-    picture = result_picture(levels, result.level.value, cautions, words.t(UI.REPORT_PICTURE))
-    answers = words.heading(flow, "answers", UI.RESULT_ANSWERS)
-    pdf = result_pdf(title, words.result(flow, result), picture, answers)
-    return pdf, picture
+    return draw(result_page(catalog, flow, session, locale))

@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import random
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,6 +136,7 @@ class TelegramBot:
         self._jobs: set[asyncio.Task[None]] = set()
         """Reloads running beside the updates; cancelled (their child killed) on stop."""
         self._webhook: WebhookServer | None = None  # set by start_webhook
+        self._drawer: ProcessPoolExecutor | None = None
         self._files: dict[tuple[str, str], tuple[str, str]] = {}
         """Telegram's file ids of sent results, by result key and locale, oldest first."""
         self.failed = False
@@ -218,6 +221,9 @@ class TelegramBot:
             log.error("closing the Bot API client failed (%s)", _where(exc))
         for request in self._requests:  # python-telegram-bot skips them if getMe failed
             await request.shutdown()
+        if self._drawer is not None:
+            self._drawer.shutdown(wait=False, cancel_futures=True)
+            self._drawer = None
 
     async def register_commands(self) -> None:
         """The command menu in each language; Telegram shows the one matching the app.
@@ -769,12 +775,11 @@ class TelegramBot:
             await self.call("sendDocument", chat_id=chat_id, document=sent[0], caption=caption)
             await self.call("sendPhoto", chat_id=chat_id, photo=sent[1])
             return
-        from bot.results.report import result_files
+        from bot.results.report import draw, result_page
 
         flow, session = keepsake.flow, keepsake.session
-        pdf, picture = await asyncio.to_thread(
-            result_files, self.holder.catalog, flow, session, keepsake.locale
-        )
+        page = result_page(self.holder.catalog, flow, session, keepsake.locale)
+        pdf, picture = await asyncio.get_running_loop().run_in_executor(self.drawer(), draw, page)
         name = f"{flow.id}-{engine.result(flow, session).level.value}"
         bot = self.app.bot
         document = await bot.send_document(
@@ -785,6 +790,17 @@ class TelegramBot:
             self._files[cache_key] = (document.document.file_id, photo.photo[-1].file_id)
             while len(self._files) > FILE_CACHE_SIZE:
                 self._files.pop(next(iter(self._files)))
+
+    def drawer(self) -> ProcessPoolExecutor:
+        """The process that draws result files, started at the first PDF.
+
+        Drawing holds the GIL for most of a second; in a thread it slowed
+        every other chat's replies (bench/pdfs.py). In a process of its own
+        it runs on another core. Spawned, not forked: this process has threads.
+        """
+        if self._drawer is None or getattr(self._drawer, "_broken", False):
+            self._drawer = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return self._drawer
 
     async def quietly(self, method: str, **params: Any) -> None:
         """A call whose failure only matters to the log (a progress label, a notice)."""
