@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import random
 import time
 import traceback
@@ -81,6 +82,9 @@ HANDOVER_SECONDS = 5.0
 
 """On stopping, how long updates in hand may take; Telegram resends any cut short."""
 FILE_CACHE_SIZE = 1000
+DRAWER_NICENESS = 10
+"""How far the drawing process steps back: a PDF may take a moment longer, but a
+person waiting for the next question should not wait behind it for a core."""
 """Results whose sent files are remembered; each is two short ids."""
 
 
@@ -796,10 +800,16 @@ class TelegramBot:
 
         Drawing holds the GIL for most of a second; in a thread it slowed
         every other chat's replies (bench/pdfs.py). In a process of its own
-        it runs on another core. Spawned, not forked: this process has threads.
+        it runs on another core, at a lower priority than the replies.
+        Spawned, not forked: this process has threads.
         """
         if self._drawer is None or getattr(self._drawer, "_broken", False):
-            self._drawer = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._drawer = ProcessPoolExecutor(
+                1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=os.nice,
+                initargs=(DRAWER_NICENESS,),
+            )
         return self._drawer
 
     async def quietly(self, method: str, **params: Any) -> None:
