@@ -94,6 +94,7 @@ async def test_telegram_asks_the_place_once_per_conversation(
         await tap(fake_api, USER, "Wales")
         await tap(fake_api, USER, "It's already made")
         await say(fake_api, USER, "/restart")
+        await tap(fake_api, USER, "Yes, start again")
         await say(fake_api, USER, "The car park")
         assert "Is the decision still open?" in last_text(fake_api, USER)
         asked = [t for t in fake_api.chat(USER).texts if t and WHERE in t]
