@@ -84,7 +84,7 @@ async def test_unexpected_text_gets_a_hint_and_changes_nothing(
         await say(fake_api, USER, "skip")
         await say(fake_api, USER, "perhaps")
         assert "Please pick one of the options" in (fake_api.chat(USER).texts[-2] or "")
-        assert last_text(fake_api, USER).startswith("Question 2"), "the question again"
+        assert last_text(fake_api, USER).startswith("Question 3"), "the question again"
         await say(fake_api, USER, "It's already made")
         assert last_text(fake_api, USER).startswith("Question 4")
 
