@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 import pgserver
 from fakebotapi import FakeBotAPI
-from support import Database
+from support import Database, make_fixture_project
 
 # Opt in to python-telegram-bot's coming timedelta values (as `python -m bot run` does),
 # so its deprecation warning does not fire on every 429.
@@ -25,16 +24,16 @@ async def fake_api() -> AsyncIterator[FakeBotAPI]:
         yield api
 
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the project's flows and texts that a test may edit."""
-    copy = tmp_path / "project"
-    shutil.copytree(ROOT / "flows", copy / "flows")
-    shutil.copytree(ROOT / "content", copy / "content")
-    return copy
+    """A project folder with the tests' own flows and texts, that a test may edit."""
+    return make_fixture_project(tmp_path / "project")
+
+
+@pytest.fixture(scope="session")
+def advisor_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project folder with the tests' own flows, for tests that start ``python -m bot``."""
+    return make_fixture_project(tmp_path_factory.mktemp("advisor") / "project")
 
 
 @pytest.fixture(scope="session")

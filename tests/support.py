@@ -1,9 +1,17 @@
-"""Shared helpers for the tests: the small ``mini`` flow and its catalog."""
+"""Shared helpers for the tests: their own flows (``mini``, and ``advisor``'s plan and check).
+
+Tests exercise the engine, checks and channels on these fixtures, never on
+the shipped ``flows/`` and ``content/``: an admin's edit to the shipped
+flows must not turn a Python test red. Expectations about the shipped advice
+are scenarios in ``flows/tests/``, where admins read and change them.
+"""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +21,12 @@ from bot.advice.loader import Source, load
 from bot.advice.render import Renderer
 from bot.advice.uitext import UI
 from bot.flows.catalog import Catalog, LoadReport
-from bot.sources import PROJECT_ROOT, project_catalog
+from bot.sources import PROJECT_ROOT
 
 DATA = Path(__file__).parent / "data"
 MINI = DATA / "mini"
+ADVISOR = DATA / "advisor"
+"""A frozen copy of the plan and check flows and their texts, in English and Welsh."""
 UI_FILE = PROJECT_ROOT / "content" / "en" / "ui.yaml"
 
 
@@ -45,6 +55,44 @@ def mini_catalog() -> Catalog:
     ).unwrap()
 
 
+def ui_files() -> list[Path]:
+    """The bot's own texts in every locale: code names their ids, so tests use the project's."""
+    return sorted((PROJECT_ROOT / "content").glob("*/ui.yaml"))
+
+
+@cache
+def fixture_catalog() -> Catalog:
+    """The tests' own plan and check flows, with the project's UI texts, loaded once."""
+    flows = [source(path) for path in sorted((ADVISOR / "flows").glob("*.yaml"))]
+    texts = [
+        source(path, path.parent.name)
+        for path in [*sorted((ADVISOR / "content").glob("*/*.yaml")), *ui_files()]
+    ]
+    return load(flows, texts, required_texts=[u.value for u in UI]).unwrap()
+
+
+def make_fixture_project(into: Path) -> Path:
+    """A project folder (flows/, content/) holding the tests' own flows, for the CLI and the bot.
+
+    Point ``ADVISOR_FLOWS_DIR`` and ``ADVISOR_CONTENT_DIR`` at it, or pass it to ``flows
+    check``. The UI texts are the project's, copied in. A folder already made is reused.
+    """
+    if into.exists():
+        return into
+    shutil.copytree(ADVISOR, into)
+    for ui in ui_files():
+        shutil.copy(ui, into / "content" / ui.parent.name / ui.name)
+    return into
+
+
+def fixture_env(project: Path) -> dict[str, str]:
+    """Environment variables that make ``python -m bot`` serve ``project``'s flows."""
+    return {
+        "ADVISOR_FLOWS_DIR": str(project / "flows"),
+        "ADVISOR_CONTENT_DIR": str(project / "content"),
+    }
+
+
 def mini_text() -> str:
     return (MINI / "flows" / "mini.yaml").read_text(encoding="utf-8")
 
@@ -60,7 +108,7 @@ def walk(
     locale: str = "en",
 ) -> Session:
     """The session after typing each answer in turn; refuses any refused answer."""
-    catalog = catalog or project_catalog()
+    catalog = catalog or fixture_catalog()
     flow = catalog.flows[flow_id]
     words = Renderer(catalog, locale)
     skip = words.t(UI.COMMAND_SKIP)
@@ -83,7 +131,7 @@ def advise(
     locale: str = "en",
 ) -> Result:
     """The advice after typing ``answers``; they must reach the result."""
-    catalog = catalog or project_catalog()
+    catalog = catalog or fixture_catalog()
     session = walk(flow_id, answers, catalog, locale)
     if not session.finished:
         raise ScenarioError(

@@ -17,10 +17,9 @@ from bot.channels.telegram.channel import CatalogHolder, TelegramBot
 from bot.flows.catalog import Catalog, LoadReport
 from bot.service import open_store
 from bot.settings import Settings
-from bot.sources import project_catalog
 
 from fakebotapi import ChatMessage, FakeBotAPI
-from support import Database
+from support import Database, fixture_catalog
 
 
 def settings_for(api: FakeBotAPI, db: Database, **changes: object) -> Settings:
@@ -80,7 +79,7 @@ async def running(
     store = await open_store(settings.database_url, settings.db_path)
     bot = TelegramBot(
         settings,
-        CatalogHolder(catalog or project_catalog()),
+        CatalogHolder(catalog or fixture_catalog()),
         store,
         clock,
         load_catalog,

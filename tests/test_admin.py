@@ -10,9 +10,9 @@ from pathlib import Path
 
 from bot.child_loader import load_in_child
 from bot.flows.catalog import LoadReport
-from bot.sources import project_catalog
 
 from fakebotapi import FakeBotAPI
+from support import fixture_catalog
 from telegram_support import last_text, running, say
 
 ADMIN = 7
@@ -184,7 +184,7 @@ async def test_a_slow_reload_holds_up_no_one(
 
     db = tmp_path / "db.sqlite3"
     async with running(
-        fake_api, db, catalog=project_catalog(), load_catalog=slow, admin_ids=frozenset({ADMIN})
+        fake_api, db, catalog=fixture_catalog(), load_catalog=slow, admin_ids=frozenset({ADMIN})
     ):
         await say(fake_api, ADMIN, "/reload")
         await say(fake_api, USER, "/start plan")

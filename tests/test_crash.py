@@ -21,7 +21,7 @@ from pathlib import Path
 from bot.advice.engine import Session
 
 from fakebotapi import FakeBotAPI
-from support import Database, rows, walk
+from support import Database, fixture_catalog, fixture_env, make_fixture_project, rows, walk
 
 USERS = int(os.environ.get("CRASH_USERS", "24"))
 KILLS = int(os.environ.get("CRASH_KILLS", "4"))
@@ -50,7 +50,7 @@ def script(user: int) -> list[str]:
 
 
 def expected(user: int) -> Session:
-    return walk("plan", script(user)[1:])
+    return walk("plan", script(user)[1:], fixture_catalog())
 
 
 def bot_env(api: FakeBotAPI, database: Database, folder: Path) -> dict[str, str]:
@@ -65,7 +65,7 @@ def bot_env(api: FakeBotAPI, database: Database, folder: Path) -> dict[str, str]
     }
     if isinstance(database, str):
         env["ADVISOR_DATABASE_URL"] = database
-    return env
+    return env | fixture_env(make_fixture_project(folder.parent / "project"))
 
 
 async def start_bot(

@@ -21,10 +21,9 @@ from bot.advice.render import Renderer
 from bot.channels.telegram.dialogue import Advisor, CatalogHolder, Plan
 from bot.channels.telegram.html import MESSAGE_LIMIT
 from bot.settings import Settings
-from bot.sources import project_catalog
 from bot.store.conversations import Conversation
 
-from support import MINI, UI_FILE, mini_text
+from support import MINI, UI_FILE, fixture_catalog, mini_text
 
 settings.register_profile("default", max_examples=150, deadline=None)
 settings.register_profile("long", max_examples=5000, deadline=None)
@@ -126,7 +125,7 @@ def test_worst_files_are_refused_within_bounds() -> None:
         assert peak < 200 * 1024 * 1024, name
 
 
-CATALOG = project_catalog()
+CATALOG = fixture_catalog()
 ADVISOR = Advisor(CatalogHolder(CATALOG), Settings(token="x"))
 
 actions = st.one_of(

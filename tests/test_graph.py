@@ -25,19 +25,18 @@ from bot.flows.graph import (
 )
 from bot.flows.model import Condition, Flow
 from bot.flows.validation import FLOW
-from bot.sources import project_catalog
 
-from support import mini_catalog
+from support import fixture_catalog, mini_catalog
 
 NASTY = 'Say "hi" [now] {x} (y) | <b>bold</b> #1; a\\b & `code` --> end %% c'
 
 
 def plan() -> Flow:
-    return project_catalog().flows["plan"].model
+    return fixture_catalog().flows["plan"].model
 
 
 def english() -> dict[str, str]:
-    return dict(project_catalog().texts["en"])
+    return dict(fixture_catalog().texts["en"])
 
 
 # --- A small reader for the Mermaid this module writes -----------------------
@@ -113,7 +112,7 @@ def assert_valid_dot(text: str) -> None:
 
 
 def shipped() -> list[Flow]:
-    return [f.model for f in project_catalog().flows.values()]
+    return [f.model for f in fixture_catalog().flows.values()]
 
 
 @pytest.mark.parametrize("render", [to_mermaid, to_dot])

@@ -13,10 +13,9 @@ from pypdf import PdfReader
 
 from bot.advice.render import Renderer
 from bot.advice.uitext import UI
-from bot.sources import project_catalog
 
 from fakebotapi import FakeBotAPI
-from support import advise, walk
+from support import advise, fixture_catalog, walk
 from telegram_support import asks_language, last_text, running, say, tap
 from test_terminal import run_cli
 
@@ -25,8 +24,8 @@ FOOTPATH = ("the footpath", "6", "3", "1", "2", "2")
 """The staff flow to Inform, typed as the buttons number them (Telegram takes no option
 ids): place not given, decision already made by us, no handover, people never told what
 changed."""
-CY = Renderer(project_catalog(), "cy")
-EN = Renderer(project_catalog(), "en")
+CY = Renderer(fixture_catalog(), "cy")
+EN = Renderer(fixture_catalog(), "en")
 
 
 @pytest.fixture
@@ -131,10 +130,14 @@ async def test_result_pdf_and_picture_arrive_and_open(fake_api: FakeBotAPI, db: 
     assert len(image.getcolors(maxcolors=1 << 16) or []) > 10
 
 
-def test_terminal_in_welsh_writes_the_files(tmp_path: Path) -> None:
+def test_terminal_in_welsh_writes_the_files(tmp_path: Path, advisor_project: Path) -> None:
     """`chat --lang cy` answers in Welsh, takes Welsh labels, and saves the PDF and picture."""
     answers = "Cau'r llwybr\n6\n" + CY.t("plan.o.decision.made") + "\n1\n2\n3\n"
-    done = run_cli(["chat", "--flow", "plan", "--lang", "cy", "--out", str(tmp_path)], answers)
+    done = run_cli(
+        ["chat", "--flow", "plan", "--lang", "cy", "--out", str(tmp_path)],
+        answers,
+        project=advisor_project,
+    )
     assert done.returncode == 0, done.stderr
     headline = f"{CY.t(UI.RESULT_RECOMMENDATION)}: {CY.t('level.inform')}"
     assert headline in done.stdout.splitlines()
@@ -149,7 +152,7 @@ def test_terminal_in_welsh_writes_the_files(tmp_path: Path) -> None:
 
 def typed_labels(flow_id: str, ids: list[str], words: Renderer) -> list[str]:
     """The answers as a person would type them in ``words``' language: the option labels."""
-    catalog = project_catalog()
+    catalog = fixture_catalog()
     flow = catalog.flows[flow_id]
     session = walk(flow_id, ids)
     typed = []

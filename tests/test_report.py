@@ -15,9 +15,8 @@ from bot.advice.render import Block, BlockKind, Renderer
 from bot.advice.uitext import UI
 from bot.flows.model import Level
 from bot.results.report import PICTURE_SIZE, result_pdf, result_picture
-from bot.sources import project_catalog
 
-from support import advise
+from support import advise, fixture_catalog
 
 # The plan flow's answers that lead to Consult with several cautions.
 PLAN = ["A council community centre", "skip", "2", "1", "months", "no", "3", "6", "2", "money"]
@@ -41,9 +40,9 @@ class Kept:
 @pytest.fixture(scope="module")
 def kept() -> Kept:
     """The plan flow's advice in English, made into a picture and a PDF once per module."""
-    catalog = project_catalog()
+    catalog = fixture_catalog()
     flow = catalog.flows["plan"]
-    result = advise("plan", PLAN)
+    result = advise("plan", PLAN, catalog)
     words = Renderer(catalog, "en")
     blocks = words.result(flow, result)
     levels = [

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.channels.terminal import Terminal
 
-from support import mini_catalog
+from support import fixture_env, mini_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,8 +66,13 @@ def test_unknown_flow_is_named() -> None:
     assert "There is no flow called 'nope'. Flows: mini." in out
 
 
-def run_cli(args: list[str], stdin: str = "", cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], stdin: str = "", cwd: Path = ROOT, project: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGS``; with ``project``, on that folder's flows instead of the shipped."""
     env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    if project is not None:
+        env |= fixture_env(project)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
@@ -80,10 +85,10 @@ def run_cli(args: list[str], stdin: str = "", cwd: Path = ROOT) -> subprocess.Co
     )
 
 
-def test_plan_flow_from_a_pipe_reaches_a_recommendation() -> None:
+def test_plan_flow_from_a_pipe_reaches_a_recommendation(advisor_project: Path) -> None:
     """`python -m bot chat --flow plan` answered from a pipe prints the recommendation line."""
     answers = "a footpath closure\n" + "\n".join(["1"] * 30) + "\n"
-    done = run_cli(["chat", "--flow", "plan"], answers)
+    done = run_cli(["chat", "--flow", "plan"], answers, project=advisor_project)
     assert done.returncode == 0, done.stderr
     assert any(line.startswith("Recommendation: ") for line in done.stdout.splitlines())
 
