@@ -133,8 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     test = flow_commands.add_parser(
         "test",
         help="run the scenario tests written in YAML (flows/tests/*.yaml)",
-        description="Run scenario tests: each lists answers as typed and the advice they must "
-        "lead to. Prints ok per scenario and a diff per failure; exits 1 on any failure.",
+        description="Run scenario tests: each gives answers as typed, keyed by question id, and "
+        "the advice they must lead to. Prints ok per scenario and a diff per failure; exits 1 "
+        "on any failure.",
     )
     test.add_argument(
         "paths",
@@ -144,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="scenario files or folders (default: this project's flows/tests/)",
     )
     test.add_argument("--lenient", action="store_true", help=LENIENT_HELP)
+    test.add_argument(
+        "--add-answer",
+        action="append",
+        default=[],
+        metavar="QUESTION=ANSWER",
+        help="after adding a question: write ANSWER for QUESTION into every scenario whose "
+        "answers run out there, report each change, then run the tests (repeatable)",
+    )
     graph = flow_commands.add_parser(
         "graph",
         help="draw a flow as a picture (SVG, HTML) or as Mermaid or Graphviz text",
@@ -185,7 +194,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "flows":
         if args.flows_command == "test":
-            return flows_test(args.paths, lenient=args.lenient)
+            return flows_test(args.paths, lenient=args.lenient, add=args.add_answer)
         if args.flows_command == "graph":
             return flows_graph(args.flow, args.format, args.lang, args.out)
         if args.flows_command == "schema":
@@ -235,9 +244,19 @@ def flows_check(paths: Sequence[Path], *, lenient: bool = False) -> int:
     return 1 if failed else 0
 
 
-def flows_test(paths: Sequence[Path], *, lenient: bool = False) -> int:
-    """Run YAML scenario tests against the project's flows; 1 on any failure."""
-    from bot.advice.scenarios import format_report, parse_scenarios, run_scenarios, succeeded
+def flows_test(paths: Sequence[Path], *, lenient: bool = False, add: Sequence[str] = ()) -> int:
+    """Run YAML scenario tests against the project's flows; 1 on any failure.
+
+    ``add`` (``--add-answer question=answer``) first writes that answer into
+    every scenario that runs out at the question, and says which.
+    """
+    from bot.advice.scenarios import (
+        add_answer,
+        format_report,
+        parse_scenarios,
+        run_scenarios,
+        succeeded,
+    )
     from bot.sources import default_flows_dir, read_place, read_source, resolve
 
     report = read_place(resolve(None), lenient=lenient)
@@ -253,6 +272,28 @@ def flows_test(paths: Sequence[Path], *, lenient: bool = False) -> int:
         else:
             print(f"{path}: no such file or folder", file=sys.stderr)
             return 1
+    for pair in add:
+        question, sep, answer = pair.partition("=")
+        if not sep or not question.strip():
+            print(f"--add-answer {pair}: write it as QUESTION=ANSWER", file=sys.stderr)
+            return 2
+        if not any(question.strip() in f.questions for f in report.catalog.flows.values()):
+            print(f"--add-answer {pair}: no flow has a question '{question}'", file=sys.stderr)
+            return 2
+        changed = 0
+        for file in files:
+            source = read_source(file, [], None)  # one that cannot be read is reported below
+            if source is None:
+                continue
+            new, notes = add_answer(
+                report.catalog, source.name, source.text, question.strip(), answer.strip()
+            )
+            for note in notes:
+                print(note)
+            if new != source.text:
+                file.write_text(new, encoding="utf-8")
+                changed += sum(" added " in n for n in notes)
+        print(f"--add-answer {question.strip()}: added to {changed} scenario(s)\n")
     scenarios = []
     findings: list[Finding] = []
     for file in files:

@@ -1,13 +1,16 @@
 """Scenario tests admins write in YAML: answers typed, advice expected.
 
 An admin who changes a rule wants to know which advice it changed. A
-scenario file (``flows/tests/<flow_id>.yaml``) lists answers exactly as
-they would be typed in the terminal and the advice they must lead to::
+scenario file (``flows/tests/<flow_id>.yaml``) gives, for each question a
+scenario's path asks, the answer exactly as it would be typed in the
+terminal, and the advice it must lead to::
 
     flow: plan
+    defaults:                             # optional: for questions a scenario
+      about: A decision                   # does not care about
     scenarios:
       - name: School footpath already closed
-        answers: ["Closing the footpath", made, "no"]
+        answers: {decision: made, asked_before: "no"}
         expect:
           recommend: inform
           outcome: decision_made          # optional
@@ -15,6 +18,10 @@ they would be typed in the terminal and the advice they must lead to::
           cautions_include: [...]         # optional: at least these
           says: ["a handover"]            # optional: words the result shows
           never_says: ["Welsh"]           # optional: words it must not show
+
+Answers are keyed by question id, so a new question breaks only the
+scenarios that reach it, and ``add_answer`` gives them its answer; the older
+list of answers in order is still read.
 
 Files are read like flow files (safe YAML, pydantic, ``file:line``
 findings), and each scenario runs through the engine the channels use, so a
@@ -25,12 +32,23 @@ and report text out; the CLI reads the files and prints.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictInt,
+    StrictStr,
+    Tag,
+    ValidationError,
+)
 
 from bot.advice import engine
 from bot.advice.engine import Result
@@ -65,16 +83,38 @@ class Expectation(_Part):
     """Words the result must not show (any case)."""
 
 
+Typed = StrictStr | StrictInt
+"""One answer as typed: a word, a number, a label; a list for a multi-select question."""
+AnswerValue = Typed | list[Typed]
+
+
+def _style(answers: Any) -> str:
+    """Which way a scenario's answers are written; the tags name no key, so findings skip them."""
+    return "by-question" if isinstance(answers, dict) else "in-order"
+
+
 class _Entry(_Part):
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
-    answers: list[StrictStr | StrictInt] = Field(min_length=1)
+    answers: Annotated[
+        Annotated[dict[Id, AnswerValue], Tag("by-question")]
+        | Annotated[list[Typed], Field(min_length=1), Tag("in-order")],
+        Discriminator(_style),
+    ]
     expect: Expectation
 
 
 class _File(_Part):
     flow: Id
     locale: Annotated[StrictStr, Field(pattern=r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]+)*$")] | None = None
+    defaults: dict[Id, AnswerValue] = Field(default_factory=dict)
     scenarios: list[_Entry] = Field(min_length=1)
+
+
+def _typed(value: AnswerValue) -> str:
+    """An answer as a person would type it; a list is the comma-separated multi-select."""
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +126,14 @@ class Scenario:
     flow: str
     name: str
     answers: tuple[str, ...]
+    """Answers in the order asked (the older style); empty when ``by_question`` is used."""
     expect: Expectation
     locale: str | None = None
     """The language the answers are typed in; None: the catalog's default."""
+    by_question: tuple[tuple[str, str], ...] | None = None
+    """Answers keyed by question id, in the order written; None in the older style."""
+    defaults: tuple[tuple[str, str], ...] = ()
+    """The file's answers for questions a scenario does not answer itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +147,8 @@ class ScenarioOutcome:
     scenario: Scenario
     problems: tuple[str, ...] = ()
     result: Result | None = None
+    ran_out_at: str | None = None
+    """The question the answers ran out at, when that is what went wrong."""
 
     @property
     def passed(self) -> bool:
@@ -152,9 +199,13 @@ def parse_scenarios(name: str, text: str) -> tuple[list[Scenario], list[Finding]
                 line=line,
                 flow=parsed.flow,
                 name=entry.name,
-                answers=tuple(str(a) for a in entry.answers),
+                answers=() if isinstance(entry.answers, dict) else tuple(map(str, entry.answers)),
                 expect=entry.expect,
                 locale=parsed.locale,
+                by_question=tuple((k, _typed(v)) for k, v in entry.answers.items())
+                if isinstance(entry.answers, dict)
+                else None,
+                defaults=tuple((k, _typed(v)) for k, v in parsed.defaults.items()),
             )
         )
     if findings:
@@ -185,6 +236,8 @@ def run_scenario(catalog: Catalog, scenario: Scenario) -> ScenarioOutcome:
         known = ", ".join(catalog.locales)
         return ScenarioOutcome(scenario, (f"no texts for locale '{locale}' (known: {known})",))
     words = Renderer(catalog, locale)
+    if scenario.by_question is not None:
+        return _run_by_question(flow, scenario, locale, words)
     skip = words.t(UI.COMMAND_SKIP)
     session = engine.start(flow)
     total = len(scenario.answers)
@@ -214,6 +267,7 @@ def run_scenario(catalog: Catalog, scenario: Scenario) -> ScenarioOutcome:
                 f"the answers ran out at question {len(session.history) + 1}, "
                 f"'{question.id}' ({words.t(question.model.text)}), before the result",
             ),
+            ran_out_at=question.id,
         )
     result = engine.result(flow, session)
     problems = compare(flow, scenario.expect, result)
@@ -235,6 +289,134 @@ def wording(shown: str, expect: Expectation) -> list[str]:
 
 def _squeezed(text: str) -> str:
     return " ".join(text.split()).casefold()
+
+
+def _run_by_question(
+    flow: CompiledFlow, scenario: Scenario, locale: str, words: Renderer
+) -> ScenarioOutcome:
+    """Answer each question the path asks with the scenario's answer for it, else the default.
+
+    An answer for a question the flow does not have, or one the path never
+    asks, is a problem too: it is a typo, or the scenario no longer tests
+    what its author meant.
+    """
+    answers = dict(scenario.by_question or ())
+    defaults = dict(scenario.defaults)
+    unknown = [q for q in [*answers, *defaults] if q not in flow.questions]
+    if unknown:
+        return ScenarioOutcome(
+            scenario,
+            tuple(
+                f"answers: flow '{flow.id}' has no question '{q}'"
+                + _did_you_mean(q, flow.questions)
+                for q in dict.fromkeys(unknown)
+            ),
+        )
+    skip = words.t(UI.COMMAND_SKIP)
+    session = engine.start(flow)
+    while not session.finished:
+        question = flow.questions[session.question or ""]
+        if question.id in answers:
+            typed = answers[question.id]
+        elif question.id in defaults:
+            typed = defaults[question.id]
+        else:
+            return ScenarioOutcome(
+                scenario,
+                (
+                    f"the answers ran out at question {len(session.history) + 1}, "
+                    f"'{question.id}' ({words.t(question.model.text)}), before the result: "
+                    f"add '{question.id}: ...' to its answers (or to defaults:)",
+                ),
+                ran_out_at=question.id,
+            )
+        step = engine.answer(flow, session, typed, locale, skip)
+        if step.problem is not None:
+            hint = words.problem(flow, session, step.problem)
+            return ScenarioOutcome(
+                scenario,
+                (f"answer to question '{question.id}' ({_quoted(typed)}) was refused: {hint}",),
+            )
+        session = step.session
+    unused = [q for q in answers if q not in session.history]
+    result = engine.result(flow, session)
+    problems = compare(flow, scenario.expect, result)
+    if unused:
+        problems.insert(
+            0,
+            f"answers for {', '.join(repr(q) for q in unused)} not used: this path does not "
+            "ask " + ("it" if len(unused) == 1 else "them"),
+        )
+    return ScenarioOutcome(scenario, tuple(problems), result)
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def add_answer(
+    catalog: Catalog, name: str, text: str, question: str, typed: str
+) -> tuple[str, list[str]]:
+    """``text`` with ``question: typed`` added to every scenario whose answers run out there.
+
+    This is what an admin needs after adding a question: each scenario that
+    reaches it gets an answer, written into the file where a person would
+    write it (the end of the scenario's answers), comments and layout kept.
+    Returns the new text and one line per change or per scenario it could
+    not change (answers written as a list in order cannot be keyed safely).
+    """
+    scenarios, findings = parse_scenarios(name, text)
+    if findings:
+        return text, [str(f) for f in findings]
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    entries = _value(root, "scenarios")
+    assert isinstance(entries, yaml.SequenceNode)
+    edits: list[tuple[int, str]] = []
+    notes: list[str] = []
+    value = json.dumps(typed, ensure_ascii=False)
+    for scenario, node in zip(scenarios, entries.value, strict=True):
+        flow = catalog.flows.get(scenario.flow)
+        if flow is None or question not in flow.questions:
+            continue
+        outcome = run_scenario(catalog, scenario)
+        if scenario.by_question is None:
+            if not outcome.passed:
+                notes.append(
+                    f"{name}:{scenario.line}: {scenario.name}: not changed: its answers are a "
+                    "list in order; write them by question id to use --add-answer"
+                )
+            continue
+        if outcome.ran_out_at != question:
+            continue
+        answers = _value(node, "answers")
+        assert isinstance(answers, yaml.MappingNode)
+        edits.append(_insertion(text, answers, f"{question}: {value}"))
+        notes.append(f"{name}:{scenario.line}: {scenario.name}: added {question}: {value}")
+    for at, words in sorted(edits, reverse=True):
+        text = text[:at] + words + text[at:]
+    return text, notes
+
+
+def _value(node: yaml.Node, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if key_node.value == key:
+                return value_node
+    return None
+
+
+def _insertion(text: str, answers: yaml.MappingNode, entry: str) -> tuple[int, str]:
+    """Where and what to write to add ``entry`` as the last of a mapping's keys."""
+    if answers.flow_style:
+        close = text.rindex("}", 0, answers.end_mark.index)
+        return close, f", {entry}"
+    indent = " " * answers.value[0][0].start_mark.column
+    end = answers.value[-1][1].end_mark
+    if end.column == 0:
+        return end.index, f"{indent}{entry}\n"
+    line_end = text.find("\n", end.index)
+    return (len(text) if line_end < 0 else line_end), f"\n{indent}{entry}"
 
 
 def compare(flow: CompiledFlow, expect: Expectation, result: Result) -> list[str]:
