@@ -21,7 +21,7 @@ from bot.flows.schema import (
 from bot.flows.yamltext import parse
 from bot.sources import PROJECT_ROOT
 
-from support import MINI
+from support import ADVISOR, MINI
 
 SCHEMA_FILE = PROJECT_ROOT / SCHEMA_PATH
 FLOW_FILES = sorted((PROJECT_ROOT / "flows").glob("*.yaml"))
@@ -249,7 +249,7 @@ def test_schema_accepts_real_flows(path):
     ],
 )
 def test_schema_refuses_broken_flows(change, where):
-    data = flow_data(PROJECT_ROOT / "flows" / "plan.yaml")
+    data = flow_data(ADVISOR / "flows" / "plan.yaml")
     change(data)
     errors = validate(data)
     assert errors
