@@ -119,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load flows and texts and report each problem as file:line: message. "
         "Exits 1 when there are errors; warnings alone exit 0. Checks are strict: an "
         "unreachable question, a caution or reason that can never show and a guarantee about "
-        "no path are errors, as they are for /reload.",
+        "no path are errors, as they are for /reload. Every text is also held to the "
+        "plain-language rules: sentences of at most 30 words, labels of at most 40 "
+        "characters, English reading ease, and Welsh that is really Welsh.",
     )
     check.add_argument("--lenient", action="store_true", help=LENIENT_HELP)
     check.add_argument(
@@ -230,7 +232,7 @@ def flows_check(paths: Sequence[Path], *, lenient: bool = False) -> int:
             print(f"{path}: no such file or folder", file=sys.stderr)
             failed = True
             continue
-        report = read_place(resolve(path), lenient=lenient)
+        report = read_place(resolve(path), lenient=lenient, plain_language=True)
         _print_findings(report.findings)
         if errors(report.findings) or report.catalog is None:
             failed = True
@@ -351,8 +353,7 @@ def _print_findings(findings: list[Finding]) -> None:
     strict = sum(f.strict for f in errors(findings))
     if strict:
         print(
-            f"{strict} of them would be warnings with --lenient (while drafting; "
-            "/reload refuses them)",
+            f"{strict} of them would be warnings with --lenient, while you draft",
             file=sys.stderr,
         )
 

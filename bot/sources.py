@@ -66,8 +66,8 @@ def _yaml_files(folder: Path) -> tuple[Path, ...]:
     return tuple(sorted(p for p in folder.glob("*.yaml") if p.is_file()))
 
 
-def read_place(place: Place, *, lenient: bool = False) -> LoadReport:
-    """Read and load the flows and content a ``Place`` names (``lenient``: see ``load``)."""
+def read_place(place: Place, *, lenient: bool = False, plain_language: bool = False) -> LoadReport:
+    """Read and load the flows and content a ``Place`` names (the switches: see ``load``)."""
     findings: list[Finding] = []
     flows = [s for p in place.flow_files if (s := read_source(p, findings, None)) is not None]
     content: list[Source] = []
@@ -94,6 +94,7 @@ def read_place(place: Place, *, lenient: bool = False) -> LoadReport:
         required_texts=[u.value for u in UI],
         lenient=lenient,
         glossary=glossary,
+        plain_language=plain_language,
     )
     return LoadReport(report.catalog if not findings else None, findings + report.findings)
 

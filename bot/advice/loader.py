@@ -26,6 +26,7 @@ from bot.flows.findings import Finding, Severity, errors
 from bot.flows.findings import lenient as soften
 from bot.flows.glossary import ENGLISH, WELSH, check_glossary, read_glossary
 from bot.flows.model import Flow
+from bot.flows.plain import check_plain
 from bot.flows.schema_errors import findings_from
 from bot.flows.validation import FLOW
 from bot.flows.yamltext import Document, YamlProblem, parse
@@ -53,6 +54,7 @@ def load(
     default_locale: str = "en",
     lenient: bool = False,
     glossary: Source | None = None,
+    plain_language: bool = False,
 ) -> LoadReport:
     """Validate and compile every flow and text; collect all findings.
 
@@ -60,7 +62,10 @@ def load(
     never raised, ...) into warnings, for an admin drafting a change; the
     bot and ``/reload`` always load strictly. ``glossary``
     (``content/glossary.yaml``) holds the Welsh texts to the project's
-    terms; without it that check is skipped.
+    terms; without it that check is skipped. ``plain_language`` also
+    measures every text against the plain-language rules (``flows check``
+    does; the bot and ``/reload`` do not, as wording that is long-winded is
+    still correct and the detector costs seconds).
     """
     findings: list[Finding] = []
     unread: dict[str, list[str]] = {}
@@ -119,6 +124,12 @@ def load(
         for o in q.options
     }
     _check_fit(flows, texts, findings)
+    if plain_language:
+        labels = {
+            o.label for flow, _, _ in flows.values() for q in flow.questions for o in q.options
+        }
+        plain = check_plain(texts, labels)
+        findings.extend(soften(plain) if lenient else plain)
     _check_unused(used, texts, findings)
     plain = {loc: {k: e.text for k, e in table.items()} for loc, table in texts.items()}
     catalog = build_catalog({fid: f for fid, (f, _, _) in flows.items()}, plain, default_locale)
