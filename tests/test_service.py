@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 
 from fakebotapi import FakeBotAPI
+from support import fixture_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +28,7 @@ async def read_until(stream: asyncio.StreamReader, text: str) -> str:
 
 
 async def test_run_serves_and_stops_cleanly_on_sigterm(
-    fake_api: FakeBotAPI, tmp_path: Path
+    fake_api: FakeBotAPI, tmp_path: Path, advisor_project: Path
 ) -> None:
     """The CLI starts the bot from environment settings, answers, and exits 0 on SIGTERM."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ADVISOR_"))}
@@ -37,6 +38,7 @@ async def test_run_serves_and_stops_cleanly_on_sigterm(
         "ADVISOR_DB_PATH": str(tmp_path / "db" / "advisor.sqlite3"),
         "ADVISOR_LOG_LEVEL": "DEBUG",
     }
+    env |= fixture_env(advisor_project)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
