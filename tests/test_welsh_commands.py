@@ -15,10 +15,11 @@ from bot.channels.terminal import Terminal
 from bot.sources import project_catalog, read_place, resolve
 
 from fakebotapi import FakeBotAPI
+from support import fixture_catalog
 from telegram_support import asks_language, last_text, running, say
 
 USER = 5005
-CY = Renderer(project_catalog(), "cy")
+CY = Renderer(fixture_catalog(), "cy")
 WELSH_NAMES = {
     "start": "start",
     "language": "iaith",
@@ -84,7 +85,7 @@ def test_terminal_takes_the_welsh_words() -> None:
     """cymorth, nol (or nôl), ailddechrau and gadael in a Welsh terminal chat."""
     lines = iter(["cymorth", "Cau'r llwybr", "nôl", "Cau'r llwybr", "nol", "ailddechrau", "gadael"])
     out = io.StringIO()
-    status = Terminal(project_catalog(), "cy", lambda: next(lines, None), out).run("plan")
+    status = Terminal(fixture_catalog(), "cy", lambda: next(lines, None), out).run("plan")
     text = out.getvalue()
     assert status == 0
     # first, again after cymorth, after each nol and after ailddechrau
