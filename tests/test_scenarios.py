@@ -371,7 +371,7 @@ def test_add_answer_writes_into_block_and_flow_style_and_keeps_comments():
     text, notes = add_answer(fixture_catalog(), "x.yaml", KEYED, "asked_before", "no")
     assert notes == [
         'x.yaml:5: block: added asked_before: "no"',
-        'x.yaml:9: flow style: added asked_before: "no"',
+        'x.yaml:10: flow style: added asked_before: "no"',
     ]
     assert '      decision: made   # a comment that stays\n      asked_before: "no"\n' in text
     assert 'answers: {about: The footpath, decision: made, asked_before: "no"}' in text

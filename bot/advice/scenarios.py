@@ -364,7 +364,8 @@ def add_answer(
     reaches it gets an answer, written into the file where a person would
     write it (the end of the scenario's answers), comments and layout kept.
     Returns the new text and one line per change or per scenario it could
-    not change (answers written as a list in order cannot be keyed safely).
+    not change (answers written as a list in order cannot be keyed safely),
+    each with the scenario's line in the new text.
     """
     scenarios, findings = parse_scenarios(name, text)
     if findings:
@@ -382,9 +383,10 @@ def add_answer(
         outcome = run_scenario(catalog, scenario)
         if scenario.by_question is None:
             if not outcome.passed:
+                shift = sum(words.count("\n") for _, words in edits)
                 notes.append(
-                    f"{name}:{scenario.line}: {scenario.name}: not changed: its answers are a "
-                    "list in order; write them by question id to use --add-answer"
+                    f"{name}:{scenario.line + shift}: {scenario.name}: not changed: its answers "
+                    "are a list in order; write them by question id to use --add-answer"
                 )
             continue
         if outcome.ran_out_at != question:
@@ -392,7 +394,8 @@ def add_answer(
         answers = _value(node, "answers")
         assert isinstance(answers, yaml.MappingNode)
         edits.append(_insertion(text, answers, f"{question}: {value}"))
-        notes.append(f"{name}:{scenario.line}: {scenario.name}: added {question}: {value}")
+        shift = sum(words.count("\n") for _, words in edits[:-1])
+        notes.append(f"{name}:{scenario.line + shift}: {scenario.name}: added {question}: {value}")
     for at, words in sorted(edits, reverse=True):
         text = text[:at] + words + text[at:]
     return text, notes
