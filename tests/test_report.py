@@ -227,7 +227,7 @@ def test_making_a_pdf_logs_nothing_from_fonttools() -> None:
     from telegram_support import captured_log
 
     catalog = fixture_catalog()
-    session = walk_flow("plan", ["Closing the footpath", "made", "no"], catalog)
+    session = walk_flow("plan", ["Closing the footpath", "skip", "made", "us", "no", "no"], catalog)
     with captured_log([]) as logged:
         result_files(catalog, catalog.flows["plan"], session, "en")
     assert "fontTools" not in logged.getvalue()

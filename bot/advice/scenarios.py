@@ -330,7 +330,7 @@ def _run_by_question(
                 ),
                 ran_out_at=question.id,
             )
-        step = engine.answer(flow, session, typed, locale, skip)
+        step = engine.answer(flow, session, typed, locale, skip, by_id=True)
         if step.problem is not None:
             hint = words.problem(flow, session, step.problem)
             return ScenarioOutcome(
