@@ -27,9 +27,8 @@ import pytest
 from bot.advice.engine import Result
 from bot.flows.checks import text_refs
 from bot.flows.model import ConditionalText
-from bot.sources import project_catalog
 
-from support import advise
+from support import advise, fixture_catalog
 
 FLOW = "check"
 
@@ -53,12 +52,12 @@ def case(must: str, answers: str, level: str, outcome: str, *cautions: str) -> C
 
 def english() -> Mapping[str, str]:
     """The project's English texts."""
-    return project_catalog().texts["en"]
+    return fixture_catalog().texts["en"]
 
 
 def flow():
     """The check flow as written in flows/check.yaml."""
-    return project_catalog().flows[FLOW].model
+    return fixture_catalog().flows[FLOW].model
 
 
 CASES = {

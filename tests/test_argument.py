@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sources import project_catalog
-
-from support import advise
+from support import advise, fixture_catalog
 
 FLOW = "plan"
 FLOW_FILE = Path(__file__).resolve().parents[1] / "flows" / f"{FLOW}.yaml"
@@ -179,11 +177,11 @@ POINT_IDS = [f"point {p.number}" for p in ARGUMENT]
 
 
 def _flow():
-    return project_catalog().flows[FLOW].model
+    return fixture_catalog().flows[FLOW].model
 
 
 def _texts() -> Mapping[str, str]:
-    return project_catalog().texts["en"]
+    return fixture_catalog().texts["en"]
 
 
 def test_the_table_covers_all_eight_points():

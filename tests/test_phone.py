@@ -22,17 +22,16 @@ from bot.advice.render import CARD_LIMIT, CARD_REASONS, Renderer, plain
 from bot.advice.uitext import UI
 from bot.flows.catalog import CompiledFlow
 from bot.flows.model import QuestionKind
-from bot.sources import project_catalog
 
 from fakebotapi import ChatMessage, FakeBotAPI
-from support import load_flow_text, mini_text
+from support import fixture_catalog, load_flow_text, mini_text
 from telegram_support import asks_language, last_text, running, say, tap
 
 USER = 1601
 FOOTPATH = ["/start plan", "Closing the footpath by the school", "6", "3", "1", "2", "3"]
 """The staff flow to an Inform result, typed: place not given, decision made by us, no
 handover, people never asked."""
-CATALOG = project_catalog()
+CATALOG = fixture_catalog()
 CY = Renderer(CATALOG, "cy")
 
 

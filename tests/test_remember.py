@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from bot.advice import engine
 from bot.advice.engine import Session
 from bot.advice.uitext import UI
-from bot.sources import PROJECT_ROOT, project_catalog
+from bot.sources import PROJECT_ROOT
 
 from fakebotapi import FakeBotAPI
-from support import Database, walk
+from support import Database, fixture_catalog, fixture_env, walk
 from telegram_support import last_text, running, say, tap
 
 FOOTPATH = ["closing the footpath", "wales", "made", "us", "no", "no"]
@@ -21,7 +23,7 @@ USER = 4242
 
 def test_remembered_answer_fills_the_question_in_the_next_session() -> None:
     """After one session, the next starts with the place filled in and shown in the answers."""
-    catalog = project_catalog()
+    catalog = fixture_catalog()
     flow = catalog.flows["plan"]
     first = walk("plan", FOOTPATH, catalog)
     assert first.kept == {"where": "wales"}
@@ -35,7 +37,7 @@ def test_remembered_answer_fills_the_question_in_the_next_session() -> None:
 
 def test_remembered_answer_carries_into_the_other_flow() -> None:
     """The community flow asks the same question, so it is filled in there too."""
-    catalog = project_catalog()
+    catalog = fixture_catalog()
     first = walk("plan", FOOTPATH, catalog)
     flow = catalog.flows["check"]
     session = engine.start(flow, engine.carried(first.to_json()))
@@ -55,7 +57,7 @@ def test_kept_answers_survive_storage_and_old_sessions_still_load() -> None:
 
 def test_resume_keeps_a_filled_in_answer() -> None:
     """A session whose place was filled in resumes unchanged on the same flow."""
-    catalog = project_catalog()
+    catalog = fixture_catalog()
     flow = catalog.flows["plan"]
     first = walk("plan", FOOTPATH, catalog)
     session = engine.start(flow, first.kept)
@@ -64,7 +66,7 @@ def test_resume_keeps_a_filled_in_answer() -> None:
     assert (resumed, changed) == (session, False)
 
 
-def test_terminal_asks_the_place_once_across_restarts() -> None:
+def test_terminal_asks_the_place_once_across_restarts(advisor_project: Path) -> None:
     """In the terminal, `restart` keeps the place: the question appears once."""
     lines = "\n".join(["a footpath", "wales", "made", "us", "no", "no", "restart", "a car park"])
     shown = subprocess.run(
@@ -73,10 +75,11 @@ def test_terminal_asks_the_place_once_across_restarts() -> None:
         capture_output=True,
         text=True,
         cwd=PROJECT_ROOT,
+        env=os.environ | fixture_env(advisor_project),
         timeout=120,
         check=True,
     ).stdout
-    first, again = shown.split(project_catalog().text("en", UI.TERMINAL_RESTARTED))
+    first, again = shown.split(fixture_catalog().text("en", UI.TERMINAL_RESTARTED))
     assert WHERE in first
     assert WHERE not in again
     assert "Is the decision still open?" in again

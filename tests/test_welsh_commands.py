@@ -12,7 +12,7 @@ from bot.advice.render import Renderer
 from bot.advice.uitext import UI
 from bot.channels.telegram.dialogue import COMMANDS, command_names
 from bot.channels.terminal import Terminal
-from bot.sources import project_catalog, read_place, resolve
+from bot.sources import read_place, resolve
 
 from fakebotapi import FakeBotAPI
 from support import fixture_catalog
@@ -39,7 +39,7 @@ def db(tmp_path: Path) -> Path:
 
 def test_the_welsh_names_come_from_content() -> None:
     """The names the issue asks for, read from content/cy/ui.yaml, not from code."""
-    catalog = project_catalog()
+    catalog = fixture_catalog()
     assert command_names(catalog, "cy") == WELSH_NAMES
     assert command_names(catalog, "en") == {c: c for c in COMMANDS}
 
@@ -100,7 +100,7 @@ def test_terminal_takes_the_welsh_words() -> None:
 @pytest.mark.parametrize("locale", ["en", "cy"])
 def test_texts_name_only_commands_of_their_own_language(locale: str) -> None:
     """Every /command a text mentions is one the menu shows in that language."""
-    catalog = project_catalog()
+    catalog = fixture_catalog()
     names = set(command_names(catalog, locale).values())
     for text_id, text in catalog.texts[locale].items():
         for named in re.findall(r"(?<![\w/])/([a-z_]+)", text):

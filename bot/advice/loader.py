@@ -123,12 +123,10 @@ def load(
         for q in flow.questions
         for o in q.options
     }
-    _check_fit(flows, texts, findings)
+    fit = _check_fit(flows, texts)
+    findings.extend(soften(fit) if lenient else fit)
     if plain_language:
-        labels = {
-            o.label for flow, _, _ in flows.values() for q in flow.questions for o in q.options
-        }
-        plain = check_plain(texts, labels)
+        plain = check_plain(texts)
         findings.extend(soften(plain) if lenient else plain)
     _check_unused(used, texts, findings)
     plain = {loc: {k: e.text for k, e in table.items()} for loc, table in texts.items()}
@@ -313,6 +311,7 @@ BUTTON_TEXTS = frozenset(
         UI.TELEGRAM_RESTART_NO,
         UI.REPORT_BUTTON,
         UI.REPORT_MAKING,
+        UI.RESULT_WHY,
         UI.RESULT_WOULD_CHANGE,
         UI.RESULT_NEXT_STEPS,
         UI.RESULT_WHERE,
@@ -328,9 +327,12 @@ MESSAGE_LIMIT = 4096
 def _check_fit(
     flows: Mapping[str, tuple[Flow, Source, Document]],
     texts: Mapping[str, Mapping[str, TextEntry]],
-    findings: list[Finding],
-) -> None:
-    """Telegram's limits: labels that fit a button, questions that fit a message."""
+) -> list[Finding]:
+    """Telegram's limits: labels that fit a button, questions that fit a message.
+
+    A label cut off on a phone is strict, like a card too long: the flow runs,
+    but people cannot read what they tap."""
+    findings: list[Finding] = []
     for flow, _, _ in flows.values():
         labels = {o.label for q in flow.questions for o in q.options} | BUTTON_TEXTS
         headings = (getattr(flow.headings, f.name) for f in fields(flow.headings))
@@ -345,7 +347,7 @@ def _check_fit(
                             f"button label '{text_id}' ({locale}) is {len(entry.text)} "
                             f"characters; phones cut labels off after about {BUTTON_LIMIT}",
                             "shorten it, and put detail in the question or its help",
-                            Severity.WARNING,
+                            strict=True,
                         )
                     )
                 elif len(entry.text) > MESSAGE_LIMIT:
@@ -358,6 +360,7 @@ def _check_fit(
                             "split it into shorter texts",
                         )
                     )
+    return findings
 
 
 def _check_cards(

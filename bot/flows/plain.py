@@ -1,11 +1,12 @@
 """Plain language for a phone: the wording rules ``flows check`` measures, with the numbers.
 
 People read the advice on a phone, often under pressure, in English or
-Welsh. The bar (README, "English and Welsh"): sentences of at most 30 words,
-button labels of at most 40 characters, texts of at most 700 characters, in
-both languages; each English text of twelve words or more scores at least
-30 on the Flesch reading ease scale and each file's English texts average at
-least 65 ("plain English"). No reading-ease formula is validated for Welsh,
+Welsh. The bar (README, "English and Welsh"): sentences of at most 30 words
+and texts of at most 700 characters, in both languages (button labels are
+held to what a phone shows whenever a flow loads, with Telegram's limits);
+each English text of twelve words or more scores at least 30 on the Flesch
+reading ease scale and each file's English texts average at least 65
+("plain English"). No reading-ease formula is validated for Welsh,
 so Welsh is held to the lengths, and to being Welsh: a Welsh text that is
 its English unchanged, or that a language detector reads as English, was
 pasted in untranslated.
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from lingua import LanguageDetector
 
 SENTENCE_WORDS = 30
-LABEL_CHARS = 40
 TEXT_CHARS = 700
 EASE_TEXT = 30
 """The lowest Flesch reading ease for one English text of ``EASE_MIN_WORDS`` words or more."""
@@ -48,12 +48,12 @@ _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 
-def check_plain(texts: Mapping[str, Mapping[str, TextEntry]], labels: set[str]) -> list[Finding]:
-    """Every text held to the plain-language rules; ``labels`` are the button labels' ids."""
+def check_plain(texts: Mapping[str, Mapping[str, TextEntry]]) -> list[Finding]:
+    """Every text held to the plain-language rules."""
     findings: list[Finding] = []
     for locale, table in sorted(texts.items()):
         for text_id, entry in table.items():
-            findings.extend(_lengths(locale, text_id, entry, text_id in labels))
+            findings.extend(_lengths(locale, text_id, entry))
     findings.extend(_reading_ease(texts.get("en", {})))
     findings.extend(_welsh(texts.get("cy", {}), texts.get("en", {})))
     return findings
@@ -63,19 +63,10 @@ def _strict(entry: TextEntry, message: str, hint: str) -> Finding:
     return Finding(entry.file, entry.line, message, hint, strict=True)
 
 
-def _lengths(locale: str, text_id: str, entry: TextEntry, label: bool) -> list[Finding]:
+def _lengths(locale: str, text_id: str, entry: TextEntry) -> list[Finding]:
     found: list[Finding] = []
     text = entry.text
-    if label and len(text) > LABEL_CHARS:
-        found.append(
-            _strict(
-                entry,
-                f"button label '{text_id}' ({locale}) is {len(text)} characters; "
-                f"keep labels to {LABEL_CHARS}",
-                "shorten it, and put detail in the question or its help",
-            )
-        )
-    elif len(text) > TEXT_CHARS:
+    if len(text) > TEXT_CHARS:
         found.append(
             _strict(
                 entry,
