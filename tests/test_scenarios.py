@@ -324,6 +324,9 @@ KEYED = """\
 flow: plan
 defaults:
   about: A decision
+  where: skip
+  decider: us
+  handover: "no"
 scenarios:
   - name: block
     answers:
@@ -344,7 +347,7 @@ def test_keyed_answers_with_defaults_run_and_say_where_they_ran_out():
     assert other.passed, other.problems
     assert block.ran_out_at == flowed.ran_out_at == "asked_before"
     assert block.problems == (
-        "the answers ran out at question 3, 'asked_before' (Have these people been asked about "
+        "the answers ran out at question 6, 'asked_before' (Have these people been asked about "
         "this, or something like it, before?), before the result: add 'asked_before: ...' to "
         "its answers (or to defaults:)",
     )
@@ -360,8 +363,9 @@ def test_keyed_answers_name_unknown_and_unused_questions():
         "answers: flow 'plan' has no question 'decison' (did you mean 'decision'?)",
     )
     (unused,) = run_text(
-        "flow: plan\nscenarios:\n  - name: a\n    answers: {about: x, decision: made, power: "
-        '"yes", asked_before: "no"}\n    expect: {recommend: inform}\n'
+        "flow: plan\nscenarios:\n  - name: a\n    answers: {about: x, where: skip, decision: made, "
+        'decider: us, handover: "no", power: "yes", asked_before: "no"}\n'
+        "    expect: {recommend: inform}\n"
     )
     assert unused.problems == ("answers for 'power' not used: this path does not ask it",)
 
@@ -370,8 +374,8 @@ def test_add_answer_writes_into_block_and_flow_style_and_keeps_comments():
     """add_answer gives every scenario that runs out at the question its answer, in place."""
     text, notes = add_answer(fixture_catalog(), "x.yaml", KEYED, "asked_before", "no")
     assert notes == [
-        'x.yaml:5: block: added asked_before: "no"',
-        'x.yaml:10: flow style: added asked_before: "no"',
+        'x.yaml:8: block: added asked_before: "no"',
+        'x.yaml:13: flow style: added asked_before: "no"',
     ]
     assert '      decision: made   # a comment that stays\n      asked_before: "no"\n' in text
     assert 'answers: {about: The footpath, decision: made, asked_before: "no"}' in text
