@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from pathlib import Path
 from bot.store.conversations import Conversation
 from bot.store.sqlite import SQLiteStore
 from bot.store.usage import Event, EventKind
+
+from support import make_fixture_project
 
 ROOT = Path(__file__).resolve().parent.parent
 START_SECONDS = 90.0
@@ -41,10 +42,8 @@ class RunningStudio:
 
 @contextlib.contextmanager
 def studio_on_a_copy(folder: Path) -> Iterator[RunningStudio]:
-    """The studio serving a fresh copy of the project's flows and texts made in ``folder``."""
-    copy = folder / "project"
-    shutil.copytree(ROOT / "flows", copy / "flows")
-    shutil.copytree(ROOT / "content", copy / "content")
+    """The studio serving a fresh copy of the tests' own flows and texts made in ``folder``."""
+    copy = make_fixture_project(folder / "project")
     with running_studio(copy) as running:
         yield running
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,13 +22,13 @@ from bot.flows.catalog import Catalog
 from bot.sources import read_place, resolve
 
 from studio_support import (
-    ROOT,
     SHORT_TEXT,
     RunningStudio,
     record_usage,
     running_studio,
     studio_on_a_copy,
 )
+from support import make_fixture_project
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -221,9 +220,7 @@ def test_front_page_follows_a_breaking_edit_by_itself(page, tmp_path: Path) -> N
 
 def test_stats_page_draws_the_charts(page, tmp_path: Path) -> None:
     """With --db, /stats shows each chart as a table of bars that passes axe."""
-    copy = tmp_path / "project"
-    shutil.copytree(ROOT / "flows", copy / "flows")
-    shutil.copytree(ROOT / "content", copy / "content")
+    copy = make_fixture_project(tmp_path / "project")
     catalog = read_place(resolve(copy)).unwrap()
     flow_id, flow = next(iter(catalog.flows.items()))
     level = next(iter(flow.model.recommendations)).value
