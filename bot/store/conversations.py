@@ -7,6 +7,7 @@ implement it, with the same tables and the same promises.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -43,6 +44,37 @@ class Conversation:
     version: int = 0
     created_at: float = 0.0
     updated_at: float = 0.0
+
+
+COLUMNS = (
+    "user_id, locale, session, last_result, prompt_message_id, version, created_at, updated_at"
+)
+"""The columns both stores read a conversation from, in ``from_row``'s order."""
+
+
+def from_row(chat_id: int, row: Sequence[Any]) -> Conversation:
+    """A conversation from a row of ``COLUMNS``: one reading for both stores, so a
+    column added to one cannot be forgotten in the other."""
+    return Conversation(
+        chat_id=chat_id,
+        user_id=row[0],
+        locale=row[1],
+        session=loads(row[2]),
+        last_result=loads(row[3]),
+        prompt_message_id=row[4],
+        version=row[5],
+        created_at=row[6],
+        updated_at=row[7],
+    )
+
+
+def dumps(value: Mapping[str, Any] | None) -> str | None:
+    """A session or result as both stores keep it: compact JSON, or NULL."""
+    return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else json.loads(text)
 
 
 class Store(Protocol):

@@ -19,19 +19,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
 
 import asyncpg
 
-from bot.store.conversations import Applied, Conversation
+from bot.store.conversations import COLUMNS, Applied, Conversation, dumps, from_row
 from bot.store.usage import Event
 
 log = logging.getLogger(__name__)
@@ -98,9 +96,6 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-_COLUMNS = (
-    "user_id, locale, session, last_result, prompt_message_id, version, created_at, updated_at"
-)
 
 # One statement applies an update: the conversation is written only at the
 # version it was computed from, and the update id and the events are inserted
@@ -263,21 +258,11 @@ class PostgresStore:
         """The chat's conversation, or an empty one at version 0."""
         async with self._connection() as db:
             row = await db.fetchrow(
-                f"SELECT {_COLUMNS} FROM conversations WHERE chat_id = $1", chat_id
+                f"SELECT {COLUMNS} FROM conversations WHERE chat_id = $1", chat_id
             )
         if row is None:
             return Conversation(chat_id)
-        return Conversation(
-            chat_id=chat_id,
-            user_id=row[0],
-            locale=row[1],
-            session=_loads(row[2]),
-            last_result=_loads(row[3]),
-            prompt_message_id=row[4],
-            version=row[5],
-            created_at=row[6],
-            updated_at=row[7],
-        )
+        return from_row(chat_id, row)
 
     async def apply(
         self,
@@ -291,8 +276,8 @@ class PostgresStore:
         values = (
             new.user_id,
             new.locale,
-            _dumps(new.session),
-            _dumps(new.last_result),
+            dumps(new.session),
+            dumps(new.last_result),
             new.prompt_message_id,
             new.version + 1,
             now,
@@ -483,11 +468,3 @@ async def _reset(db: asyncpg.Connection) -> None:
 def _count(status: str) -> int:
     """The row count at the end of a command status such as ``DELETE 3``."""
     return int(status.rsplit(" ", 1)[-1])
-
-
-def _dumps(value: Mapping[str, Any] | None) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _loads(text: str | None) -> dict[str, Any] | None:
-    return None if text is None else json.loads(text)

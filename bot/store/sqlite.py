@@ -14,14 +14,21 @@ import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from bot.store.conversations import Applied, Conversation, NotADatabase
+from bot.store.conversations import (
+    COLUMNS,
+    Applied,
+    Conversation,
+    NotADatabase,
+    dumps,
+    from_row,
+)
 from bot.store.usage import Event
 
 BUSY_TIMEOUT_MS = 5000
@@ -178,22 +185,10 @@ class SQLiteStore:
     async def load(self, chat_id: int) -> Conversation:
         """The chat's conversation, or an empty one at version 0."""
         rows = await self._db.execute_fetchall(
-            "SELECT user_id, locale, session, last_result, prompt_message_id, version, "
-            "created_at, updated_at FROM conversations WHERE chat_id = ?",
-            (chat_id,),
+            f"SELECT {COLUMNS} FROM conversations WHERE chat_id = ?", (chat_id,)
         )
         for row in rows:
-            return Conversation(
-                chat_id=chat_id,
-                user_id=row[0],
-                locale=row[1],
-                session=_loads(row[2]),
-                last_result=_loads(row[3]),
-                prompt_message_id=row[4],
-                version=row[5],
-                created_at=row[6],
-                updated_at=row[7],
-            )
+            return from_row(chat_id, row)
         return Conversation(chat_id)
 
     async def apply(
@@ -219,8 +214,8 @@ class SQLiteStore:
         values = (
             new.user_id,
             new.locale,
-            _dumps(new.session),
-            _dumps(new.last_result),
+            dumps(new.session),
+            dumps(new.last_result),
             new.prompt_message_id,
             new.version + 1,
             now,
@@ -380,11 +375,3 @@ def _prepare_file(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.touch(mode=0o600, exist_ok=True)
     path.chmod(0o600)
-
-
-def _dumps(value: Mapping[str, Any] | None) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _loads(text: str | None) -> dict[str, Any] | None:
-    return None if text is None else json.loads(text)
