@@ -407,6 +407,7 @@ def studio(port: int, db: str | None) -> int:
 
     from bot.channels.studio.server import serve
     from bot.service import open_store
+    from bot.store.conversations import NotADatabase, SchemaBehind
 
     url = db if db is not None and db.startswith(("postgresql://", "postgres://")) else None
     if db is not None and url is None and not Path(db).is_file():
@@ -414,7 +415,7 @@ def studio(port: int, db: str | None) -> int:
         return 1
 
     async def main() -> None:
-        store = await open_store(url, Path(db)) if db is not None else None
+        store = await open_store(url, Path(db), read_only=True) if db is not None else None
         try:
             task = asyncio.create_task(serve(port, store))
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
@@ -427,6 +428,9 @@ def studio(port: int, db: str | None) -> int:
         asyncio.run(main())
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
+    except (NotADatabase, SchemaBehind) as exc:
+        print(f"cannot read the figures: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -441,7 +445,7 @@ def stats(days: float, with_audit: bool) -> int:
     from bot.advice.render import Renderer
     from bot.service import open_store
     from bot.sources import read_place, resolve
-    from bot.store.conversations import NotADatabase
+    from bot.store.conversations import NotADatabase, SchemaBehind
     from bot.store.usage import report, tally
 
     where = _database()
@@ -457,7 +461,8 @@ def stats(days: float, with_audit: bool) -> int:
         return 1
 
     async def read() -> tuple[list[tuple[str, str, str | None, str | None]], list]:
-        store = await open_store(url, db_path)  # refuses a file that is no database
+        # Read only: it refuses a file that is no database, and migrates nothing.
+        store = await open_store(url, db_path, read_only=True)
         try:
             rows = await store.events_since(time.time() - days * 86400)
             log = await store.audit_log() if with_audit else []
@@ -467,7 +472,7 @@ def stats(days: float, with_audit: bool) -> int:
 
     try:
         rows, log = asyncio.run(read())
-    except NotADatabase as exc:
+    except (NotADatabase, SchemaBehind) as exc:
         print(f"cannot read the figures: {exc}", file=sys.stderr)
         return 1
     print(report(tally(rows), days, Renderer(loaded.catalog, loaded.catalog.default_locale)))

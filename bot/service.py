@@ -29,18 +29,18 @@ EXIT_SECONDS = 9.5
 Docker's ``stop`` kills at 10 s, and an orderly exit is better than a kill."""
 
 
-async def open_store(database_url: str | None, db_path: Path) -> Store:
-    """PostgreSQL when a URL is given, else the SQLite file; migrated either way.
+async def open_store(database_url: str | None, db_path: Path, *, read_only: bool = False) -> Store:
+    """PostgreSQL when a URL is given, else the SQLite file; migrated unless ``read_only``.
 
     Each driver is imported only when chosen, so a SQLite bot never loads asyncpg.
     """
     if database_url:
         from bot.store.postgres import PostgresStore
 
-        return await PostgresStore.open(database_url)
+        return await PostgresStore.open(database_url, read_only=read_only)
     from bot.store.sqlite import SQLiteStore
 
-    return await SQLiteStore.open(db_path)
+    return await SQLiteStore.open(db_path, read_only=read_only)
 
 
 async def serve(settings: Settings, catalog: Catalog) -> int:

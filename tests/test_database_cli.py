@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bot.store import postgres as pg_store
+from bot.store import sqlite as sqlite_store
 
 from support import Database
 
@@ -93,3 +98,35 @@ def test_the_bot_says_in_one_line_that_the_database_is_down(tmp_path: Path) -> N
     assert "cannot start: the database did not answer (" in result.stderr
     assert "Traceback" not in result.stderr
     assert "s3cret-pw" not in result.stderr + result.stdout
+
+
+def test_stats_reads_without_writing(tmp_path: Path) -> None:
+    """`stats` opens the file read-only: not a byte of it changes, and no -wal appears."""
+    db = tmp_path / "advisor.sqlite3"
+    assert bot(tmp_path, db, "db", "migrate").returncode == 0
+    for extra in (".sqlite3-wal", ".sqlite3-shm"):
+        assert not db.with_suffix(extra).exists() or db.with_suffix(extra).stat().st_size == 0
+    before = db.read_bytes()
+    result = bot(tmp_path, db, "stats", "--audit")
+    assert result.returncode == 0, result.stderr
+    assert db.read_bytes() == before
+
+
+def test_stats_on_an_old_schema_says_to_migrate_and_migrates_nothing(
+    tmp_path: Path, database: Database
+) -> None:
+    """A reading command never migrates: behind the code's schema, it says what to run."""
+    latest = len((pg_store if isinstance(database, str) else sqlite_store).MIGRATIONS)
+    if not isinstance(database, str):
+        with contextlib.closing(sqlite3.connect(database)) as con:
+            con.execute("CREATE TABLE unrelated (x)")  # a SQLite file at schema version 0
+    result = bot(tmp_path, database, "stats")
+    assert result.returncode == 1
+    assert (
+        f"the database is at schema version 0 and this version of the bot reads version {latest}"
+        in (result.stderr)
+    )
+    assert "run `python -m bot db migrate` first" in result.stderr
+    assert "Traceback" not in result.stderr
+    again = bot(tmp_path, database, "db", "migrate")
+    assert f"migrated from version 0 to {latest}" in again.stdout, "stats left it as it was"

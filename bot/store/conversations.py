@@ -21,6 +21,19 @@ class NotADatabase(Exception):
     """The configured database file is something else; nothing was changed."""
 
 
+class SchemaBehind(Exception):
+    """The database was opened to read, but its schema is older than this code's.
+
+    Reading commands (``stats``, ``studio --db``) never migrate: a migration
+    is a change an operator makes on purpose, with ``db migrate``."""
+
+    def __init__(self, found: int, needed: int) -> None:
+        super().__init__(
+            f"the database is at schema version {found} and this version of the bot "
+            f"reads version {needed}; run `python -m bot db migrate` first"
+        )
+
+
 class Applied(StrEnum):
     """What became of an attempt to apply an update."""
 

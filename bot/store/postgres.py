@@ -29,7 +29,14 @@ from contextvars import ContextVar
 
 import asyncpg
 
-from bot.store.conversations import COLUMNS, Applied, Conversation, dumps, from_row
+from bot.store.conversations import (
+    COLUMNS,
+    Applied,
+    Conversation,
+    SchemaBehind,
+    dumps,
+    from_row,
+)
 from bot.store.usage import Event
 
 log = logging.getLogger(__name__)
@@ -157,8 +164,13 @@ class PostgresStore:
         """Names this process in reload notices, so it ignores its own."""
 
     @classmethod
-    async def open(cls, url: str, *, pool_size: int = POOL_SIZE) -> PostgresStore:
-        """Connect and bring the schema up to date (one replica at a time)."""
+    async def open(
+        cls, url: str, *, pool_size: int = POOL_SIZE, read_only: bool = False
+    ) -> PostgresStore:
+        """Connect and bring the schema up to date (one replica at a time).
+
+        ``read_only`` migrates nothing: a schema behind this code is ``SchemaBehind``.
+        """
         pool = await asyncpg.create_pool(
             url,
             min_size=1,
@@ -169,7 +181,13 @@ class PostgresStore:
         )
         store = cls(pool, url)
         try:
-            store.migrated = await store.migrate()
+            if read_only:
+                found = await store.schema_version()
+                if found < len(MIGRATIONS):
+                    raise SchemaBehind(found, len(MIGRATIONS))
+                store.migrated = (found, found)
+            else:
+                store.migrated = await store.migrate()
         except BaseException:
             await pool.close()
             raise
@@ -208,6 +226,8 @@ class PostgresStore:
 
     async def schema_version(self) -> int:
         async with self._pool.acquire() as db:
+            if await db.fetchval("SELECT to_regclass('schema_migrations')") is None:
+                return 0
             return int(await db.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations"))
 
     # -- one chat at a time ----------------------------------------------------------

@@ -26,6 +26,7 @@ from bot.store.conversations import (
     Applied,
     Conversation,
     NotADatabase,
+    SchemaBehind,
     dumps,
     from_row,
 )
@@ -126,17 +127,32 @@ class SQLiteStore:
         coroutine's transaction is open would join (and could roll back with) it."""
 
     @classmethod
-    async def open(cls, path: Path | str) -> SQLiteStore:
-        """Open (creating if need be) the database, readable by its owner only."""
+    async def open(cls, path: Path | str, *, read_only: bool = False) -> SQLiteStore:
+        """Open (creating if need be) the database, readable by its owner only.
+
+        ``read_only`` opens an existing file through SQLite's read-only mode
+        and migrates nothing: a schema behind this code is ``SchemaBehind``.
+        """
         path = Path(path)
-        await asyncio.to_thread(_prepare_file, path)
-        db = await aiosqlite.connect(path, isolation_level=None)
+        if read_only:
+            await asyncio.to_thread(_check_file, path)
+            db = await aiosqlite.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        else:
+            await asyncio.to_thread(_prepare_file, path)
+            db = await aiosqlite.connect(path, isolation_level=None)
         db.row_factory = aiosqlite.Row
-        await db.execute("PRAGMA secure_delete = ON")  # /forget leaves no readable answer
         await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        store = cls(db, path)
+        if read_only:
+            found = await store.schema_version()
+            if found < len(MIGRATIONS):
+                await db.close()
+                raise SchemaBehind(found, len(MIGRATIONS))
+            store.migrated = (found, found)
+            return store
+        await db.execute("PRAGMA secure_delete = ON")  # /forget leaves no readable answer
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")
-        store = cls(db, path)
         store.migrated = await store.migrate()
         return store
 
@@ -342,6 +358,15 @@ class SQLiteStore:
             return [tuple(row) for row in await cursor.fetchall()]  # type: ignore[misc]
 
 
+def _check_file(path: Path) -> None:
+    """Refuse, untouched, a path that is not a SQLite database file."""
+    if not path.is_file():
+        raise NotADatabase(f"{path} is not a file" if path.exists() else f"no database at {path}")
+    with path.open("rb") as existing:
+        if existing.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            raise NotADatabase(f"{path} is not a SQLite database")
+
+
 def _statements(script: str) -> list[str]:
     """A migration's statements; a trigger's body keeps its own semicolons."""
     statements: list[str] = []
@@ -367,9 +392,7 @@ def _prepare_file(path: Path) -> None:
     -shm files copy the database file's permissions). A file that is there but is
     no SQLite database is refused untouched, its mode too."""
     if path.is_file() and path.stat().st_size > 0:
-        with path.open("rb") as existing:
-            if existing.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
-                raise NotADatabase(f"{path} is not a SQLite database")
+        _check_file(path)
     elif path.exists() and not path.is_file():
         raise NotADatabase(f"{path} is not a file")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
