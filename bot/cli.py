@@ -120,8 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Exits 1 when there are errors; warnings alone exit 0. Checks are strict: an "
         "unreachable question, a caution or reason that can never show and a guarantee about "
         "no path are errors, as they are for /reload. Every text is also held to the "
-        "plain-language rules: sentences of at most 30 words, labels of at most 40 "
-        "characters, English reading ease, and Welsh that is really Welsh.",
+        "plain-language rules: sentences of at most 30 words, texts of at most 700 "
+        "characters, English reading ease, and Welsh that is really Welsh. Button labels "
+        "over 32 characters and result cards over 1,200 are errors on every load.",
     )
     check.add_argument("--lenient", action="store_true", help=LENIENT_HELP)
     check.add_argument(
@@ -415,7 +416,12 @@ def studio(port: int, db: str | None) -> int:
         return 1
 
     async def main() -> None:
-        store = await open_store(url, Path(db), read_only=True) if db is not None else None
+        try:
+            store = await open_store(url, Path(db), read_only=True) if db is not None else None
+        except (NotADatabase, SchemaBehind):
+            raise
+        except Exception as exc:  # unreadable file, corrupt database, server down
+            raise NotADatabase(_database_error(exc)) from exc
         try:
             task = asyncio.create_task(serve(port, store))
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
@@ -474,6 +480,9 @@ def stats(days: float, with_audit: bool) -> int:
         rows, log = asyncio.run(read())
     except (NotADatabase, SchemaBehind) as exc:
         print(f"cannot read the figures: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # unreadable file, corrupt database, server down
+        print(f"cannot read the figures: {_database_error(exc)}", file=sys.stderr)
         return 1
     print(report(tally(rows), days, Renderer(loaded.catalog, loaded.catalog.default_locale)))
     if with_audit:

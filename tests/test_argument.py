@@ -17,7 +17,7 @@ import pytest
 from support import advise, fixture_catalog
 
 FLOW = "plan"
-FLOW_FILE = Path(__file__).resolve().parents[1] / "flows" / f"{FLOW}.yaml"
+FLOW_FILE = Path(__file__).resolve().parent / "data" / "advisor" / "flows" / f"{FLOW}.yaml"
 
 Answers = tuple[str, ...]
 

@@ -130,3 +130,14 @@ def test_stats_on_an_old_schema_says_to_migrate_and_migrates_nothing(
     assert "Traceback" not in result.stderr
     again = bot(tmp_path, database, "db", "migrate")
     assert f"migrated from version 0 to {latest}" in again.stdout, "stats left it as it was"
+
+
+def test_stats_on_a_corrupt_file_is_one_line(tmp_path: Path) -> None:
+    """A file with SQLite's header and garbage after it: one line, no traceback."""
+    db = tmp_path / "advisor.sqlite3"
+    db.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 16)
+    result = bot(tmp_path, db, "stats")
+    assert result.returncode == 1
+    assert result.stderr.startswith("cannot read the figures: ")
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1

@@ -22,6 +22,7 @@ GUIDE = (ROOT / "docs" / "admin.md").read_text(encoding="utf-8")
 
 READS_SHIPPED = re.compile(
     r'project_catalog\(|ROOT / "(?:flows|content|docs)"|cwd=(?:PROJECT_)?ROOT\b'
+    r'|parents?(?:\[\d\])? / "(?:flows|content)"'
 )
 """How a test reaches the shipped flows, texts or guide: the catalog, their folders, or a
 ``python -m bot`` run in the project's folder (which serves the shipped flows)."""

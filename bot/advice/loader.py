@@ -335,7 +335,10 @@ def _check_fit(
     findings: list[Finding] = []
     for flow, _, _ in flows.values():
         labels = {o.label for q in flow.questions for o in q.options} | BUTTON_TEXTS
-        headings = (getattr(flow.headings, f.name) for f in fields(flow.headings))
+        # Every heading but the cautions' also labels a detail button under the card.
+        headings = (
+            getattr(flow.headings, f.name) for f in fields(flow.headings) if f.name != "cautions"
+        )
         labels |= {t for t in (flow.title, *headings) if t}
         for locale, table in sorted(texts.items()):
             for text_id, entry in table.items():

@@ -171,13 +171,14 @@ class PostgresStore:
 
         ``read_only`` migrates nothing: a schema behind this code is ``SchemaBehind``.
         """
+        settings = KEEPALIVES | ({"default_transaction_read_only": "on"} if read_only else {})
         pool = await asyncpg.create_pool(
             url,
             min_size=1,
             max_size=pool_size,
             timeout=CONNECT_TIMEOUT,
             reset=_reset,
-            server_settings=KEEPALIVES,
+            server_settings=settings,
         )
         store = cls(pool, url)
         try:

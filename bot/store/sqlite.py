@@ -140,13 +140,22 @@ class SQLiteStore:
         else:
             await asyncio.to_thread(_prepare_file, path)
             db = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            return await cls._prepared(db, path, read_only)
+        except BaseException:
+            # aiosqlite's thread would keep the process alive after the error.
+            await db.close()
+            raise
+
+    @classmethod
+    async def _prepared(cls, db: aiosqlite.Connection, path: Path, read_only: bool) -> SQLiteStore:
+        """The connection's settings, then its schema: migrated, or only checked to read."""
         db.row_factory = aiosqlite.Row
         await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         store = cls(db, path)
         if read_only:
             found = await store.schema_version()
             if found < len(MIGRATIONS):
-                await db.close()
                 raise SchemaBehind(found, len(MIGRATIONS))
             store.migrated = (found, found)
             return store

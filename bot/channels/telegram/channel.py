@@ -71,13 +71,16 @@ STORE_ATTEMPTS = 3
 """Tries at one update whose store failed (locked, I/O) before leaving it to a resend."""
 POLL_SECONDS = 10
 """How long one getUpdates waits for news when nothing is in hand."""
-IN_HAND_REPOLL_SECONDS = 0.05
+IN_HAND_REPOLL_SECONDS = (0.05, 0.5)
 """How long the poll loop waits, while an update is still being handled, before
-asking for new ones. Telegram answers at once then (the unfinished update comes
+asking for new ones: the first wait, doubling up to the last while nothing new
+comes. Telegram answers at once then (the unfinished update comes
 back, since it is not confirmed), so the loop cannot long-poll; waiting half a
 second instead held every other chat's next message for up to that long while
-one person's PDF was drawn (p99 252 ms in bench.pdfs). Twenty cheap calls a
-second, only while something slow is in hand, cost less than that."""
+one person's PDF was drawn (p99 252 ms in bench.pdfs). A few cheap calls a
+second, only while something slow is in hand, cost less than that; the backing
+off keeps an update stuck for long (a queue of PDFs, a store retrying) from
+asking twenty times a second."""
 POLL_LIMIT = 100
 """Updates taken at once; each waits for its chat's turn, chats side by side."""
 UPDATE_ID_SECONDS = 2 * 86400
@@ -89,10 +92,10 @@ HANDOVER_SECONDS = 5.0
 
 """On stopping, how long updates in hand may take; Telegram resends any cut short."""
 FILE_CACHE_SIZE = 1000
+"""Results whose sent files are remembered; each is two short ids."""
 DRAWER_NICENESS = 10
 """How far the drawing process steps back: a PDF may take a moment longer, but a
 person waiting for the next question should not wait behind it for a core."""
-"""Results whose sent files are remembered; each is two short ids."""
 
 
 class TelegramBot:
@@ -231,7 +234,10 @@ class TelegramBot:
         except Exception as exc:
             log.error("closing the Bot API client failed (%s)", _where(exc))
         for request in self._requests:  # python-telegram-bot skips them if getMe failed
-            await request.shutdown()
+            try:
+                await request.shutdown()
+            except Exception as exc:
+                log.error("closing an HTTP session failed (%s)", _where(exc))
         if self._drawer is not None:
             self._drawer.shutdown(wait=False, cancel_futures=True)
             self._drawer = None
@@ -266,6 +272,7 @@ class TelegramBot:
         loop. https://core.telegram.org/bots/api#getupdates
         """
         delay = 1.0
+        repoll = IN_HAND_REPOLL_SECONDS[0]
         window = _PollWindow()
         with contextlib.suppress(TelegramError):
             await self.app.bot.delete_webhook(drop_pending_updates=False)
@@ -305,14 +312,17 @@ class TelegramBot:
                 ]
                 for update_id, data in fresh:
                     window.take(update_id, self.handle_json(data))
-                if window.in_hand and not fresh:
+                if fresh:
+                    repoll = IN_HAND_REPOLL_SECONDS[0]
+                elif window.in_hand:
                     # Only updates already in hand came back: wait a moment for one
                     # of them to finish rather than asking again at once.
                     await asyncio.wait(
                         window.in_hand.values(),
-                        timeout=IN_HAND_REPOLL_SECONDS,
+                        timeout=repoll,
                         return_when=asyncio.FIRST_COMPLETED,
                     )
+                    repoll = min(repoll * 2, IN_HAND_REPOLL_SECONDS[1])
         finally:
             await self._finish_polling(window)
 
@@ -700,6 +710,7 @@ class TelegramBot:
             log.warning("reload refused: %d error(s)", len(problems))
             return text, f"refused: {len(problems)} error(s)"
         self.holder.catalog = loaded.catalog
+        self._files.clear()  # a reworded text changes the files, not the flow's version
         await self.register_commands()  # the command names come from the texts too
         warnings = len(loaded.findings)
         texts = sum(len(t) for t in loaded.catalog.texts.values())
@@ -812,7 +823,11 @@ class TelegramBot:
         it runs on another core, at a lower priority than the replies.
         Spawned, not forked: this process has threads.
         """
-        if self._drawer is None or getattr(self._drawer, "_broken", False):
+        if self._drawer is not None and getattr(self._drawer, "_broken", False):
+            # A crashed drawer fails every later job; its successor starts afresh.
+            self._drawer.shutdown(wait=False, cancel_futures=True)
+            self._drawer = None
+        if self._drawer is None:
             self._drawer = ProcessPoolExecutor(
                 1,
                 mp_context=multiprocessing.get_context("spawn"),
