@@ -106,23 +106,37 @@ def run(copy: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def add_question(copy: Path) -> None:
+def free_name(copy: Path) -> str:
+    """``equality``, or ``equality2``... if an admin has already added a question so named
+    (the guide's own example), so this test never trips over the change it promises."""
+    words = (copy / "flows" / "plan.yaml").read_text(encoding="utf-8") + "".join(
+        (copy / "content" / locale / "plan.yaml").read_text(encoding="utf-8") for locale in TEXTS
+    )
+    return next(
+        name
+        for name in ("equality", *(f"equality{n}" for n in range(2, 100)))
+        if not re.search(rf"\b{name}\b", words)
+    )
+
+
+def add_question(copy: Path, name: str = "equality") -> None:
     """The guide's "Add a question" recipe, as an admin does it in a text editor."""
     flow = copy / "flows" / "plan.yaml"
     text = flow.read_text(encoding="utf-8")
     # 1. The question, first in the flow: start points at it, it leads to the old start.
     first = re.search(r"^start: (\w+)$", text, re.M)
     assert first is not None
-    text = text.replace(first.group(0), "start: equality", 1)
+    text = text.replace(first.group(0), f"start: {name}", 1)
     text = re.sub(
         r"^questions:\n",
-        "questions:\n" + QUESTION.format(after=first.group(1)),
+        "questions:\n" + QUESTION.replace("equality", name).format(after=first.group(1)),
         text,
         count=1,
         flags=re.M,
     )
     # 2. Its caution.
-    text = re.sub(r"^cautions:\n", "cautions:\n" + CAUTION, text, count=1, flags=re.M)
+    caution = CAUTION.replace("equality", name)
+    text = re.sub(r"^cautions:\n", "cautions:\n" + caution, text, count=1, flags=re.M)
     # 3. Raise the version.
     text = re.sub(
         r"^version: (\d+)$", lambda m: f"version: {int(m.group(1)) + 1}", text, count=1, flags=re.M
@@ -131,7 +145,9 @@ def add_question(copy: Path) -> None:
     # 4. Its texts, in every language.
     for locale, texts in TEXTS.items():
         content = copy / "content" / locale / "plan.yaml"
-        added = "".join(f'{key}: "{words}"\n' for key, words in texts.items())
+        added = "".join(
+            f'{key.replace("equality", name)}: "{words}"\n' for key, words in texts.items()
+        )
         content.write_text(content.read_text(encoding="utf-8") + "\n" + added, encoding="utf-8")
 
 
@@ -159,14 +175,15 @@ def test_the_guide_has_the_recipes() -> None:
 
 def test_adding_a_question_and_rewording_keep_everything_green(copy: Path) -> None:
     """After the recipes, flows check, flows test (with --add-answer) and the tests pass."""
-    add_question(copy)
+    name = free_name(copy)
+    add_question(copy, name)
     reword_a_caution_title(copy)
     check = run(copy, "-m", "bot", "flows", "check")
     assert check.returncode == 0, check.stdout + check.stderr
     before = run(copy, "-m", "bot", "flows", "test")
     assert before.returncode == 1, "every plan scenario now runs out at the new question"
-    assert "ran out at question 1, 'equality'" in before.stdout
-    added = run(copy, "-m", "bot", "flows", "test", "--add-answer", "equality=yes")
+    assert f"ran out at question 1, '{name}'" in before.stdout
+    added = run(copy, "-m", "bot", "flows", "test", "--add-answer", f"{name}=yes")
     assert added.returncode == 0, added.stdout + added.stderr
     assert re.search(r"added to [1-9]\d* scenario\(s\)", added.stdout), added.stdout
     assert run(copy, "-m", "bot", "flows", "test").returncode == 0
