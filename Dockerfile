@@ -49,7 +49,8 @@ ENV PATH="/opt/venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
     ADVISOR_FLOWS_DIR=/app/flows \
     ADVISOR_CONTENT_DIR=/app/content \
-    ADVISOR_DB_PATH=/data/advisor.sqlite3
+    ADVISOR_DB_PATH=/data/advisor.sqlite3 \
+    ADVISOR_CACHE_DIR=/data/cache
 
 WORKDIR /app
 # Flows and texts stay owned by root: the bot reads them but cannot change

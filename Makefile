@@ -10,8 +10,8 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install -qq --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -qq --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
 ## run: the bot on Telegram when TELEGRAM_BOT_TOKEN is set, else a chat in the terminal
@@ -22,20 +22,20 @@ run: $(STAMP)
 chat: $(STAMP)
 	$(BIN)/python -m bot chat
 
-## test: lint, check the import contracts, check the shipped flows, run their scenarios, run the test suite
+## test: lint, check the import contracts, check the shipped flows, run their scenarios, run the test suite (in parallel, a worker per core)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m bot flows check
 	$(BIN)/python -m bot flows test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 ## check: load every flow and text, report problems as file:line: message
 check: $(STAMP)
 	$(BIN)/python -m bot flows check
 
-## docs: draw every flow as docs/flows/<id>.svg with Graphviz (apt-get install graphviz)
+## docs: draw every flow as docs/flows/<id>.svg (Graphviz comes with the package)
 docs: $(STAMP)
 	@for file in flows/*.yaml; do \
 		id=$$(basename "$$file" .yaml); \
@@ -45,7 +45,7 @@ docs: $(STAMP)
 BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install -qq --disable-pip-version-check -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
 ## bench: load benchmark, ours vs peers through the real stack (~5 min; BENCH_ARGS=--quick for ~30 s)

@@ -1,5 +1,10 @@
 """The benchmark's flow: five choice questions of three options each, then a result.
 
+Its questions are ``record_only``: the bench measures the cost of a turn, not
+advice, so most options lead to the same result on purpose, which the strict
+"every answer counts" check would otherwise refuse (and the bot would not
+start). ``tests/test_bench.py`` holds it to ``flows check``.
+
 Written to a temporary folder laid out as ``flows/`` and ``content/en/`` (the
 project's ``ui.yaml`` and ``levels.yaml`` are copied in, since the loader
 requires every text the bot itself says). The peers mirror its wording, so
@@ -84,7 +89,7 @@ cautions:
 def flow_yaml() -> str:
     questions = []
     for i in range(1, QUESTIONS + 1):
-        questions.append(f"  - id: q{i}\n    text: bench.q{i}\n    options:")
+        questions.append(f"  - id: q{i}\n    text: bench.q{i}\n    record_only: true\n    options:")
         questions.extend(f"      - {{id: {o}, label: bench.o.{o}}}" for o in OPTIONS)
     return FLOW_YAML.format(questions="\n".join(questions))
 

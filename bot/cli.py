@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         "graph",
         help="draw a flow as a picture (SVG, HTML) or as Mermaid or Graphviz text",
         description="Draw a flow's questions, options, branches, outcome rules and cautions. "
-        "svg and html are laid out by Graphviz (apt-get install graphviz); html is a page to "
+        "svg and html are laid out by Graphviz (installed with the package); html is a page to "
         "open in a browser. mermaid and dot print the diagram as text: paste Mermaid into "
         "any Markdown viewer that draws it. `make docs` writes docs/flows/<id>.svg.",
     )

@@ -6,16 +6,20 @@ enforced before a file is read into memory.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import stat
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator, MutableMapping
+from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
 from bot.advice.loader import Source, load
 from bot.advice.uitext import UI
 from bot.flows.catalog import Catalog, LoadReport
-from bot.flows.findings import Finding
+from bot.flows.findings import Finding, Severity
 from bot.flows.yamltext import MAX_BYTES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +99,7 @@ def read_place(place: Place, *, lenient: bool = False, plain_language: bool = Fa
         lenient=lenient,
         glossary=glossary,
         plain_language=plain_language,
+        proofs=proof_cache(),
     )
     return LoadReport(report.catalog if not findings else None, findings + report.findings)
 
@@ -155,3 +160,85 @@ def shown(path: Path) -> Path:
 def project_catalog() -> Catalog:
     """The project's own flows and texts, loaded once per process (tests and the bench)."""
     return read_place(resolve(None)).unwrap()
+
+
+CORE = (PROJECT_ROOT / "bot" / "flows", PROJECT_ROOT / "bot" / "advice")
+"""The code a proof's findings come from: a change to any of it proves every flow afresh."""
+
+
+def cache_dir() -> Path | None:
+    """``ADVISOR_CACHE_DIR`` (``off`` for none), else the user's cache folder."""
+    chosen = os.environ.get("ADVISOR_CACHE_DIR")
+    if chosen == "off":
+        return None
+    if chosen:
+        return Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "engagement-advisor"
+
+
+@cache
+def _core_version() -> str:
+    digest = hashlib.sha256()
+    for folder in CORE:
+        for module in sorted(folder.glob("*.py")):
+            digest.update(module.name.encode())
+            digest.update(module.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def proof_cache() -> ProofCache | None:
+    """The proof findings remembered on disk for this version of the core, if there is a place."""
+    folder = cache_dir()
+    return None if folder is None else ProofCache(folder / "proofs" / _core_version())
+
+
+class ProofCache(MutableMapping[str, list[Finding]]):
+    """Proof findings by ``proof_key``, one small JSON file each.
+
+    A convenience, never a source of truth: a file that cannot be read or
+    written is a miss, and the flow is proved as if nothing were stored.
+    Files are written whole and renamed into place, so processes loading
+    side by side (replicas, test workers) never read half a file.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __getitem__(self, key: str) -> list[Finding]:
+        try:
+            rows = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+            return [
+                Finding(
+                    str(row["file"]),
+                    int(row["line"]),
+                    str(row["message"]),
+                    str(row["hint"]),
+                    Severity(row["severity"]),
+                    bool(row["strict"]),
+                )
+                for row in rows
+            ]
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise KeyError(key) from exc
+
+    def __setitem__(self, key: str, value: list[Finding]) -> None:
+        text = json.dumps([asdict(f) for f in value], ensure_ascii=False)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(
+                "w", encoding="utf-8", dir=self.folder, suffix=".tmp", delete=False
+            ) as file:
+                file.write(text)
+            Path(file.name).replace(self.folder / f"{key}.json")
+        except OSError:
+            pass  # a read-only home or a full disk: the next load proves again
+
+    def __delitem__(self, key: str) -> None:
+        (self.folder / f"{key}.json").unlink(missing_ok=True)
+
+    def __iter__(self) -> Iterator[str]:
+        return (p.stem for p in self.folder.glob("*.json"))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

