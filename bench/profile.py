@@ -59,7 +59,7 @@ CALL_SITES = (
     ("Bot.edit_message_text", "      editMessageText"),
     ("Bot.edit_message_reply_markup", "      editMessageReplyMarkup"),
     ("Bot.send_message", "      sendMessage"),
-    ("SQLiteStore.set_prompt", "      store.set_prompt"),
+    ("SQLiteStore.settle", "      store.settle (outbox sent, live question)"),
     ("de_json", "  (inside calls) PTB de_json of replies and updates"),
     ("_connection_worker_thread", "sqlite worker thread (SQLite itself)"),
 )

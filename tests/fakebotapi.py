@@ -573,6 +573,8 @@ class FakeBotAPI:
         self._polls_waiting = 0
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, float] = {}
+        self._holds: dict[str, asyncio.Event] = {}
+        self._held: dict[str, int] = {}
         self._inflight = 0
         self._last_activity = time.monotonic()
         self._changed_event = asyncio.Event()
@@ -852,6 +854,23 @@ class FakeBotAPI:
         else:
             self._delays.pop(method.lower(), None)
 
+    def hold(self, method: str) -> None:
+        """Keep every call of ``method`` waiting, with no effect, until :meth:`release`.
+
+        For a process killed mid-call: what it was sending never arrived.
+        """
+        self._holds[method.lower()] = asyncio.Event()
+
+    def release(self, method: str) -> None:
+        """End the held calls of ``method`` as a dropped connection would: nothing sent."""
+        event = self._holds.pop(method.lower(), None)
+        if event is not None:
+            event.set()
+
+    def held(self, method: str) -> int:
+        """How many calls of ``method`` are waiting on :meth:`hold` now."""
+        return self._held.get(method.lower(), 0)
+
     # ------------------------------------------------------------------ waiting
 
     def _changed(self, activity: bool = True) -> None:
@@ -945,6 +964,7 @@ class FakeBotAPI:
             if handler is None:
                 raise _ApiError(404, "Not Found: method not found")
             await self._apply_delay(method)
+            await self._apply_hold(method)
             self._apply_fault(method)
             result = await handler(params)
             status, body = 200, {"ok": True, "result": result}
@@ -1014,6 +1034,19 @@ class FakeBotAPI:
         deadline = time.monotonic() + seconds
         while not self._closing and time.monotonic() < deadline:
             await self._wait_change(self._changed_event, deadline - time.monotonic())
+
+    async def _apply_hold(self, method: str) -> None:
+        event = self._holds.get(method.lower())
+        if event is None:
+            return
+        key = method.lower()
+        self._held[key] = self._held.get(key, 0) + 1
+        self._changed()
+        try:
+            await event.wait()
+        finally:
+            self._held[key] -= 1
+        raise _ApiError(502, "Bad Gateway: the connection was dropped")
 
     def _apply_fault(self, method: str) -> None:
         faults = self._faults.get(method.lower())

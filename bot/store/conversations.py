@@ -57,10 +57,16 @@ class Conversation:
     version: int = 0
     created_at: float = 0.0
     updated_at: float = 0.0
+    outbox: str | None = None
+    """The replies of update ``outbox_update``, stored with the state it wrote and
+    cleared once they are sent: a copy of that update, redelivered after a crash
+    between the commit and the sending, sends them (the channel's encoding)."""
+    outbox_update: int | None = None
 
 
 COLUMNS = (
-    "user_id, locale, session, last_result, prompt_message_id, version, created_at, updated_at"
+    "user_id, locale, session, last_result, prompt_message_id, version, created_at, updated_at, "
+    "outbox, outbox_update"
 )
 """The columns both stores read a conversation from, in ``from_row``'s order."""
 
@@ -78,6 +84,8 @@ def from_row(chat_id: int, row: Sequence[Any]) -> Conversation:
         version=row[5],
         created_at=row[6],
         updated_at=row[7],
+        outbox=row[8],
+        outbox_update=row[9],
     )
 
 
@@ -126,12 +134,18 @@ class Store(Protocol):
         new: Conversation,
         now: float | None = None,
         events: Sequence[Event] = (),
+        outbox: str | None = None,
     ) -> Applied:
-        """Record the update and write ``new`` if the chat is still at ``new.version``."""
+        """Record the update and write ``new`` if the chat is still at ``new.version``.
+
+        ``outbox``, the update's replies, is written in the same commit, as
+        the conversation's ``outbox`` for ``update_id``, until ``settle``.
+        """
         ...
 
-    async def set_prompt(self, chat_id: int, message_id: int, version: int) -> bool:
-        """Remember which message carries the live buttons."""
+    async def settle(self, chat_id: int, version: int, prompt_message_id: int | None) -> bool:
+        """The replies were sent: clear the outbox and, if given, remember which message
+        carries the live buttons; only if the chat is still at ``version``."""
         ...
 
     async def forget(

@@ -101,6 +101,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX audit_user ON audit (user_id);
     """,
+    # 2: the outbox, the replies of the last update applied, kept until sent
+    """
+    ALTER TABLE conversations ADD COLUMN outbox TEXT;
+    ALTER TABLE conversations ADD COLUMN outbox_update BIGINT;
+    """,
 )
 
 
@@ -123,13 +128,14 @@ SELECT count(*) FROM written
 """
 _INSERT = (
     "WITH written AS (INSERT INTO conversations (user_id, locale, session, last_result, "
-    "prompt_message_id, version, updated_at, chat_id, created_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (chat_id) DO NOTHING "
+    "prompt_message_id, version, updated_at, chat_id, created_at, outbox, outbox_update) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $15, $16) ON CONFLICT (chat_id) DO NOTHING "
     "RETURNING chat_id" + _APPLY_TAIL
 )
 _UPDATE = (
     "WITH written AS (UPDATE conversations SET user_id = $1, locale = $2, session = $3, "
-    "last_result = $4, prompt_message_id = $5, version = $6, updated_at = $7 "
+    "last_result = $4, prompt_message_id = $5, version = $6, updated_at = $7, "
+    "outbox = $15, outbox_update = $16 "
     "WHERE chat_id = $8 AND version = $9 RETURNING chat_id" + _APPLY_TAIL
 )
 
@@ -291,8 +297,10 @@ class PostgresStore:
         new: Conversation,
         now: float | None = None,
         events: Sequence[Event] = (),
+        outbox: str | None = None,
     ) -> Applied:
-        """Record the update and write ``new`` if the chat is still at ``new.version``."""
+        """Record the update and write ``new`` if the chat is still at ``new.version``,
+        the outbox with it (see ``Store.apply``)."""
         now = time.time() if now is None else now
         values = (
             new.user_id,
@@ -309,6 +317,8 @@ class PostgresStore:
             [e.kind.value for e in events],
             [e.question for e in events],
             [e.value for e in events],
+            outbox,
+            update_id if outbox is not None else None,
         )
         try:
             async with self._connection() as db:
@@ -317,13 +327,13 @@ class PostgresStore:
             return Applied.DUPLICATE
         return Applied.APPLIED if written == 1 else Applied.CONFLICT
 
-    async def set_prompt(self, chat_id: int, message_id: int, version: int) -> bool:
-        """Remember which message carries the live buttons, if nothing moved on since."""
+    async def settle(self, chat_id: int, version: int, prompt_message_id: int | None) -> bool:
+        """The replies were sent (see ``Store.settle``)."""
         async with self._connection() as db:
             status = await db.execute(
-                "UPDATE conversations SET prompt_message_id = $1 "
-                "WHERE chat_id = $2 AND version = $3",
-                message_id,
+                "UPDATE conversations SET prompt_message_id = coalesce($1, prompt_message_id), "
+                "outbox = NULL, outbox_update = NULL WHERE chat_id = $2 AND version = $3",
+                prompt_message_id,
                 chat_id,
                 version,
             )

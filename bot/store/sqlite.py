@@ -104,6 +104,11 @@ MIGRATIONS: tuple[str, ...] = (
             FROM json_each(NEW.pending_events) WHERE NEW.pending_events IS NOT NULL;
     END;
     """,
+    # 4: the outbox, the replies of the last update applied, kept until sent
+    """
+    ALTER TABLE conversations ADD COLUMN outbox TEXT;
+    ALTER TABLE conversations ADD COLUMN outbox_update INTEGER;
+    """,
 )
 
 
@@ -222,13 +227,14 @@ class SQLiteStore:
         new: Conversation,
         now: float | None = None,
         events: Sequence[Event] = (),
+        outbox: str | None = None,
     ) -> Applied:
         """Record the update and write ``new`` if the chat is still at ``new.version``.
 
         One statement: the triggers of migration 3 add the update id (whose
         primary key refuses a second copy) and the events, so all of it
-        commits together or not at all. The stored version becomes
-        ``new.version + 1``.
+        commits together or not at all, the outbox with it. The stored
+        version becomes ``new.version + 1``.
         """
         now = time.time() if now is None else now
         pending = (
@@ -246,6 +252,8 @@ class SQLiteStore:
             now,
             update_id,
             pending,
+            outbox,
+            update_id if outbox is not None else None,
         )
         try:
             async with self._writing:
@@ -262,23 +270,26 @@ class SQLiteStore:
             return await self._db.execute(
                 "INSERT INTO conversations (user_id, locale, session, last_result, "
                 "prompt_message_id, version, updated_at, applied_update, pending_events, "
-                "chat_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "outbox, outbox_update, chat_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (chat_id) DO NOTHING",
                 (*values, new.chat_id, now),
             )
         return await self._db.execute(
             "UPDATE conversations SET user_id = ?, locale = ?, session = ?, "
             "last_result = ?, prompt_message_id = ?, version = ?, updated_at = ?, "
-            "applied_update = ?, pending_events = ? WHERE chat_id = ? AND version = ?",
+            "applied_update = ?, pending_events = ?, outbox = ?, outbox_update = ? "
+            "WHERE chat_id = ? AND version = ?",
             (*values, new.chat_id, new.version),
         )
 
-    async def set_prompt(self, chat_id: int, message_id: int, version: int) -> bool:
-        """Remember which message carries the live buttons, if nothing moved on since."""
+    async def settle(self, chat_id: int, version: int, prompt_message_id: int | None) -> bool:
+        """The replies were sent (see ``Store.settle``)."""
         async with self._writing:
             cursor = await self._db.execute(
-                "UPDATE conversations SET prompt_message_id = ? WHERE chat_id = ? AND version = ?",
-                (message_id, chat_id, version),
+                "UPDATE conversations SET prompt_message_id = coalesce(?, prompt_message_id), "
+                "outbox = NULL, outbox_update = NULL WHERE chat_id = ? AND version = ?",
+                (prompt_message_id, chat_id, version),
             )
         return cursor.rowcount == 1
 

@@ -40,6 +40,7 @@ from bot.advice import engine
 from bot.advice.engine import Session, SessionError
 from bot.advice.render import Renderer
 from bot.advice.uitext import UI
+from bot.channels.telegram import outbox
 from bot.channels.telegram.dialogue import (
     COMMANDS,
     Advisor,
@@ -495,19 +496,19 @@ class TelegramBot:
                     # The forget is the update's whole effect, in one transaction
                     # with its update id: done exactly once, even across a crash.
                     await self.store.forget(user.id, update.update_id, self.clock())
-                    await self.perform(update, plan, 0)
+                    await self.perform(update, plan, None)
                     return
+                replies = outbox.encode(plan)
                 outcome = await self.store.apply(
-                    update.update_id, plan.conversation, self.clock(), events
+                    update.update_id, plan.conversation, self.clock(), events, replies
                 )
                 if outcome is Applied.DUPLICATE:
-                    log.info("update %s was applied before; ignoring the copy", update.update_id)
-                    if update.callback_query:
-                        await _answer(update.callback_query, None)
+                    await self.redeliver(update, stored)
                     return
                 if outcome is Applied.APPLIED:
+                    version = plan.conversation.version + 1
                     try:
-                        await self.perform(update, plan, plan.conversation.version + 1)
+                        await self.perform(update, plan, version, settle=replies is not None)
                     except Exception as exc:  # stored already: a resend would change nothing
                         log.error(
                             "update %s is stored but its replies failed (%s)",
@@ -574,8 +575,63 @@ class TelegramBot:
             return None
         return plan
 
-    async def perform(self, update: Update, plan: Plan, version: int) -> None:
-        """Make the plan's Bot API calls; state is already committed."""
+    async def redeliver(self, update: Update, stored: Conversation) -> None:
+        """A copy of an applied update: send its replies if a crash kept them from going.
+
+        ``stored`` was read before the copy was recognised; the chat is held
+        (``serialised``, and this process's turns), so it is current.
+        """
+        chat = update.effective_chat
+        assert chat is not None
+        if stored.outbox is None or stored.outbox_update != update.update_id:
+            log.info("update %s was applied before; ignoring the copy", update.update_id)
+            if update.callback_query:
+                await _answer(update.callback_query, None)
+            return
+        log.info("update %s was applied before; sending its replies now", update.update_id)
+        plan = outbox.decode(stored, self.holder.catalog)
+        await self.perform(update, plan, stored.version, settle=True)
+
+    async def perform(
+        self, update: Update, plan: Plan, version: int | None, *, settle: bool = False
+    ) -> None:
+        """Make the plan's Bot API calls; state is already committed.
+
+        Then, at ``version`` (None: nothing is stored, as after /forget),
+        the outbox is cleared if ``settle`` and the live question's message
+        remembered; whatever happened to the sends, as none will be retried.
+        """
+        tracked = await self._send_replies(update, plan)
+        if version is not None and (settle or tracked is not None):
+            await self._settle(update, version, tracked)
+
+    async def _settle(self, update: Update, version: int, tracked: int | None) -> None:
+        """Record that the replies went, retrying a store that fails for a moment.
+
+        Without it the newest question's buttons would answer "That question
+        has moved on", and a copy of the update would send its replies again.
+        """
+        chat = update.effective_chat
+        assert chat is not None
+        delay = 0.1
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                await self.store.settle(chat.id, version, tracked)
+                return
+            except Exception as exc:
+                if attempt == STORE_ATTEMPTS:
+                    log.error(
+                        "update %s: the sent replies could not be recorded (%s)",
+                        update.update_id,
+                        _where(exc),
+                    )
+                    return
+            await asyncio.sleep(delay)
+            delay *= 4
+
+    async def _send_replies(self, update: Update, plan: Plan) -> int | None:
+        """The answer to a press, the edits, the files and the messages; the id of the
+        message that carries the live buttons, if one was sent."""
         chat = update.effective_chat
         assert chat is not None
         if update.callback_query is not None:
@@ -619,15 +675,14 @@ class TelegramBot:
                 )
             except Forbidden:
                 log.info("the user blocked the bot; not sending")
-                return
+                return tracked
             except TelegramError as exc:
                 log.warning("could not send a message (%s); the state is saved", exc)
                 await self.tell_not_delivered(chat.id, plan)
-                return
+                return tracked
             if send.track:
                 tracked = sent["message_id"]
-        if tracked is not None and not plan.forget:
-            await self.store.set_prompt(chat.id, tracked, version)
+        return tracked
 
     async def tell_not_delivered(self, chat_id: int, plan: Plan) -> None:
         """Say that a reply did not arrive and how to have it again (/summary)."""
