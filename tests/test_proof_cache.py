@@ -10,6 +10,7 @@ could give.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,20 @@ import pytest
 from bot.flows.findings import Finding, Severity
 from bot.sources import ProofCache, proof_cache, read_place, resolve
 
-from support import make_fixture_project
+from support import MINI, UI_FILE
 
 PLANTED = "planted: only the cache could say this"
+
+
+def mini_project(into: Path) -> Path:
+    """Two small flows (the mini flow, twice under two ids) and their texts: quick to prove."""
+    shutil.copytree(MINI, into)
+    shutil.copy(UI_FILE, into / "content" / "en" / "ui.yaml")
+    text = (MINI / "flows" / "mini.yaml").read_text(encoding="utf-8")
+    twin = text.replace("id: mini\n", "id: twin\n", 1)
+    assert twin != text
+    (into / "flows" / "twin.yaml").write_text(twin, encoding="utf-8")
+    return into
 
 
 @pytest.fixture
@@ -27,7 +39,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project, with an empty cache folder of its own."""
     monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
-    return make_fixture_project(tmp_path / "project")
+    return mini_project(tmp_path / "project")
 
 
 def remembered() -> list[Path]:
@@ -61,7 +73,7 @@ def messages(project: Path) -> list[str]:
 
 def test_a_second_load_reads_the_proofs_it_remembered(project: Path) -> None:
     assert PLANTED not in messages(project)
-    assert len(remembered()) == 2  # one per flow of the tests' project
+    assert len(remembered()) == 2  # one per flow
     plant_everywhere()
     assert messages(project).count(PLANTED) == 2
 
@@ -69,8 +81,8 @@ def test_a_second_load_reads_the_proofs_it_remembered(project: Path) -> None:
 def test_an_edited_flow_is_proved_afresh(project: Path) -> None:
     messages(project)
     plant_everywhere()
-    plan = project / "flows" / "plan.yaml"
-    plan.write_text(plan.read_text(encoding="utf-8") + "# an admin's note\n", encoding="utf-8")
+    twin = project / "flows" / "twin.yaml"
+    twin.write_text(twin.read_text(encoding="utf-8") + "# an admin's note\n", encoding="utf-8")
     # The untouched flow's findings are remembered; the edited one was proved again.
     assert messages(project).count(PLANTED) == 1
     assert len(remembered()) == 3
@@ -93,8 +105,7 @@ def test_a_cache_that_cannot_be_written_changes_nothing(
     blocker.write_text("", encoding="utf-8")
     monkeypatch.setenv("ADVISOR_CACHE_DIR", str(blocker))
     monkeypatch.chdir(tmp_path)
-    project = make_fixture_project(tmp_path / "project")
-    assert read_place(resolve(project)).catalog is not None
+    assert read_place(resolve(mini_project(tmp_path / "project"))).catalog is not None
 
 
 def test_what_comes_back_is_what_was_proved(tmp_path: Path) -> None:
@@ -111,5 +122,4 @@ def test_cache_off_remembers_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("ADVISOR_CACHE_DIR", "off")
     assert proof_cache() is None
     monkeypatch.chdir(tmp_path)
-    project = make_fixture_project(tmp_path / "project")
-    assert read_place(resolve(project)).catalog is not None
+    assert read_place(resolve(mini_project(tmp_path / "project"))).catalog is not None
