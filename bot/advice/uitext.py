@@ -83,6 +83,7 @@ class UI(StrEnum):
     TELEGRAM_FORGOTTEN = "ui.telegram.forgotten"
     TELEGRAM_KEPT = "ui.telegram.kept"
     TELEGRAM_NOT_DELIVERED = "ui.telegram.not_delivered"
+    TELEGRAM_SET_ASIDE = "ui.telegram.set_aside"
     TELEGRAM_NO_SUMMARY = "ui.telegram.no_summary"
     TELEGRAM_EXPIRED = "ui.telegram.expired"
     TELEGRAM_FLOW_CHANGED = "ui.telegram.flow_changed"

@@ -8,6 +8,7 @@ implement it, with the same tables and the same promises.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.store.usage import Event
+
+log = logging.getLogger(__name__)
 
 
 class NotADatabase(Exception):
@@ -78,8 +81,8 @@ def from_row(chat_id: int, row: Sequence[Any]) -> Conversation:
         chat_id=chat_id,
         user_id=row[0],
         locale=row[1],
-        session=loads(row[2]),
-        last_result=loads(row[3]),
+        session=_readable(row[2]),
+        last_result=_readable(row[3]),
         prompt_message_id=row[4],
         version=row[5],
         created_at=row[6],
@@ -96,6 +99,22 @@ def dumps(value: Mapping[str, Any] | None) -> str | None:
 
 def loads(text: str | None) -> dict[str, Any] | None:
     return None if text is None else json.loads(text)
+
+
+def _readable(text: str | None) -> dict[str, Any] | None:
+    """A stored session or result, or None if it cannot be read.
+
+    A row damaged on disk, or written by hand, must not stop its chat for
+    good: the conversation starts afresh, as after an idle timeout.
+    """
+    try:
+        value = loads(text)
+    except ValueError:
+        value = None
+    if text is not None and not isinstance(value, dict):
+        log.warning("a stored conversation could not be read; it starts afresh")
+        return None
+    return value
 
 
 class Store(Protocol):

@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import os
 import random
+import re
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -70,6 +71,14 @@ log = logging.getLogger(__name__)
 ADMIN_COMMANDS = frozenset({"reload", "stats"})
 STORE_ATTEMPTS = 3
 """Tries at one update whose store failed (locked, I/O) before leaving it to a resend."""
+POISON_DELIVERIES = 3
+"""Deliveries of one update that failed while the database answered, before it is set
+aside: confirmed unapplied, and the person told. Unconfirmed, it would come back for
+ever, and the poll offset could never pass it (every chat would stop)."""
+FAILED_KEPT = 1000
+"""Failing update ids remembered at once, the oldest forgotten first."""
+NO_CHAT = 0
+"""A chat id Telegram never uses: reading it asks the database whether it answers."""
 POLL_SECONDS = 10
 """How long one getUpdates waits for news when nothing is in hand."""
 IN_HAND_REPOLL_SECONDS = (0.05, 0.5)
@@ -154,6 +163,8 @@ class TelegramBot:
         self._drawer: ProcessPoolExecutor | None = None
         self._files: dict[tuple[str, str], tuple[str, str]] = {}
         """Telegram's file ids of sent results, by result key and locale, oldest first."""
+        self._failed: dict[int, int] = {}
+        """Update id to its deliveries that failed while the database answered."""
         self.failed = False
 
     # -- lifecycle -----------------------------------------------------------------
@@ -426,17 +437,28 @@ class TelegramBot:
     async def handle(self, update: Update) -> None:
         """Handle one update to the end, retrying a store that failed for a moment.
 
-        Raises ``NotApplied`` if its effect could not be stored.
+        Raises ``NotApplied`` if its effect could not be stored, unless this
+        update has failed ``POISON_DELIVERIES`` times while the database
+        answered: then it is set aside (see ``set_aside``).
         """
         delay = 0.1
         for attempt in range(1, STORE_ATTEMPTS + 1):
             try:
                 await self.on_update(update)
+                self._failed.pop(update.update_id, None)
                 return
             except NotApplied:
                 raise
             except Exception as exc:
                 if attempt == STORE_ATTEMPTS or self._stopping.is_set():
+                    if not self._stopping.is_set() and await self._database_answers():
+                        failures = self._failed.pop(update.update_id, 0) + 1
+                        self._failed[update.update_id] = failures
+                        while len(self._failed) > FAILED_KEPT:  # ids never seen again
+                            self._failed.pop(next(iter(self._failed)))
+                        if failures >= POISON_DELIVERIES:
+                            await self.set_aside(update, exc)
+                            return
                     log.error(
                         "update %s was not applied (%s); Telegram will send it again",
                         update.update_id,
@@ -445,6 +467,36 @@ class TelegramBot:
                     raise NotApplied(update.update_id) from exc
             await asyncio.sleep(delay)
             delay *= 4
+
+    async def _database_answers(self) -> bool:
+        """Whether the store reads at all: if it does, a failing update is at fault, not it."""
+        try:
+            await self.store.load(NO_CHAT)
+        except Exception:
+            return False
+        return True
+
+    async def set_aside(self, update: Update, exc: BaseException) -> None:
+        """Give up on an update that can never be stored: log it, tell the person, confirm it.
+
+        The log names the update id and the error's place, never the content.
+        """
+        self._failed.pop(update.update_id, None)
+        log.error(
+            "update %s set aside after %d failed deliveries (%s); confirming it unapplied",
+            update.update_id,
+            POISON_DELIVERIES,
+            _where(exc),
+        )
+        chat = update.effective_chat
+        user = update.effective_user
+        if update.callback_query is not None:
+            await _answer(update.callback_query, None)
+        if chat is None:
+            return
+        locale = self.advisor.locale_for(Conversation(0), user.language_code if user else None)
+        text = Renderer(self.holder.catalog, locale).t(UI.TELEGRAM_SET_ASIDE)
+        await self.quietly("sendMessage", chat_id=chat.id, text=escape(text))
 
     async def on_update(self, update: Update) -> None:
         """Decide, store, then send. Store failures propagate: the update is not applied."""
@@ -554,7 +606,7 @@ class TelegramBot:
                 plan.sends.append(advisor.in_every_language(UI.TELEGRAM_NO_SUMMARY))
                 return plan
             if command is None and message.text and stored.prompt_message_id is not None:
-                advisor.on_language_text(plan, message.text, now)
+                advisor.on_language_text(plan, _storable(message.text), now)
                 return plan
             payload = command[1] if command and command[0] == "start" else ""
             plan.sends.append(
@@ -568,7 +620,7 @@ class TelegramBot:
             if command is not None:
                 advisor.on_command(plan, advisor.command_id(command[0]), command[1], words, now)
             else:
-                advisor.on_text(plan, message.text, words, now)
+                advisor.on_text(plan, _storable(message.text), words, now)
         elif message is not None:
             advisor.on_other(plan, words)
         else:
@@ -981,6 +1033,16 @@ def _where(exc: BaseException) -> str:
         return type(exc).__name__
     last = frames[-1]
     return f"{type(exc).__name__} at {Path(last.filename).name}:{last.lineno}"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(text: str) -> str:
+    """A message's text as it can be stored: a lone surrogate (which JSON may carry,
+    but no database encoding can hold) becomes U+FFFD. Otherwise that answer could
+    never be saved, and its update would come back for ever."""
+    return _SURROGATE.sub("\ufffd", text) if not text.isascii() else text
 
 
 def _session(stored: object) -> Session | None:
