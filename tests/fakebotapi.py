@@ -34,7 +34,7 @@ import re
 import socket
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Self
@@ -573,7 +573,7 @@ class FakeBotAPI:
         self._polls_waiting = 0
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, float] = {}
-        self._holds: dict[str, asyncio.Event] = {}
+        self._holds: dict[str, tuple[asyncio.Event, frozenset[int] | None]] = {}
         self._held: dict[str, int] = {}
         self._inflight = 0
         self._last_activity = time.monotonic()
@@ -854,18 +854,22 @@ class FakeBotAPI:
         else:
             self._delays.pop(method.lower(), None)
 
-    def hold(self, method: str) -> None:
-        """Keep every call of ``method`` waiting, with no effect, until :meth:`release`.
+    def hold(self, method: str, chats: Iterable[int] | None = None) -> None:
+        """Keep every call of ``method`` (to ``chats`` only, if given) waiting, with no
+        effect, until :meth:`release`.
 
-        For a process killed mid-call: what it was sending never arrived.
+        For a process killed or frozen mid-call: what it was sending never arrived.
         """
-        self._holds[method.lower()] = asyncio.Event()
+        self._holds[method.lower()] = (
+            asyncio.Event(),
+            None if chats is None else frozenset(chats),
+        )
 
     def release(self, method: str) -> None:
         """End the held calls of ``method`` as a dropped connection would: nothing sent."""
-        event = self._holds.pop(method.lower(), None)
-        if event is not None:
-            event.set()
+        held = self._holds.pop(method.lower(), None)
+        if held is not None:
+            held[0].set()
 
     def held(self, method: str) -> int:
         """How many calls of ``method`` are waiting on :meth:`hold` now."""
@@ -964,7 +968,7 @@ class FakeBotAPI:
             if handler is None:
                 raise _ApiError(404, "Not Found: method not found")
             await self._apply_delay(method)
-            await self._apply_hold(method)
+            await self._apply_hold(method, params)
             self._apply_fault(method)
             result = await handler(params)
             status, body = 200, {"ok": True, "result": result}
@@ -1035,9 +1039,12 @@ class FakeBotAPI:
         while not self._closing and time.monotonic() < deadline:
             await self._wait_change(self._changed_event, deadline - time.monotonic())
 
-    async def _apply_hold(self, method: str) -> None:
-        event = self._holds.get(method.lower())
-        if event is None:
+    async def _apply_hold(self, method: str, params: JSON) -> None:
+        held = self._holds.get(method.lower())
+        if held is None:
+            return
+        event, chats = held
+        if chats is not None and params.get("chat_id") not in chats:
             return
         key = method.lower()
         self._held[key] = self._held.get(key, 0) + 1

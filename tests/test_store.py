@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import stat
+import time
 from pathlib import Path
 
 import asyncpg
@@ -16,7 +17,7 @@ import pytest
 
 from bot.service import open_store
 from bot.store import postgres
-from bot.store.conversations import Store
+from bot.store.conversations import ChatHeldElsewhere, Store
 from bot.store.sqlite import MIGRATIONS, Applied, Conversation, SQLiteStore
 
 from support import Database, applied, rows, rows_about
@@ -203,56 +204,96 @@ async def test_one_chat_is_serialised_across_processes(postgres_url: str) -> Non
         await two.close()
 
 
-async def test_a_dead_replica_releases_its_chats(postgres_url: str) -> None:
-    """A replica whose connection drops inside the lock leaves the chat to the others."""
-    one = await postgres.PostgresStore.open(postgres_url)
-    two = await postgres.PostgresStore.open(postgres_url)
+async def hold_elsewhere(url: str, chat_id: int, seconds: float) -> None:
+    """A lease on the chat taken by a replica that then froze or died: never renewed."""
+    other = await asyncpg.connect(url)
     try:
-        entered = asyncio.Event()
-
-        async def die_inside() -> None:
-            async with one.serialised(7):
-                entered.set()
-                await asyncio.sleep(60)
-
-        holder = asyncio.create_task(die_inside())
-        await entered.wait()
-        await one._pool.expire_connections()
-        for connection in list(one._pool._holders):
-            if connection._con is not None:
-                connection._con.terminate()
-        async with asyncio.timeout(10), two.serialised(7):
-            assert (await two.load(7)).version == 0
-        holder.cancel()
+        await other.execute(
+            "INSERT INTO chat_leases (chat_id, holder, expires_at) "
+            "VALUES ($1, 'a frozen replica', clock_timestamp() + make_interval(secs => $2))",
+            chat_id,
+            seconds,
+        )
     finally:
-        await one.close()
-        await two.close()
+        await other.close()
+
+
+async def test_a_frozen_or_dead_replica_loses_its_chats_within_a_lease(postgres_url: str) -> None:
+    """A chat whose replica stopped renewing is taken over once its lease lapses, not before."""
+    store = await postgres.PostgresStore.open(postgres_url)
+    try:
+        await hold_elsewhere(postgres_url, 7, 1.0)
+        began = time.monotonic()
+        async with asyncio.timeout(5), store.serialised(7):
+            waited = time.monotonic() - began
+        assert 0.7 < waited < 2.5, waited
+    finally:
+        await store.close()
+
+
+async def test_a_chat_held_elsewhere_starves_no_other_chat(postgres_url: str) -> None:
+    """Updates waiting for a held chat hold no connection: with a pool of two and ten of
+    them waiting, other chats are read, written and released at once."""
+    store = await postgres.PostgresStore.open(postgres_url, pool_size=2)
+    try:
+        await hold_elsewhere(postgres_url, 42, 30.0)
+
+        async def wait_for_the_chat() -> None:
+            async with store.serialised(42):
+                pass
+
+        waiters = [asyncio.create_task(wait_for_the_chat()) for _ in range(10)]
+        await asyncio.sleep(0.3)
+        began = time.monotonic()
+        for chat in range(100, 120):
+            async with store.serialised(chat):
+                stored = await store.load(chat)
+                await store.apply(chat, Conversation(chat, version=stored.version))
+        assert time.monotonic() - began < 2.0
+        assert not any(w.done() for w in waiters), "the held chat is still held"
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+    finally:
+        await store.close()
+
+
+async def test_waiting_for_a_chat_is_bounded(postgres_url: str) -> None:
+    """A chat held longer than an update may wait: ChatHeldElsewhere, left to a resend."""
+    store = await postgres.PostgresStore.open(postgres_url)
+    store.lease_wait = 0.5
+    try:
+        await hold_elsewhere(postgres_url, 9, 30.0)
+        with pytest.raises(ChatHeldElsewhere):
+            async with asyncio.timeout(5), store.serialised(9):
+                pass
+    finally:
+        await store.close()
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.001, 0.005])
-async def test_a_wait_cancelled_as_the_lock_is_granted_leaves_no_lock(
+async def test_a_wait_cancelled_as_the_lease_is_granted_frees_the_chat_soon(
     postgres_url: str, delay: float
 ) -> None:
-    """A task cancelled while the server grants its chat lock (shutdown, a webhook request
-    gone) must not hand the pool a connection that still holds the chat for ever."""
+    """A task cancelled while its lease is granted (shutdown, a webhook request gone)
+    leaves at most a lease nobody renews, which lapses: another replica gets the chat."""
     store = await postgres.PostgresStore.open(postgres_url, pool_size=2)
-    other = await asyncpg.connect(postgres_url)
+    store.lease = 1.0
+    other = await postgres.PostgresStore.open(postgres_url)
     try:
-        await other.execute("SELECT pg_advisory_lock(42)")
+        await hold_elsewhere(postgres_url, 42, 0.3)
 
         async def wait_for_the_chat() -> None:
             async with store.serialised(42):
                 await asyncio.sleep(60)
 
         waiter = asyncio.create_task(wait_for_the_chat())
-        await asyncio.sleep(0.3)  # waiting on the server for the lock
-        await other.execute("SELECT pg_advisory_unlock(42)")  # the server grants it now
-        await asyncio.sleep(delay)
+        await asyncio.sleep(0.3 + delay)
         waiter.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await waiter
-        async with asyncio.timeout(10):  # another replica gets the chat
-            await other.execute("SELECT pg_advisory_lock(42)")
+        async with asyncio.timeout(3), other.serialised(42):  # another replica gets the chat
+            pass
     finally:
         await other.close()
         await store.close()

@@ -37,6 +37,14 @@ class SchemaBehind(Exception):
         )
 
 
+class ChatHeldElsewhere(Exception):
+    """Another process held the chat for as long as an update may wait: the update is
+    left to Telegram's resend. Not the update's fault, so never a reason to set it aside."""
+
+    def __init__(self, waited: float) -> None:
+        super().__init__(f"the chat was held by another replica for {waited:g} s")
+
+
 class Applied(StrEnum):
     """What became of an attempt to apply an update."""
 

@@ -3,11 +3,13 @@
 The same ``Store`` as ``bot.store.sqlite`` with the same tables and the same
 promises: an update's id, its conversation and its usage events commit in
 one statement, so a redelivered update has no second effect. What a server
-adds is a lock that holds across processes: ``serialised(chat_id)`` takes
-PostgreSQL's advisory lock on the chat id, so two replicas handed updates of
-one chat at once apply them one after the other, each reading what the
-other wrote. The lock belongs to the connection, so a replica that dies
-drops it with its connection and nothing waits for a dead process.
+adds is a lock that holds across processes: ``serialised(chat_id)`` takes a
+lease on the chat (a row with an expiry, on the server's clock), so two
+replicas handed updates of one chat at once apply them one after the other,
+each reading what the other wrote. A lease holds no connection, so a chat
+held elsewhere never fills the pool; it is renewed while its turn lasts and
+lapses within seconds when its replica is frozen or gone, so nothing waits
+long for a dead process.
 
 asyncpg rather than psycopg 3: it speaks PostgreSQL's binary protocol itself
 (no libpq on the machine), ships wheels, has the connection pool and LISTEN
@@ -21,17 +23,19 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from typing import Any
 
 import asyncpg
 
 from bot.store.conversations import (
     COLUMNS,
     Applied,
+    ChatHeldElsewhere,
     Conversation,
     SchemaBehind,
     dumps,
@@ -45,13 +49,19 @@ RELOAD_CHANNEL = "advisor_reload"
 """LISTEN/NOTIFY channel on which a replica that reloaded its flows tells the others."""
 
 LOCK_SPACE = 0x41445653
-"""First half of the two-number advisory locks the store takes for itself; chat
-locks use the single 64-bit form, a key space PostgreSQL keeps apart."""
+"""First half of the two-number advisory locks the store takes for itself (migrations,
+the purge); chats are held by leases (``serialised``), not advisory locks."""
 MIGRATION_LOCK = 1
 PURGE_LOCK = 2
 
 POOL_SIZE = 10
 CONNECT_TIMEOUT = 5.0
+LEASE_SECONDS = 5.0
+"""How long a chat's lease lasts unless its holder renews it (every third of it, while
+the turn lasts): a replica frozen or gone loses its chats within this long."""
+LEASE_WAIT_SECONDS = 15.0
+"""How long an update waits for its chat's lease before it is left to Telegram's resend;
+longer than a lease, so a frozen holder's chat is always taken over within one wait."""
 KEEPALIVES = {
     # A replica whose machine vanishes holds its chat locks until the server
     # notices the dead connection: with these, within about 30 seconds.
@@ -106,6 +116,16 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE conversations ADD COLUMN outbox TEXT;
     ALTER TABLE conversations ADD COLUMN outbox_update BIGINT;
     """,
+    # 3: chat leases, which replace session advisory locks: a lease is taken and
+    # released in a statement each, so no connection is held through a turn.
+    # Unlogged: a lease outlives no server restart, nor needs to.
+    """
+    CREATE UNLOGGED TABLE chat_leases (
+        chat_id BIGINT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+    );
+    """,
 )
 
 
@@ -140,18 +160,16 @@ _UPDATE = (
 )
 
 
-class _Held:
-    """The connection that holds one chat's lock, for the store calls made under it."""
+_TAKE_LEASE = """
+INSERT INTO chat_leases AS held (chat_id, holder, expires_at)
+VALUES ($1, $2, clock_timestamp() + make_interval(secs => $3))
+ON CONFLICT (chat_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+WHERE held.expires_at < clock_timestamp()
+RETURNING 1
+"""
+"""Take the chat's lease if it is free or its holder let it expire; no row if held."""
 
-    __slots__ = ("chat_id", "connection", "open")
 
-    def __init__(self, chat_id: int, connection: asyncpg.Connection) -> None:
-        self.chat_id = chat_id
-        self.connection = connection
-        self.open = True
-
-
-_held: ContextVar[_Held | None] = ContextVar("advisor_chat_lock", default=None)
 
 
 class PostgresStore:
@@ -168,6 +186,8 @@ class PostgresStore:
         """Schema versions before and after the migrations run at open."""
         self.replica = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         """Names this process in reload notices, so it ignores its own."""
+        self.lease = LEASE_SECONDS
+        self.lease_wait = LEASE_WAIT_SECONDS
 
     @classmethod
     async def open(
@@ -241,41 +261,64 @@ class PostgresStore:
 
     @asynccontextmanager
     async def serialised(self, chat_id: int) -> AsyncIterator[None]:
-        """Hold the chat's lock, across every replica, for the calls made inside.
+        """Hold the chat's lease, across every replica, for the calls made inside.
 
-        ``pg_advisory_lock`` waits for the replica handling the chat's
-        previous update, never gives up, and is released when this block
-        ends, or when the connection drops if the process dies inside it.
+        A lease is a row taken and released in one statement each, on the
+        database's clock, so no connection is held while waiting for it or
+        while the turn sends its replies: a chat held elsewhere cannot fill
+        this replica's pool, and chats move in parallel far beyond its size.
+        The lease is renewed while the turn lasts; a replica frozen or gone
+        loses it within ``LEASE_SECONDS``, and another takes the chat over.
+        (Its late writes are refused by the version check, and a copy of an
+        applied update sends only what is still in the outbox.) Waiting is
+        bounded: ``ChatHeldElsewhere`` after ``LEASE_WAIT_SECONDS``.
         """
+        holder = f"{self.replica}:{secrets.token_hex(6)}"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lease_wait
+        pause = 0.01
+        while not await self._fetchval(_TAKE_LEASE, chat_id, holder, self.lease):
+            if loop.time() >= deadline:
+                raise ChatHeldElsewhere(self.lease_wait)
+            await asyncio.sleep(min(pause, max(deadline - loop.time(), 0)))
+            pause = min(pause * 2, 0.25)
+        keeper = loop.create_task(self._renew(chat_id, holder))
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            # Shielded: a turn cancelled on the way out still frees its chat.
+            await asyncio.shield(self._release(chat_id, holder))
+
+    async def _renew(self, chat_id: int, holder: str) -> None:
+        """Keep the lease while the turn lasts (a PDF in a queue, a slow Bot API)."""
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            with contextlib.suppress(Exception):  # missed once, tried again; at worst it lapses
+                await self._fetchval(
+                    "UPDATE chat_leases SET expires_at = clock_timestamp() + "
+                    "make_interval(secs => $3) WHERE chat_id = $1 AND holder = $2 RETURNING 1",
+                    chat_id,
+                    holder,
+                    self.lease,
+                )
+
+    async def _release(self, chat_id: int, holder: str) -> None:
+        try:
+            await self._fetchval(
+                "DELETE FROM chat_leases WHERE chat_id = $1 AND holder = $2", chat_id, holder
+            )
+        except Exception as exc:  # the lease lapses by itself
+            log.warning("could not release a chat's lease (%s); it lapses", type(exc).__name__)
+
+    async def _fetchval(self, sql: str, *args: object) -> Any:
         async with self._pool.acquire() as db:
-            try:
-                await db.execute("SELECT pg_advisory_lock($1)", chat_id)
-            except BaseException:
-                # Cancelled while waiting: the server may have granted the lock
-                # as the answer was lost. The pool's reset does not unlock, so
-                # drop the connection, and the server frees the chat with it.
-                db.terminate()
-                raise
-            held = _Held(chat_id, db)
-            token = _held.set(held)
-            try:
-                yield
-            finally:
-                held.open = False
-                _held.reset(token)
-                try:
-                    await db.execute("SELECT pg_advisory_unlock($1)", chat_id)
-                except BaseException:
-                    db.terminate()  # the server drops the lock with the connection
-                    raise
+            return await db.fetchval(sql, *args)
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """The connection holding this task's chat lock, else one from the pool."""
-        held = _held.get()
-        if held is not None and held.open:
-            yield held.connection
-            return
+        """A connection from the pool, for one statement or transaction: none is held
+        through a turn."""
         async with self._pool.acquire() as db:
             yield db
 

@@ -60,7 +60,7 @@ from bot.child_loader import load_in_child
 from bot.flows.catalog import LoadReport
 from bot.flows.findings import Severity
 from bot.settings import Settings
-from bot.store.conversations import Applied, Conversation, Store
+from bot.store.conversations import Applied, ChatHeldElsewhere, Conversation, Store
 from bot.store.usage import report, tally, transition_events
 
 if TYPE_CHECKING:
@@ -449,6 +449,10 @@ class TelegramBot:
                 return
             except NotApplied:
                 raise
+            except ChatHeldElsewhere as exc:
+                # Waited long already; another replica has the chat. Telegram resends.
+                log.warning("update %s was not applied (%s)", update.update_id, exc)
+                raise NotApplied(update.update_id) from exc
             except Exception as exc:
                 if attempt == STORE_ATTEMPTS or self._stopping.is_set():
                     if not self._stopping.is_set() and await self._database_answers():
