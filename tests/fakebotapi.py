@@ -574,6 +574,7 @@ class FakeBotAPI:
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, float] = {}
         self._holds: dict[str, tuple[asyncio.Event, frozenset[int] | None]] = {}
+        self._odd_bodies: dict[str, list[JSON]] = {}
         self._held: dict[str, int] = {}
         self._inflight = 0
         self._last_activity = time.monotonic()
@@ -854,6 +855,11 @@ class FakeBotAPI:
         else:
             self._delays.pop(method.lower(), None)
 
+    def answer_next(self, method: str, body: JSON) -> None:
+        """Answer the next call of ``method`` with ``body`` as it is, status 200, whatever
+        Telegram would say: for answers a real server should never give."""
+        self._odd_bodies.setdefault(method.lower(), []).append(body)
+
     def hold(self, method: str, chats: Iterable[int] | None = None) -> None:
         """Keep every call of ``method`` (to ``chats`` only, if given) waiting, with no
         effect, until :meth:`release`.
@@ -970,8 +976,12 @@ class FakeBotAPI:
             await self._apply_delay(method)
             await self._apply_hold(method, params)
             self._apply_fault(method)
-            result = await handler(params)
-            status, body = 200, {"ok": True, "result": result}
+            odd = self._odd_bodies.get(method.lower())
+            if odd:
+                status, body = 200, odd.pop(0)
+            else:
+                result = await handler(params)
+                status, body = 200, {"ok": True, "result": result}
         except _ApiError as error:
             status, body = error.status, error.body()
         finally:

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+from test_crash import free_port
+
 from bot.child_loader import load_in_child
 from bot.flows.catalog import LoadReport
 
@@ -56,13 +58,14 @@ def edit_text(project: Path, old: str, new: str, file: str = "content/en/plan.ya
 async def test_non_admin_reload_is_refused_and_audited(
     fake_api: FakeBotAPI, tmp_path: Path, project: Path
 ) -> None:
-    """Anyone not in ADVISOR_ADMIN_IDS gets a plain refusal, and the attempt is logged."""
+    """Anyone not in ADVISOR_ADMIN_IDS gets a plain refusal, and the attempt is logged,
+    without their id: the audit log keeps admins' rows, and they are no admin."""
     db = tmp_path / "db.sqlite3"
     async with admin_bot(fake_api, db, project):
         await say(fake_api, USER, "/reload")
         assert last_text(fake_api, USER) == "That command is for admins only."
         await say(fake_api, USER, "/stats")
-    assert audit(db) == [(USER, "reload", "denied"), (USER, "stats", "denied")]
+    assert audit(db) == [(None, "reload", "denied"), (None, "stats", "denied")]
 
 
 async def test_valid_edit_is_live_for_the_next_message(
@@ -197,3 +200,67 @@ async def test_a_slow_reload_holds_up_no_one(
             timeout=30,
         )
     assert audit(db)[-1][:2] == (ADMIN, "reload")
+
+
+async def test_many_reloads_at_once_make_two_loads_and_every_admin_is_answered(
+    fake_api: FakeBotAPI, tmp_path: Path, project: Path
+) -> None:
+    """Thirty SIGHUPs or /reloads while a load runs share the next load: one child
+    process at a time, not thirty (each is a few hundred megabytes)."""
+    loads = 0
+    running_now = 0
+    most = 0
+
+    async def counted() -> LoadReport:
+        nonlocal loads, running_now, most
+        loads += 1
+        running_now += 1
+        most = max(most, running_now)
+        try:
+            await asyncio.sleep(0.3)
+            return await load_in_child(project)
+        finally:
+            running_now -= 1
+
+    db = tmp_path / "db.sqlite3"
+    async with running(
+        fake_api, db, catalog=fixture_catalog(), load_catalog=counted, admin_ids=frozenset({ADMIN})
+    ) as bot:
+        for _ in range(30):
+            bot.reload_on_signal()
+        await reload(fake_api)
+        await fake_api.wait_for(lambda _: not bot._jobs, timeout=30)
+    assert most == 1, "one load at a time"
+    assert loads <= 2, f"{loads} loads for 31 requests"
+    assert [row[1] for row in audit(db)].count("reload (SIGHUP)") == 30, "each is audited"
+
+
+async def test_a_reload_delivered_twice_runs_once(
+    fake_api: FakeBotAPI, tmp_path: Path, project: Path
+) -> None:
+    """A copy of an admin command (Telegram's resend to a webhook, or to another replica)
+    does nothing: the command is recorded as applied before it runs."""
+    db = tmp_path / "db.sqlite3"
+    port = free_port()
+    async with running(
+        fake_api,
+        db,
+        load_catalog=loader(project),
+        admin_ids=frozenset({ADMIN}),
+        webhook_url=f"http://127.0.0.1:{port}/hook",
+        webhook_secret="admin-secret",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+    ):
+        first = await say(fake_api, ADMIN, "/reload")
+        await fake_api.wait_for(
+            lambda _: any((t or "").startswith("Reload") for t in fake_api.chat(ADMIN).texts),
+            timeout=30,
+        )
+        fake_api.redeliver(first)
+        fake_api.redeliver(first)
+        await fake_api.wait_confirmed(timeout=10)
+        await asyncio.sleep(3)  # a second load, were one started, would have ended by now
+        await fake_api.wait_idle(quiet=0.5)
+    assert [row[1] for row in audit(db)].count("reload") == 1
+    assert sum((t or "").startswith("Reloaded") for t in fake_api.chat(ADMIN).texts) == 1

@@ -170,6 +170,11 @@ class Store(Protocol):
         """
         ...
 
+    async def claim(self, update_id: int, chat_id: int, now: float | None = None) -> bool:
+        """Record an update that changes no conversation (an admin command) as applied;
+        False if it was before, so a copy delivered to another replica does nothing."""
+        ...
+
     async def settle(self, chat_id: int, version: int, prompt_message_id: int | None) -> bool:
         """The replies were sent: clear the outbox and, if given, remember which message
         carries the live buttons; only if the chat is still at ``version``."""

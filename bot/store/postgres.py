@@ -170,8 +170,6 @@ RETURNING 1
 """Take the chat's lease if it is free or its holder let it expire; no row if held."""
 
 
-
-
 class PostgresStore:
     """The ``Store`` on a PostgreSQL database, through an asyncpg pool."""
 
@@ -369,6 +367,18 @@ class PostgresStore:
         except asyncpg.UniqueViolationError:
             return Applied.DUPLICATE
         return Applied.APPLIED if written == 1 else Applied.CONFLICT
+
+    async def claim(self, update_id: int, chat_id: int, now: float | None = None) -> bool:
+        """Record an update that changes no conversation (see ``Store.claim``)."""
+        async with self._connection() as db:
+            status = await db.execute(
+                "INSERT INTO applied_updates (update_id, chat_id, applied_at) "
+                "VALUES ($1, $2, $3) ON CONFLICT (update_id) DO NOTHING",
+                update_id,
+                chat_id,
+                time.time() if now is None else now,
+            )
+        return status == "INSERT 0 1"
 
     async def settle(self, chat_id: int, version: int, prompt_message_id: int | None) -> bool:
         """The replies were sent (see ``Store.settle``)."""

@@ -283,6 +283,16 @@ class SQLiteStore:
             (*values, new.chat_id, new.version),
         )
 
+    async def claim(self, update_id: int, chat_id: int, now: float | None = None) -> bool:
+        """Record an update that changes no conversation (see ``Store.claim``)."""
+        async with self._writing:
+            cursor = await self._db.execute(
+                "INSERT OR IGNORE INTO applied_updates (update_id, chat_id, applied_at) "
+                "VALUES (?, ?, ?)",
+                (update_id, chat_id, time.time() if now is None else now),
+            )
+        return cursor.rowcount == 1
+
     async def settle(self, chat_id: int, version: int, prompt_message_id: int | None) -> bool:
         """The replies were sent (see ``Store.settle``)."""
         async with self._writing:

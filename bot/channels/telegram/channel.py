@@ -21,7 +21,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -163,6 +163,11 @@ class TelegramBot:
         self._drawer: ProcessPoolExecutor | None = None
         self._files: dict[tuple[str, str], tuple[str, str]] = {}
         """Telegram's file ids of sent results, by result key and locale, oldest first."""
+        self._reloading = asyncio.Lock()
+        self._reload_asked = 0
+        """Reloads asked for so far; ``_reload_began`` is how many the latest load covers."""
+        self._reload_began = 0
+        self._reload_outcome: _Reloaded | None = None
         self._failed: dict[int, int] = {}
         """Update id to its deliveries that failed while the database answered."""
         self.failed = False
@@ -314,6 +319,16 @@ class TelegramBot:
                     continue
                 except TelegramError as exc:
                     log.warning("getUpdates failed (%s); retrying in %.0f s", exc, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+                    continue
+                except Exception as exc:  # an answer no Bot API should give (no "result")
+                    log.warning(
+                        "getUpdates gave an answer that is no list of updates (%s); "
+                        "retrying in %.0f s",
+                        type(exc).__name__,
+                        delay,
+                    )
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 30.0)
                     continue
@@ -524,7 +539,11 @@ class TelegramBot:
         message = update.message
         command = _command(message) if message is not None else None
         if command is not None and command[0] in ADMIN_COMMANDS:
-            await self.admin(update, command[0], command[1])
+            # Once per update, whichever replica it reaches and however often.
+            if await self.store.claim(update.update_id, chat.id, self.clock()):
+                await self.admin(update, command[0], command[1])
+            else:
+                log.info("update %s was applied before; ignoring the copy", update.update_id)
             return
         # Held against other processes sharing the database (PostgreSQL's chat
         # lock) from the read to the replies, so replicas take the chat in turn.
@@ -770,7 +789,9 @@ class TelegramBot:
             self.holder.catalog, self.advisor.locale_for(Conversation(0), user.language_code)
         )
         if user.id not in self.settings.admin_ids:
-            await self.store.audit(user.id, command, "denied", self.clock())
+            # Recorded without the person's id: they are no admin, and the audit
+            # log keeps admins' rows for good (docs/operations.md, Retention).
+            await self.store.audit(None, command, "denied", self.clock())
             await self.reply(message, words.t(UI.ADMIN_DENIED))
             return
         if command == "reload":
@@ -809,32 +830,53 @@ class TelegramBot:
         update (``engine.resume``), keeping every answer that still fits.
         With ``announce``, a reload that succeeded is announced to the other
         replicas sharing the database, which then reload too.
+
+        Requests coalesce: one load runs at a time, and every request made
+        while it runs is answered by the next load, which starts after all of
+        them. Thirty SIGHUPs or /reloads at once make two loads, not thirty
+        child processes of a few hundred megabytes each.
         """
-        loaded = await self.load_catalog()
-        problems = [f for f in loaded.findings if f.severity is Severity.ERROR]
-        if loaded.catalog is None or problems:
-            listed = "\n".join(str(f) for f in problems[:15])
+        self._reload_asked += 1
+        asked = self._reload_asked
+        async with self._reloading:
+            if self._reload_began < asked:  # no load began since this request: run one
+                self._reload_began = self._reload_asked
+                self._reload_outcome = await self._load_and_swap(announce)
+        outcome = self._reload_outcome
+        assert outcome is not None
+        if outcome.problems is not None:
+            problems = outcome.problems
+            listed = "\n".join(problems[:15])
             more = len(problems) - 15
             if more > 0:
                 listed += f"\n(+{more})"
             text = words.t(UI.ADMIN_REFUSED, count=len(problems), findings=listed)
-            log.warning("reload refused: %d error(s)", len(problems))
             return text, f"refused: {len(problems)} error(s)"
+        text = words.t(
+            UI.ADMIN_RELOADED, flows=outcome.flows, texts=outcome.texts, warnings=outcome.warnings
+        )
+        return text, f"ok: {outcome.flows} flow(s), {outcome.warnings} warning(s)"
+
+    async def _load_and_swap(self, announce: bool) -> _Reloaded:
+        loaded = await self.load_catalog()
+        problems = [f for f in loaded.findings if f.severity is Severity.ERROR]
+        if loaded.catalog is None or problems:
+            log.warning("reload refused: %d error(s)", len(problems))
+            return _Reloaded(problems=[str(f) for f in problems])
         self.holder.catalog = loaded.catalog
         self._files.clear()  # a reworded text changes the files, not the flow's version
         await self.register_commands()  # the command names come from the texts too
-        warnings = len(loaded.findings)
-        texts = sum(len(t) for t in loaded.catalog.texts.values())
         log.info("reloaded %d flow(s)", len(loaded.catalog.flows))
         if announce:
             try:
                 await self.store.announce_reload()
             except Exception as exc:
                 log.warning("could not tell the other replicas about the reload (%s)", exc)
-        text = words.t(
-            UI.ADMIN_RELOADED, flows=len(loaded.catalog.flows), texts=texts, warnings=warnings
+        return _Reloaded(
+            flows=len(loaded.catalog.flows),
+            texts=sum(len(t) for t in loaded.catalog.texts.values()),
+            warnings=len(loaded.findings),
         )
-        return text, f"ok: {len(loaded.catalog.flows)} flow(s), {warnings} warning(s)"
 
     def reload_on_signal(self) -> None:
         """SIGHUP: reload in the background and audit it as the operator's action."""
@@ -969,6 +1011,17 @@ class TelegramBot:
         text = escape(words.t(UI.TELEGRAM_GROUP, link=link))
         with contextlib.suppress(TelegramError):
             await message.reply_text(text, parse_mode=ParseMode.HTML)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reloaded:
+    """What one load of the flows came to, worded for each admin who asked."""
+
+    problems: list[str] | None = None
+    """The errors that refused it; None if it was swapped in."""
+    flows: int = 0
+    texts: int = 0
+    warnings: int = 0
 
 
 class _PollWindow:

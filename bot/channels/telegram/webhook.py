@@ -10,9 +10,11 @@ https://core.telegram.org/bots/api#setwebhook
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +29,13 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 STOP_SECONDS = 5.0
 """How long stopping waits for updates in hand; Telegram resends any cut short."""
+BODY_SECONDS = 10.0
+"""How long a request's body may take to arrive. Telegram sends an update at once; a
+client trickling a body (or sending half of one) would otherwise hold its connection,
+and a thousand of them every file descriptor, for ever."""
+REFUSED_LOG_SECONDS = 60.0
+"""Refused requests are logged at most once in this long, with how many there were:
+a flood of them must not become a flood of log lines."""
 
 Handler = Callable[[Mapping[str, Any]], Awaitable[None]]
 """Handles one update (JSON) to the end: its effect stored, its replies sent.
@@ -50,6 +59,8 @@ class WebhookServer:
         self._listen = listen
         self._port = port
         self._runner: web.AppRunner | None = None
+        self._refused = 0
+        self._refused_logged = -REFUSED_LOG_SECONDS
 
     async def start(self) -> None:
         app = web.Application()
@@ -74,10 +85,24 @@ class WebhookServer:
         answered 200 by the handler: it would fail again on every resend.
         """
         if not hmac.compare_digest(_header_bytes(request.headers.get(SECRET_HEADER)), self._secret):
-            log.warning("refused a webhook request without the right secret token")
+            self._refused += 1
+            now = time.monotonic()
+            if now - self._refused_logged >= REFUSED_LOG_SECONDS:
+                log.warning(
+                    "refused %d webhook request(s) without the right secret token "
+                    "(logged at most once a minute)",
+                    self._refused,
+                )
+                self._refused, self._refused_logged = 0, now
             return web.Response(status=403)
         try:
-            data = json.loads(await request.read())
+            async with asyncio.timeout(BODY_SECONDS):
+                body = await request.read()
+        except TimeoutError:
+            log.warning("refused a webhook request whose body did not arrive in time")
+            return web.Response(status=408)
+        try:
+            data = json.loads(body)
         except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep JSON
             log.warning("refused a webhook body that is not JSON (%s)", type(exc).__name__)
             return web.Response(status=400, text="not an update")
