@@ -11,14 +11,21 @@ https://docs.python-telegram-bot.org/en/stable/telegram.request.baserequest.html
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 log = logging.getLogger(__name__)
+
+_STATUS: ContextVar[int | None] = ContextVar("bot_api_status", default=None)
+"""The HTTP status of the call in hand, for ``parse_json_payload``, which PTB hands the
+body alone. PTB parses in the same task that made the request, so it sees the value set
+there, and concurrent calls (each its own task) never see each other's."""
 
 
 class AiohttpRequest(BaseRequest):
@@ -101,6 +108,7 @@ class AiohttpRequest(BaseRequest):
                 method, url, data=body, headers=headers, timeout=timeout
             ) as response:
                 payload = await response.read()
+                _STATUS.set(response.status)
                 if log.isEnabledFor(logging.DEBUG):
                     # The URL holds the token; the log formatter redacts it.
                     log.debug("%s %s -> %d", method, url, response.status)
@@ -113,6 +121,31 @@ class AiohttpRequest(BaseRequest):
             # The class name helps when the message is empty; URLs never appear
             # here, and logs are redacted anyway.
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        """The Bot API's JSON answer; one that cannot be read is logged by size and status.
+
+        PTB's own logs the whole body at ERROR and, for an error status, quotes
+        it in the exception's message too; a getUpdates body holds people's
+        names and what they wrote, so a truncated or garbled one put them in the
+        log. Here the body is never logged nor quoted. An unreadable body with
+        an error status parses as ``{}``, so PTB raises the usual error for the
+        status (a 502 is still a ``NetworkError``, retried as before).
+        """
+        try:
+            data = json.loads(payload.decode("utf-8", "replace"))
+        except ValueError:
+            status = _STATUS.get()
+            log.warning(
+                "the Bot API answered HTTP %s with %d bytes that are not JSON",
+                status if status is not None else "(status unknown)",
+                len(payload),
+            )
+            if status is not None and not 200 <= status <= 299:
+                return {}
+            raise TelegramError("Invalid server response") from None
+        return data
 
 
 _JSON = {"Content-Type": "application/json"}

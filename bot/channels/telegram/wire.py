@@ -1,0 +1,123 @@
+"""What goes over the wire and back: keyboards, commands, answers to presses, update fields.
+
+Small functions shared by the parts of the Telegram channel; none keeps state.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from pathlib import Path
+from typing import Any
+
+from telegram import (
+    CallbackQuery,
+    MaybeInaccessibleMessage,
+    Message,
+)
+from telegram.error import TelegramError
+
+from bot.advice.engine import Session, SessionError
+from bot.channels.telegram.dialogue import (
+    Buttons,
+)
+
+log = logging.getLogger(__name__)
+
+
+def update_id_of(data: object) -> int | None:
+    """An update's id, if it has one worth the name."""
+    if isinstance(data, dict):
+        update_id = data.get("update_id")
+        if isinstance(update_id, int) and not isinstance(update_id, bool):
+            return update_id
+    return None
+
+
+def where(exc: BaseException) -> str:
+    """An exception's type and where it was raised, never its message.
+
+    Messages can quote what a person wrote (a ``KeyError`` of their answer),
+    and the logs promise none of that.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {Path(last.filename).name}:{last.lineno}"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """A message's text as it can be stored: a lone surrogate (which JSON may carry,
+    but no database encoding can hold) becomes U+FFFD. Otherwise that answer could
+    never be saved, and its update would come back for ever."""
+    return _SURROGATE.sub("\ufffd", text) if not text.isascii() else text
+
+
+def session_of(stored: object) -> Session | None:
+    if not isinstance(stored, dict):
+        return None
+    try:
+        return Session.from_json(stored)
+    except SessionError:
+        return None
+
+
+def is_number(text: str) -> bool:
+    try:
+        return float(text) > 0
+    except ValueError:
+        return False
+
+
+def command_of(message: Message) -> tuple[str, str] | None:
+    """``("start", "plan")`` for ``/start plan`` or ``/start@bot plan``; None if not a command."""
+    text = message.text or ""
+    if not text.startswith("/"):
+        return None
+    head, _, payload = text[1:].partition(" ")
+    name = head.split("@", 1)[0].lower()
+    return name, payload.strip()
+
+
+async def answer_query(query: CallbackQuery, text: str | None) -> None:
+    """Every press must be answered, or the button spins for the person."""
+    try:
+        await query.answer(text[:200] if text else None)
+    except TelegramError as exc:
+        log.debug("could not answer a button press: %s", exc)
+
+
+def keyboard(buttons: Buttons | None) -> dict[str, Any] | None:
+    """An inline keyboard as the Bot API's JSON.
+    https://core.telegram.org/bots/api#inlinekeyboardmarkup
+    """
+    if not buttons:
+        return None
+    return {
+        "inline_keyboard": [
+            [{"text": label, "callback_data": data} for label, data in row] for row in buttons
+        ]
+    }
+
+
+def buttons_of(message: MaybeInaccessibleMessage | None) -> Buttons:
+    """The inline keyboard a message shows, as rows of (label, callback data)."""
+    markup = getattr(message, "reply_markup", None)
+    if markup is None:
+        return []
+    return [
+        [(button.text, button.callback_data) for button in row if button.callback_data]
+        for row in markup.inline_keyboard
+    ]
+
+
+def seconds(value: object) -> float:
+    try:
+        return float(value.total_seconds())  # type: ignore[attr-defined]
+    except AttributeError:
+        return float(value)  # type: ignore[arg-type]
