@@ -39,10 +39,19 @@ def default_content_dir() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class Place:
-    """Which flow files and which content folder to load."""
+    """Which flow files and which content folder to load.
+
+    ``flows_root`` and ``content_root`` are the folders being loaded: a flow
+    or text file, or a folder of them, that is a link resolving outside its
+    root is refused, so a planted link cannot make ``flows check`` or a
+    ``/reload`` reply quote a file from elsewhere on the machine. ``None``
+    checks no links (a ``Place`` built by hand, from files the caller chose).
+    """
 
     flow_files: tuple[Path, ...]
     content_dir: Path
+    flows_root: Path | None = None
+    content_root: Path | None = None
 
 
 def resolve(path: Path | None = None) -> Place:
@@ -50,35 +59,53 @@ def resolve(path: Path | None = None) -> Place:
 
     Nothing: the project's flows and content. A folder with ``flows/``
     inside: that copy of a project. A folder of flow files: those, with the
-    ``content/`` beside it if there is one. A file: that flow alone.
+    ``content/`` beside it if there is one. A file: that flow alone. Links
+    must stay inside what was named: the project folder, or else the flows
+    folder (a file's own folder) and the content folder.
     """
     if path is None:
-        return Place(_yaml_files(default_flows_dir()), default_content_dir())
+        flows, content = default_flows_dir(), default_content_dir()
+        return Place(_yaml_files(flows), content, flows, content)
     if path.is_dir() and (path / "flows").is_dir():
         content = path / "content"
-        return Place(
-            _yaml_files(path / "flows"), content if content.is_dir() else default_content_dir()
-        )
+        if content.is_dir():
+            return Place(_yaml_files(path / "flows"), content, path, path)
+        fallback = default_content_dir()
+        return Place(_yaml_files(path / "flows"), fallback, path, fallback)
     if path.is_dir():
         sibling = path.parent / "content"
-        return Place(_yaml_files(path), sibling if sibling.is_dir() else default_content_dir())
+        content = sibling if sibling.is_dir() else default_content_dir()
+        return Place(_yaml_files(path), content, path, content)
     sibling = path.parent.parent / "content"
-    return Place((path,), sibling if sibling.is_dir() else default_content_dir())
+    content = sibling if sibling.is_dir() else default_content_dir()
+    return Place((path,), content, path.parent, content)
 
 
 def _yaml_files(folder: Path) -> tuple[Path, ...]:
-    return tuple(sorted(p for p in folder.glob("*.yaml") if p.is_file()))
+    """The ``*.yaml`` entries of ``folder`` that are not folders.
+
+    A pipe, socket or device is listed too, so that reading it says "not a
+    file" rather than leaving it out without a word.
+    """
+    return tuple(sorted(p for p in folder.glob("*.yaml") if not p.is_dir()))
 
 
 def read_place(place: Place, *, lenient: bool = False, plain_language: bool = False) -> LoadReport:
     """Read and load the flows and content a ``Place`` names (the switches: see ``load``)."""
     findings: list[Finding] = []
-    flows = [s for p in place.flow_files if (s := read_source(p, findings, None)) is not None]
+    flows = [
+        s
+        for p in place.flow_files
+        if (s := read_source(p, findings, None, within=place.flows_root)) is not None
+    ]
     content: list[Source] = []
     if place.content_dir.is_dir():
         for locale_dir in sorted(d for d in place.content_dir.iterdir() if d.is_dir()):
+            if outside(locale_dir, place.content_root):
+                findings.append(Finding(str(_named(locale_dir)), 1, OUTSIDE))
+                continue
             for file in _yaml_files(locale_dir):
-                source = read_source(file, findings, locale_dir.name)
+                source = read_source(file, findings, locale_dir.name, within=place.content_root)
                 if source is not None:
                     content.append(source)
     if not place.flow_files:
@@ -91,7 +118,11 @@ def read_place(place: Place, *, lenient: bool = False, plain_language: bool = Fa
             )
         )
     glossary_file = place.content_dir / GLOSSARY
-    glossary = read_source(glossary_file, findings, None) if glossary_file.is_file() else None
+    glossary = (
+        read_source(glossary_file, findings, None, within=place.content_root)
+        if os.path.lexists(glossary_file) and not glossary_file.is_dir()
+        else None
+    )
     report = load(
         flows,
         content,
@@ -104,9 +135,46 @@ def read_place(place: Place, *, lenient: bool = False, plain_language: bool = Fa
     return LoadReport(report.catalog if not findings else None, findings + report.findings)
 
 
-def read_source(path: Path, findings: list[Finding], locale: str | None) -> Source | None:
-    """A flow, text or scenario file as a ``Source``; None, with a finding, if unreadable."""
-    name = str(shown(path))
+OUTSIDE = "a link to outside the project folder; copy the file in instead"
+"""Why a link out of the folder being loaded is refused, rather than followed and quoted."""
+
+
+def outside(path: Path, root: Path | None) -> bool:
+    """Whether ``path``, links followed, lies outside ``root`` (never, when ``root`` is None).
+
+    A link loop counts as outside: it leads nowhere the project holds.
+    """
+    if root is None:
+        return False
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a loop, before Python 3.13
+        return True
+    return False
+
+
+def _named(path: Path) -> Path:
+    """A path as the admin would type it, by its own name even if it is a link.
+
+    ``shown`` resolves links, so a link out of the project would be named by
+    its target; that tells nothing about where the link is.
+    """
+    return shown(path.parent) / path.name
+
+
+def read_source(
+    path: Path, findings: list[Finding], locale: str | None, *, within: Path | None = None
+) -> Source | None:
+    """A flow, text or scenario file as a ``Source``; None, with a finding, if unreadable.
+
+    With ``within``, a file that resolves outside that folder (a link, or a
+    file in a linked folder) is refused before it is opened, so nothing of
+    its target can reach a finding.
+    """
+    if outside(path, within):
+        findings.append(Finding(str(_named(path)), 1, OUTSIDE))
+        return None
+    name = str(_named(path))
     data = b""
     try:
         data = read_capped(path)
@@ -135,13 +203,22 @@ class NotAFile(OSError):
     """A path that is a device, a pipe or the like: reading it might never end."""
 
 
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+"""Non-blocking, so opening a named pipe returns at once (no writer needed) and ``fstat``
+can refuse it; without it, ``open`` waits for a writer that may never come."""
+
+
 def read_capped(path: Path) -> bytes | None:
     """A regular file's bytes, or None if it holds more than ``MAX_BYTES``.
 
     Reads at most one byte past the limit, whatever the file claims to be, so
     ``/dev/zero`` or a file growing as it is read cannot hold the check forever.
+    A pipe, socket or device is ``NotAFile`` before it is opened (``stat``), and
+    again after (``fstat`` of what was opened, in case the path changed between).
     """
-    with path.open("rb") as file:
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise NotAFile(str(path))
+    with os.fdopen(os.open(path, _OPEN_FLAGS), "rb") as file:
         if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
             raise NotAFile(str(path))
         data = file.read(MAX_BYTES + 1)

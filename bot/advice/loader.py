@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, fields
 
@@ -20,7 +21,7 @@ from bot.advice.explore import STEP_BUDGET, ProofBudgetExceeded
 from bot.advice.proofs import prove
 from bot.advice.render import CARD_CAUTIONS, CARD_LIMIT, CARD_REASONS, Renderer
 from bot.advice.uitext import UI
-from bot.flows.catalog import SYNONYMS, Catalog, LoadReport, build_catalog
+from bot.flows.catalog import SYNONYMS, Catalog, LoadReport, build_catalog, plain_words
 from bot.flows.checks import check_flow, text_refs
 from bot.flows.content import TextEntry, collect_texts
 from bot.flows.findings import Finding, Severity, errors
@@ -30,7 +31,7 @@ from bot.flows.model import Flow
 from bot.flows.plain import check_plain
 from bot.flows.schema_errors import findings_from
 from bot.flows.validation import FLOW
-from bot.flows.yamltext import Document, YamlProblem, parse
+from bot.flows.yamltext import Document, Path, YamlProblem, parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,8 @@ def load(
     """
     findings: list[Finding] = []
     unread: dict[str, list[str]] = {}
-    texts = _load_texts(content_sources, findings, unread)
+    synonym_lines: dict[tuple[str, str], tuple[int, ...]] = {}
+    texts = _load_texts(content_sources, findings, unread, synonym_lines)
     if glossary is not None:
         _check_glossary(glossary, texts, findings)
     _check_command_words(texts, findings)
@@ -107,6 +109,7 @@ def load(
             continue
         flows[flow.id] = (flow, source, doc)
         _check_texts(flow, source.name, doc, texts, findings, unread)
+        _check_synonyms(flow, texts, synonym_lines, findings)
     for locale, names in sorted(unread.items()):
         findings.append(
             Finding(
@@ -211,9 +214,16 @@ def _load_flow(
 
 
 def _load_texts(
-    sources: Sequence[Source], findings: list[Finding], unread: dict[str, list[str]]
+    sources: Sequence[Source],
+    findings: list[Finding],
+    unread: dict[str, list[str]],
+    synonym_lines: dict[tuple[str, str], tuple[int, ...]],
 ) -> dict[str, dict[str, TextEntry]]:
-    """Every locale's texts; ``unread`` gets, per locale, the files that could not be read."""
+    """Every locale's texts; ``unread`` gets, per locale, the files that could not be read.
+
+    ``synonym_lines`` gets, per (file, text id) of a synonym list, the line of each of
+    its words, so a finding about one word points at that word, not at its list's key.
+    """
     texts: dict[str, dict[str, TextEntry]] = {}
     for source in sources:
         locale = source.locale or "en"
@@ -225,7 +235,24 @@ def _load_texts(
             texts.setdefault(locale, {})
             continue
         collect_texts(source.name, doc, texts.setdefault(locale, {}), findings)
+        for text_id, lines in _synonym_lines(doc, doc.data, ()):
+            synonym_lines.setdefault((source.name, text_id), lines)
     return texts
+
+
+def _synonym_lines(
+    doc: Document, data: object, path: Path
+) -> Iterable[tuple[str, tuple[int, ...]]]:
+    """Each synonym list's text id (keys joined with dots, as ``collect_texts`` joins them)
+    and the line of each of its words. Depth is bounded by ``parse``."""
+    if not isinstance(data, Mapping):
+        return
+    for key, value in data.items():
+        here = (*path, key)
+        if isinstance(value, Mapping):
+            yield from _synonym_lines(doc, value, here)
+        elif isinstance(value, list) and key.rsplit(".", 1)[-1] == SYNONYMS:
+            yield ".".join(here), tuple(doc.line((*here, i)) for i in range(len(value)))
 
 
 COMMAND_TEXTS = "ui.command."
@@ -272,6 +299,132 @@ def _check_command_words(
                         "give each command its own word in every language",
                     )
                 )
+
+
+TYPED_COMMANDS = (UI.COMMAND_BACK, UI.COMMAND_RESTART, UI.COMMAND_HELP, UI.COMMAND_QUIT)
+"""The words the terminal takes as a command before it reads a line as an answer, in
+the chat's locale or as the English id (``bot/channels/terminal.py``): a synonym
+that is one of them can never be typed as the answer."""
+
+
+def _fold(words: str) -> str:
+    """``plain_words`` without accents, as the terminal compares command words (nôl, nol)."""
+    decomposed = unicodedata.normalize("NFKD", plain_words(words))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _check_synonyms(
+    flow: Flow,
+    texts: Mapping[str, Mapping[str, TextEntry]],
+    synonym_lines: Mapping[tuple[str, str], tuple[int, ...]],
+    findings: list[Finding],
+) -> None:
+    """Each word typed for a question names one option, and is not a command word.
+
+    The matcher looks a typed answer up by ``plain_words`` in one table per
+    question and locale; two options with the same entry would leave one
+    silently chosen, whichever was compiled last. So a synonym equal to
+    another option's label or synonym, a label equal to another's, a synonym
+    the terminal reads as a command, or one that is a number (numbers pick
+    the option shown with them) is an error at the synonym's own line,
+    naming where the word it collides with is written.
+    """
+    for locale, table in sorted(texts.items()):
+        commands = {_fold(u.value.rsplit(".", 1)[-1]): u.value for u in TYPED_COMMANDS}
+        commands |= {_fold(table[u].text): u.value for u in TYPED_COMMANDS if u in table}
+        for question in flow.questions:
+            where = f"question '{question.id}' of flow '{flow.id}' ({locale})"
+            owner: dict[str, _Owner] = {}
+            for option in question.options:
+                label = table.get(option.label)
+                key = plain_words(label.text) if label else ""
+                if not label or not key:
+                    continue
+                first = owner.setdefault(
+                    key, _Owner(option.id, "the label of", label.file, label.line)
+                )
+                if first.option != option.id:
+                    findings.append(
+                        Finding(
+                            label.file,
+                            label.line,
+                            f"the label of option '{option.id}' ('{label.text}') reads the same "
+                            f"as the label of option '{first.option}' ({first.file}:{first.line}) "
+                            f"in {where}: typed, it would pick one of them without asking",
+                            "give the two options labels that differ in their words",
+                        )
+                    )
+            for option in question.options:
+                text_id = f"{option.label}.{SYNONYMS}"
+                entry = table.get(text_id)
+                if entry is None:
+                    continue
+                words = entry.text.split("\n")
+                lines = synonym_lines.get((entry.file, text_id), ())
+                for index, word in enumerate(words):
+                    line = lines[index] if len(lines) == len(words) else entry.line
+                    problem = _synonym_problem(word, option.id, owner, commands)
+                    if problem is not None:
+                        message, hint, severity = problem
+                        findings.append(
+                            Finding(
+                                entry.file,
+                                line,
+                                f"synonym '{word}' of option '{option.id}' in {where} {message}",
+                                hint,
+                                severity,
+                            )
+                        )
+                    if typed := plain_words(word):
+                        owner.setdefault(typed, _Owner(option.id, "a synonym of", entry.file, line))
+
+
+@dataclass(frozen=True, slots=True)
+class _Owner:
+    """The option a typed word already names, and where that word is written."""
+
+    option: str
+    what: str
+    file: str
+    line: int
+
+
+def _synonym_problem(
+    word: str, option_id: str, owner: Mapping[str, _Owner], commands: Mapping[str, str]
+) -> tuple[str, str, Severity] | None:
+    """Why typing ``word`` would not pick ``option_id`` alone: (message, hint, severity)."""
+    key = plain_words(word)
+    if not key:
+        return (
+            "has no letters or digits, so no answer can match it",
+            "remove it",
+            Severity.WARNING,
+        )
+    if key.replace(" ", "").isdecimal():
+        return (
+            "is a number: typed, a number picks the option shown with it",
+            "remove it; people can already type the option's number",
+            Severity.ERROR,
+        )
+    command = commands.get(_fold(key))
+    if command is not None:
+        return (
+            f"is the command word of {command}: typed in the terminal, it runs the command "
+            "instead of picking the option",
+            "remove it, or make it a longer phrase",
+            Severity.ERROR,
+        )
+    other = owner.get(key)
+    if other is not None and other.option != option_id:
+        return (
+            f"is also {other.what} option '{other.option}' ({other.file}:{other.line}): typed, "
+            "it would pick one of the two without asking",
+            "remove it from one of the two options, or from both if it fits both"
+            if other.what == "a synonym of"
+            else f"remove it: the label already picks option '{other.option}'",
+            Severity.ERROR,
+        )
+    return None
 
 
 def _check_glossary(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from bot.flows.content import TextEntry
 from bot.flows.findings import Finding, Severity
-from bot.flows.yamltext import Document
+from bot.flows.yamltext import Document, Path
 
 SOFT = {"p": "b", "t": "d", "c": "g", "b": "f", "d": "dd", "g": "", "m": "f", "ll": "l", "rh": "r"}
 """Soft mutation (treiglad meddal): ``cynnig`` → ``gynnig``, ``gwaith`` → ``waith``."""
@@ -69,6 +69,8 @@ def term_pattern(term: str, *, welsh: bool) -> str:
     stem = term.strip()
     open_end = stem.endswith("*")
     words = stem.rstrip("*").split()
+    if not words:
+        raise ValueError(f"no word in glossary term {term!r}: read_glossary refuses it")
     first = mutations(words[0]) if welsh else {words[0].lower()}
     head = "|".join(re.escape(f) for f in sorted(first, key=len, reverse=True))
     tail = "".join(r"\s+" + re.escape(w) for w in words[1:])
@@ -101,7 +103,12 @@ class Glossary:
 
 
 def read_glossary(file: str, doc: Document) -> tuple[Glossary, list[Finding]]:
-    """The glossary in ``doc``, with a finding for each entry that is malformed."""
+    """The glossary in ``doc``, with a finding for each entry that is malformed.
+
+    Only terms that ``term_pattern`` can match reach the ``Glossary``: an
+    admin's slip (``'*'``, an empty word, a number) is a finding at its line,
+    never an exception in the check that follows.
+    """
     findings: list[Finding] = []
     entries = doc.data.get("terms") if isinstance(doc.data, Mapping) else None
     if not isinstance(entries, list):
@@ -120,26 +127,93 @@ def read_glossary(file: str, doc: Document) -> tuple[Glossary, list[Finding]]:
             findings.append(
                 Finding(file, line, f"unknown glossary field(s): {', '.join(unknown)}", _SHAPE)
             )
-        lists = {key: _words(entry.get(key)) for key in ("en", "cy", "forbidden")}
-        if any(v is None for v in lists.values()) or not lists["en"] or not lists["cy"]:
+        lists: dict[str, tuple[str, ...]] = {}
+        problems: list[Finding] = []
+        for key in ("en", "cy", "forbidden"):
+            lists[key] = _words(file, doc, ("terms", i, key), entry.get(key), problems)
+        findings.extend(problems)
+        if problems:
+            continue
+        if not lists["en"] or not lists["cy"]:
             findings.append(Finding(file, line, "en and cy need a word or a list of words", _SHAPE))
             continue
-        terms.append(Term(lists["en"] or (), lists["cy"] or (), lists["forbidden"] or (), line))
+        terms.append(Term(lists["en"], lists["cy"], lists["forbidden"], line))
     return Glossary(file, tuple(terms)), findings
 
 
 _SHAPE = "terms: [{en: [consult*], cy: [ymgynghor*], forbidden: [...]}]; see docs/admin.md"
+_WORD = re.compile(r"\w")
 
 
-def _words(value: object) -> tuple[str, ...] | None:
-    """A field's words: one string or a list of them; ``None`` when it is neither."""
+def _words(
+    file: str, doc: Document, path: Path, value: object, problems: list[Finding]
+) -> tuple[str, ...]:
+    """A field's words: one string or a list of them, each a term ``term_pattern`` can match.
+
+    Each word that is not one is a finding at its own line in ``problems``.
+    """
     if value is None:
         return ()
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        return None
-    return tuple(v.strip() for v in value)
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        problems.append(
+            Finding(
+                file,
+                doc.line(path),
+                f"'{path[-1]}' must be a word or a list of words, not {_kind(value)}",
+                _SHAPE,
+            )
+        )
+        return ()
+    words: list[str] = []
+    for j, item in enumerate(items):
+        where = doc.line(path if isinstance(value, str) else (*path, j))
+        problem = _term_problem(item)
+        if problem is None:
+            words.append(str(item).strip())
+        else:
+            problems.append(Finding(file, where, f"'{path[-1]}': {problem}", _TERM))
+    return tuple(words)
+
+
+_TERM = "a word or phrase, with '*' only at its end to let the last word go on: consult*"
+
+
+def _term_problem(item: object) -> str | None:
+    """What makes ``item`` no glossary term, or None if it is one.
+
+    ``term_pattern`` escapes every character, so a regex metacharacter only
+    matches itself; what it cannot take is a term with no word in it.
+    """
+    if not isinstance(item, str):
+        return f"{_kind(item)} is not a word; quote it if it is one"
+    stem = item.strip()
+    if not stem:
+        return "an empty word"
+    body = stem.rstrip("*")
+    shown = stem if len(stem) <= 40 else stem[:39] + "…"
+    if not body.strip():
+        return f"'{shown}' has no word before the '*'"
+    if "*" in body:
+        return f"'{shown}' has a '*' inside it; a '*' may only end a term"
+    if not _WORD.search(body):
+        return f"'{shown}' has no letter or digit, so it would match punctuation, not a word"
+    return None
+
+
+def _kind(value: object) -> str:
+    """What YAML made of a value, in an admin's words."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "an empty value"
+    return f"a {type(value).__name__}"
 
 
 def check_glossary(
