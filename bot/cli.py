@@ -13,7 +13,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.flows.findings import Finding, Severity, errors
-from bot.settings import SettingsError, environment, from_env
+from bot.settings import (
+    SettingsError,
+    connectable,
+    database_error,
+    database_passwords,
+    environment,
+    from_env,
+    is_postgres_url,
+)
 
 DESCRIPTION = """\
 Engagement Advisor: advice on whether to inform, consult or co-produce.
@@ -21,6 +29,10 @@ Engagement Advisor: advice on whether to inform, consult or co-produce.
 With no command: the Telegram bot when TELEGRAM_BOT_TOKEN is set (in the
 environment or .env), otherwise a chat in this terminal."""
 
+
+CONFIGURED_DB = "env"
+"""``studio --db`` alone: the database the bot is configured with, read from the
+environment, so a password never has to be typed on a command line."""
 
 LENIENT_HELP = (
     "while drafting: report an unreachable question, a caution or reason that can never show "
@@ -106,8 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     studio.add_argument("--port", type=int, default=8765, help="the port (default: 8765)")
     studio.add_argument(
         "--db",
-        metavar="PATH_OR_URL",
-        help="the bot's SQLite file or postgresql:// URL, for the usage charts on /stats",
+        nargs="?",
+        const=CONFIGURED_DB,
+        metavar="FILE",
+        help="chart usage on /stats from the bot's database: --db alone (or --db env) reads "
+        "the one configured for the bot (ADVISOR_DATABASE_URL, else the SQLite file at "
+        "ADVISOR_DB_PATH, from the environment or .env); --db FILE reads that SQLite file. A "
+        "postgresql:// URL with a password is refused here, since every user of the machine "
+        "can read a command line in ps: put it in ADVISOR_DATABASE_URL or .env instead.",
     )
 
     flows = commands.add_parser("flows", help="check the flows and texts admins edit")
@@ -410,18 +428,18 @@ def studio(port: int, db: str | None) -> int:
     from bot.service import open_store
     from bot.store.conversations import NotADatabase, SchemaBehind
 
-    url = db if db is not None and db.startswith(("postgresql://", "postgres://")) else None
-    if db is not None and url is None and not Path(db).is_file():
-        print(f"no database at {db}", file=sys.stderr)
-        return 1
+    chosen = _studio_database(db) if db is not None else None
+    if isinstance(chosen, int):
+        return chosen
+    where: tuple[str | None, Path] | None = chosen
 
     async def main() -> None:
         try:
-            store = await open_store(url, Path(db), read_only=True) if db is not None else None
+            store = await open_store(*where, read_only=True) if where is not None else None
         except (NotADatabase, SchemaBehind):
             raise
         except Exception as exc:  # unreadable file, corrupt database, server down
-            raise NotADatabase(_database_error(exc)) from exc
+            raise NotADatabase(database_error(exc, where[0] if where else None)) from exc
         try:
             task = asyncio.create_task(serve(port, store))
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
@@ -441,6 +459,38 @@ def studio(port: int, db: str | None) -> int:
         print(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _studio_database(db: str) -> tuple[str | None, Path] | int:
+    """(PostgreSQL URL or None, SQLite file) that ``studio --db`` names; else an exit
+    status, after saying why in one line.
+
+    A URL with a password is refused rather than used: the command line of a
+    running process is readable by every user of the machine (``ps``), for as
+    long as the studio runs. ``--db`` alone reads it from the environment.
+    """
+    if db == CONFIGURED_DB:
+        where = _database()
+        if where is None:
+            return 2
+        url, path = where
+        if url is None and not path.is_file():
+            print(f"no database at {path}; set ADVISOR_DB_PATH", file=sys.stderr)
+            return 1
+        return url, path
+    if is_postgres_url(db):
+        if database_passwords(db):
+            print(
+                "studio --db: a URL with a password shows in ps to every user of this machine; "
+                "put it in ADVISOR_DATABASE_URL (or .env) and give --db alone",
+                file=sys.stderr,
+            )
+            return 2
+        return db, Path()
+    if not Path(db).is_file():
+        print(f"no database at {db}", file=sys.stderr)
+        return 1
+    return None, Path(db)
 
 
 def stats(days: float, with_audit: bool) -> int:
@@ -482,7 +532,7 @@ def stats(days: float, with_audit: bool) -> int:
         print(f"cannot read the figures: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # unreadable file, corrupt database, server down
-        print(f"cannot read the figures: {_database_error(exc)}", file=sys.stderr)
+        print(f"cannot read the figures: {database_error(exc, url)}", file=sys.stderr)
         return 1
     print(report(tally(rows), days, Renderer(loaded.catalog, loaded.catalog.default_locale)))
     if with_audit:
@@ -523,7 +573,7 @@ def db_migrate() -> int:
     try:
         before, after = asyncio.run(migrate())
     except Exception as exc:
-        print(f"cannot migrate: {_database_error(exc)}", file=sys.stderr)
+        print(f"cannot migrate: {database_error(exc, where[0])}", file=sys.stderr)
         return 1
     if before == after:
         print(f"database schema at version {after}: nothing to migrate")
@@ -576,12 +626,6 @@ def _check_postgres(url: str) -> str:
     from bot.store.postgres import check
 
     try:
-        return f"database: ok ({asyncio.run(check(url))})"
+        return f"database: ok ({asyncio.run(check(connectable(url)))})"
     except Exception as exc:
-        return f"database: {_database_error(exc)}"
-
-
-def _database_error(exc: BaseException) -> str:
-    """What went wrong reaching the database, without the URL (it may hold a password)."""
-    text = str(exc).strip() or type(exc).__name__
-    return f"{type(exc).__name__}: {text}"[:300]
+        return f"database: {database_error(exc, url)}"

@@ -27,6 +27,7 @@ import traceback
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, TextIO
+from urllib.parse import quote, unquote
 
 REDACTED = "[redacted]"
 _TOKEN_SHAPE = re.compile(r"(?<![0-9])[0-9]{5,}(?::|%3a)[A-Za-z0-9_-]{20,}", re.IGNORECASE)
@@ -38,17 +39,26 @@ QUIET_LIBRARIES = ("telegram", "aiosqlite", "httpx", "httpcore", "hpack", "fontT
 
 
 class Redactor:
-    """Replaces the known secrets, in any letter case, and anything shaped like a token."""
+    """Replaces the known secrets, in any letter case, and anything shaped like a token.
+
+    Each secret is also replaced percent-decoded and percent-encoded: a
+    database password is written in a URL either way (``pa%2Fss`` is the
+    password ``pa/ss``), the driver is handed it encoded, and an error text
+    may quote any of the three.
+    """
 
     def __init__(self, secrets: Iterable[str]) -> None:
         variants: set[str] = set()
         for secret in secrets:
             if not secret:
                 continue
-            variants |= {secret, secret.replace(":", "%3A")}
+            decoded = unquote(secret)
+            for form in (secret, decoded, quote(decoded, safe=""), quote(secret, safe="")):
+                variants |= {form, form.replace(":", "%3A")}
             _, _, tail = secret.partition(":")
             if len(tail) >= 8:  # the token's secret half alone
                 variants.add(tail)
+        variants.discard("")
         ordered = sorted(variants, key=len, reverse=True)
         self._secrets = (
             re.compile("|".join(re.escape(s) for s in ordered), re.IGNORECASE) if ordered else None

@@ -19,7 +19,7 @@ from telegram.error import InvalidToken, TelegramError
 from bot import logs
 from bot.channels.telegram.channel import CatalogHolder, TelegramBot
 from bot.flows.catalog import Catalog
-from bot.settings import Settings
+from bot.settings import Settings, connectable, database_error
 from bot.store.conversations import Store
 
 log = logging.getLogger(__name__)
@@ -33,11 +33,14 @@ async def open_store(database_url: str | None, db_path: Path, *, read_only: bool
     """PostgreSQL when a URL is given, else the SQLite file; migrated unless ``read_only``.
 
     Each driver is imported only when chosen, so a SQLite bot never loads asyncpg.
+    The URL is handed over with its password encoded, so one written with an
+    unencoded ``/``, ``#``, ``?`` or ``@`` reaches the server whole rather than
+    in pieces in the host, the port and the error text.
     """
     if database_url:
         from bot.store.postgres import PostgresStore
 
-        return await PostgresStore.open(database_url, read_only=read_only)
+        return await PostgresStore.open(connectable(database_url), read_only=read_only)
     from bot.store.sqlite import SQLiteStore
 
     return await SQLiteStore.open(db_path, read_only=read_only)
@@ -48,8 +51,12 @@ async def serve(settings: Settings, catalog: Catalog) -> int:
     try:
         store = await open_store(settings.database_url, settings.db_path)
     except Exception as exc:  # a server down, a wrong password, a file it may not write
-        # One line, not a traceback; the formatter redacts the database password.
-        log.error("cannot start: the database did not answer (%s: %s)", type(exc).__name__, exc)
+        # One line, not a traceback, without the URL; the formatter redacts the
+        # password again, in every spelling.
+        log.error(
+            "cannot start: the database did not answer (%s)",
+            database_error(exc, settings.database_url),
+        )
         return 1
     bot = TelegramBot(settings, CatalogHolder(catalog), store)
     loop = asyncio.get_running_loop()

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from dotenv import dotenv_values
 
@@ -59,9 +59,9 @@ class Settings:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Values that must never be logged."""
-        password = urlsplit(self.database_url).password if self.database_url else None
-        return tuple(s for s in (self.token, self.webhook_secret, password) if s)
+        """Values that must never be logged (the log redacts each in every spelling)."""
+        passwords = database_passwords(self.database_url) if self.database_url else ()
+        return tuple(s for s in (self.token, self.webhook_secret, *passwords) if s)
 
 
 def environment(env_file: Path | None = Path(".env")) -> dict[str, str]:
@@ -113,16 +113,104 @@ def db_path(env: Mapping[str, str]) -> Path:
 
 
 def database_url(env: Mapping[str, str]) -> str | None:
-    """ADVISOR_DATABASE_URL: a PostgreSQL server's URL, or None for the SQLite file."""
+    """ADVISOR_DATABASE_URL: a PostgreSQL server's URL as written, or None for the SQLite file.
+
+    Kept as the operator wrote it, so the log can redact the password as
+    written; ``connectable`` is what the driver is given. A URL that cannot
+    be read is one line naming the variable, never the URL (it holds the
+    password) and never a traceback.
+    """
     url = env.get("ADVISOR_DATABASE_URL", "").strip()
     if not url:
         return None
-    if urlsplit(url).scheme not in ("postgresql", "postgres"):
+    if not is_postgres_url(url):
         raise SettingsError(
             "ADVISOR_DATABASE_URL: must be a postgresql://user:password@host:port/database URL; "
             "leave it unset to keep the SQLite file at ADVISOR_DB_PATH"
         )
+    try:
+        urlsplit(connectable(url))
+    except ValueError:
+        # urllib's reason ("Invalid IPv6 URL") says nothing an operator can act on.
+        raise SettingsError(
+            "ADVISOR_DATABASE_URL: the host part after the last @ cannot be read (an unmatched "
+            "[ or ]?); write it as postgresql://user:password@host:port/database"
+        ) from None
     return url
+
+
+def is_postgres_url(text: str) -> bool:
+    """Whether ``text`` is a ``postgresql://`` (or ``postgres://``) URL."""
+    scheme, sep, _ = text.partition("://")
+    return bool(sep) and scheme.lower() in ("postgresql", "postgres")
+
+
+def _userinfo(url: str) -> tuple[str, str | None, str]:
+    """(scheme, userinfo or None, the rest) of a URL, split where PostgreSQL users mean.
+
+    Not ``urllib.parse.urlsplit``: it ends the host part at the first ``/``,
+    ``?`` or ``#``, so a password written with one of them unencoded came
+    out as no password at all (and the log redacted nothing), and a ``[`` in
+    it raised. Passwords are generated with such characters, and people
+    paste them unencoded, so the userinfo is everything between ``://`` and
+    the *last* ``@`` (a host never holds one); an ``@`` in the query must
+    then be written ``%40``.
+    """
+    scheme, _, rest = url.partition("://")
+    userinfo, at, hosts = rest.rpartition("@")
+    return scheme, (userinfo if at else None), hosts
+
+
+def database_passwords(url: str) -> tuple[str, ...]:
+    """The passwords a PostgreSQL URL holds, as written: in its userinfo and in a
+    ``password=`` query parameter (which asyncpg also reads). Empty if none."""
+    _, userinfo, hosts = _userinfo(url)
+    found: list[str] = []
+    if userinfo is not None:
+        _, sep, password = userinfo.partition(":")
+        if sep and password:
+            found.append(password)
+    _, _, query = hosts.partition("?")
+    found += [v for k, v in parse_qsl(query.partition("#")[0]) if k == "password" and v]
+    return tuple(found)
+
+
+def connectable(url: str) -> str:
+    """``url`` with its user and password percent-encoded, as the driver needs them.
+
+    asyncpg splits the URL with ``urlparse`` and at the *first* ``@``, so an
+    unencoded ``/``, ``#``, ``?`` or ``@`` in the password sent the rest of it
+    to the host or port (and into the error text). Decoding then encoding
+    leaves an already encoded password as it was: ``pa%2Fss`` and ``pa/ss``
+    both reach the server as ``pa/ss``.
+    """
+    scheme, userinfo, hosts = _userinfo(url)
+    if userinfo is None:
+        return url
+    user, sep, password = userinfo.partition(":")
+    encoded = _encoded(user) + (":" + _encoded(password) if sep else "")
+    return f"{scheme}://{encoded}@{hosts}"
+
+
+def _encoded(part: str) -> str:
+    return quote(unquote(part), safe="")
+
+
+def database_error(exc: BaseException, url: str | None) -> str:
+    """What went wrong reaching the database, in one line without the URL or its password.
+
+    Drivers' and urllib's error texts can quote the URL or a piece of it, and
+    these lines are printed by commands that configure no log redaction
+    (``health``, ``stats``, ``db migrate``, the studio).
+    """
+    from bot.logs import Redactor  # here: the commands that never fail this way skip asyncio
+
+    text = " ".join((str(exc).strip() or type(exc).__name__).split())
+    if url:
+        for form in (url, connectable(url)):
+            text = text.replace(form, "ADVISOR_DATABASE_URL")
+        text = Redactor(database_passwords(url))(text)
+    return f"{type(exc).__name__}: {text}"[:300]
 
 
 def _rate(text: str) -> float:

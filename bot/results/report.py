@@ -11,7 +11,10 @@ has Welsh letters (ŵ, ŷ, â …) and the symbols the renderer uses (→, ⚠, 
 from __future__ import annotations
 
 import io
+import logging
 import re
+import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
     from matplotlib.font_manager import FontProperties
 
 __all__ = ["PICTURE_SIZE", "result_pdf", "result_picture"]
+
+log = logging.getLogger(__name__)
 
 PICTURE_SIZE = (1200, 600)
 """The picture's width and height in pixels."""
@@ -348,6 +353,8 @@ _RGB_INK = (28, 39, 51)
 _RGB_MUTED = (74, 88, 104)
 _RGB_CAUTION = (138, 75, 0)
 _RGB_RULE = (200, 208, 218)
+_NO_GLYPH = "\ufffd"
+"""Shown for a character the font has no glyph for (DejaVu Sans has this one)."""
 
 
 def result_pdf(
@@ -421,7 +428,7 @@ def result_pdf(
             page.text(block.text, 11)
             pdf.ln(2.5)
         elif in_answers:
-            _answers_table(pdf, block.items)
+            _answers_table(page, block.items)
             pdf.ln(2)
         else:
             for item in block.items:
@@ -430,6 +437,15 @@ def result_pdf(
             pdf.ln(1)
     if place == len(blocks) and picture:
         _image(pdf, picture)
+    if page.missing:
+        # How many and of what kind, never which: the text is what a person typed.
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(page.missing.items()))
+        log.warning(
+            "the PDF font lacks %d character(s) of this result (Unicode categories: %s); "
+            "they show as U+FFFD",
+            page.missing.total(),
+            kinds,
+        )
     return bytes(pdf.output())
 
 
@@ -444,10 +460,32 @@ def _kind_at(blocks: Sequence[Block], index: int) -> BlockKind | None:
 
 
 class _Page:
-    """Text laid out on an fpdf2 document, left-aligned, in the shared font."""
+    """Text laid out on an fpdf2 document, left-aligned, in the shared font.
+
+    Characters the font lacks are replaced before fpdf2 sees them: fpdf2
+    would draw an empty box and log the characters themselves (up to ten of
+    each PDF, which is enough to spell the name or words a person typed),
+    through a logger the bot's log does not silence. Only their number and
+    Unicode category are kept, in ``missing``.
+    """
 
     def __init__(self, pdf: Any) -> None:
         self.pdf = pdf
+        self.missing: Counter[str] = Counter()
+        """Characters replaced, by Unicode general category (``Lo``, ``So`` ...)."""
+
+    def fit(self, text: str) -> str:
+        """``text`` printable (``_printable``) and in glyphs the current font has."""
+        text = _printable(text)
+        glyphs = self.pdf.current_font.cmap
+        kept = []
+        for c in text:
+            if ord(c) in glyphs or c == "\n":
+                kept.append(c)
+            else:
+                self.missing[unicodedata.category(c)] += 1
+                kept.append(_NO_GLYPH)
+        return "".join(kept)
 
     def text(
         self,
@@ -463,7 +501,7 @@ class _Page:
         self.pdf.set_font(_FAMILY, "B" if bold else "", size)
         self.pdf.set_text_color(*colour)
         self.pdf.multi_cell(
-            0, size * 0.5, _printable(body), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            0, size * 0.5, self.fit(body), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
         )
 
     def marked(
@@ -485,7 +523,7 @@ class _Page:
         pdf.cell(size * 0.6, size * 0.5, marker)
         pdf.set_text_color(*colour)
         pdf.multi_cell(
-            0, size * 0.5, _printable(body), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            0, size * 0.5, self.fit(body), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
         )
 
     def bullet(self, item: str) -> None:
@@ -512,10 +550,11 @@ def _image(pdf: Any, picture: bytes) -> None:
     pdf.ln(4)
 
 
-def _answers_table(pdf: Any, items: Sequence[str]) -> None:
+def _answers_table(page: _Page, items: Sequence[str]) -> None:
     """``question → answer`` items as a two-column table."""
     from fpdf.fonts import FontFace
 
+    pdf = page.pdf
     pdf.set_font(_FAMILY, "", 10)
     pdf.set_text_color(*_RGB_INK)
     pdf.set_draw_color(*_RGB_RULE)
@@ -531,8 +570,8 @@ def _answers_table(pdf: Any, items: Sequence[str]) -> None:
         for item in items:
             question, _, answer = item.partition(" → ")
             row = table.row()
-            row.cell(_printable(question), style=FontFace(color=_RGB_MUTED))
-            row.cell(_printable(answer))
+            row.cell(page.fit(question), style=FontFace(color=_RGB_MUTED))
+            row.cell(page.fit(answer))
 
 
 @dataclass(frozen=True, slots=True)
