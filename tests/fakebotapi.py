@@ -575,6 +575,9 @@ class FakeBotAPI:
         self._delays: dict[str, float] = {}
         self._holds: dict[str, tuple[asyncio.Event, frozenset[int] | None]] = {}
         self._odd_bodies: dict[str, list[JSON]] = {}
+        self.idle_checks: list[Callable[[], bool]] = []
+        """Asked by :meth:`wait_idle` too: a polling bot confirms an update once it is in
+        its inbox, before it is handled, so only the bot can say it has nothing in hand."""
         self._held: dict[str, int] = {}
         self._inflight = 0
         self._last_activity = time.monotonic()
@@ -934,7 +937,11 @@ class FakeBotAPI:
         while True:
             event = self._changed_event
             now = time.monotonic()
-            busy = bool(self._queue) or self._inflight > 0
+            busy = (
+                bool(self._queue)
+                or self._inflight > 0
+                or not all(check() for check in self.idle_checks)
+            )
             if not busy and now - self._last_activity >= quiet:
                 return
             if now >= deadline:
@@ -942,6 +949,8 @@ class FakeBotAPI:
             wait = deadline - now
             if not busy:
                 wait = min(wait, quiet - (now - self._last_activity))
+            elif self.idle_checks:
+                wait = min(wait, 0.02)  # the bot's own state changes without a request
             await self._wait_change(event, wait)
 
     def _summary(self) -> str:

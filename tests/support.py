@@ -164,6 +164,18 @@ def applied(db: Database, update_id: int) -> bool:
     return bool(rows(db, "SELECT 1 FROM applied_updates WHERE update_id = ?", update_id))
 
 
+def inbox_empty(db: Database) -> bool:
+    """Whether a polling bot on ``db`` has handled every update it took (its inbox is empty).
+
+    Telegram, and so the fake, sees an update confirmed once the bot has stored it in
+    its inbox, before it is handled; a bot in another process can only be asked here.
+    """
+    try:
+        return not rows(db, "SELECT 1 FROM inbox LIMIT 1")
+    except Exception:  # no database yet, or no inbox table yet: nothing taken
+        return True
+
+
 def rows_about(db: Database, who: int) -> int:
     """How many rows of the store at ``db`` mention a person or chat (for /forget's checks)."""
     conversations = rows(

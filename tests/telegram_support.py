@@ -85,9 +85,11 @@ async def running(
         load_catalog,
     )
     await bot.start()
+    api.idle_checks.append(bot.idle)
     try:
         yield bot
     finally:
+        api.idle_checks.remove(bot.idle)
         await bot.stop()
         await store.close()
 

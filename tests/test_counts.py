@@ -17,13 +17,17 @@ LATER = """      - id: no
         label: mini.o.no
         next: result
       - id: later
-        label: mini.o.yes
+        label: mini.o.later
 """
+EXTRA = {"extra.yaml": "mini:\n  o:\n    later: Later\n    training: Training\n"}
+"""Labels of their own for the options these tests add: two options reading alike are
+refused on their own, before any search."""
 
 
 def warnings(text: str) -> list[str]:
     """Every finding: an answer that changes nothing is an error, unless lenient."""
-    return [str(f) for f in load_flow_text(text).findings]
+    found = load_flow_text(text, EXTRA).findings
+    return [str(f) for f in found if f.file != "extra.yaml"]  # unused where not added
 
 
 def test_option_that_changes_nothing_is_found_at_its_line() -> None:
@@ -59,7 +63,7 @@ def test_multi_option_counts_when_dropping_it_changes_the_advice() -> None:
     text = edit(
         "      - id: staff\n        label: mini.o.staff\n",
         "      - id: staff\n        label: mini.o.staff\n"
-        "      - id: training\n        label: mini.o.staff\n",
+        "      - id: training\n        label: mini.o.training\n",
     )
     found = warnings(text)
     assert any("option 'training' of question 'resources' changes nothing" in f for f in found)
@@ -84,7 +88,11 @@ def test_search_budget_ends_with_a_finding() -> None:
     text = edit("      - id: no\n        label: mini.o.no\n        next: result\n", LATER)
     catalog = load(
         [Source("flow.yaml", text, stem="mini")],
-        [source(MINI / "content" / "en" / "mini.yaml", "en"), source(UI_FILE, "en")],
+        [
+            source(MINI / "content" / "en" / "mini.yaml", "en"),
+            source(UI_FILE, "en"),
+            *(Source(name, text, locale="en") for name, text in EXTRA.items()),
+        ],
         required_texts=[u.value for u in UI],
         lenient=True,
     ).unwrap()

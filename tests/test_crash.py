@@ -21,7 +21,15 @@ from pathlib import Path
 from bot.advice.engine import Session
 
 from fakebotapi import FakeBotAPI
-from support import Database, fixture_catalog, fixture_env, make_fixture_project, rows, walk
+from support import (
+    Database,
+    fixture_catalog,
+    fixture_env,
+    inbox_empty,
+    make_fixture_project,
+    rows,
+    walk,
+)
 
 USERS = int(os.environ.get("CRASH_USERS", "24"))
 KILLS = int(os.environ.get("CRASH_KILLS", "4"))
@@ -130,6 +138,7 @@ async def run_with_kills(
     each until the bot answers 2xx, as Telegram does.
     """
     rng = random.Random(seed)
+    api.idle_checks.append(lambda: inbox_empty(database))
     queue_every_script(api, scripts)
     for _ in range(KILLS):
         process = await start_bot(api, database, folder, webhook_port)

@@ -13,6 +13,7 @@ from test_crash import alive, bot_env, check_every_user, free_port, queue_every_
 
 from fakebotapi import FakeBotAPI
 from pgserver import Cluster
+from support import inbox_empty
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
@@ -28,6 +29,7 @@ async def test_the_database_stopping_mid_run_loses_nothing(
     url = postgres.database()
     folder = tmp_path / "bot"
     bot = await start_bot(fake_api, url, folder, free_port() if mode == "webhook" else None)
+    fake_api.idle_checks.append(lambda: inbox_empty(url))
     queue_every_script(fake_api)
     try:
         await fake_api.wait_for(lambda calls: len(calls) > 40, timeout=60)

@@ -170,6 +170,19 @@ class Store(Protocol):
         """
         ...
 
+    async def receive(self, updates: Sequence[tuple[int, str]], now: float | None = None) -> None:
+        """Keep updates fetched by long polling (id, JSON) until ``done``: once they are
+        here, Telegram may forget them, so the poll loop confirms them at once."""
+        ...
+
+    async def received(self) -> list[tuple[int, str]]:
+        """The updates kept and not yet done, oldest first (a restart handles them)."""
+        ...
+
+    async def done(self, update_ids: Sequence[int]) -> None:
+        """Forget handled updates from the inbox."""
+        ...
+
     async def claim(self, update_id: int, chat_id: int, now: float | None = None) -> bool:
         """Record an update that changes no conversation (an admin command) as applied;
         False if it was before, so a copy delivered to another replica does nothing."""

@@ -126,6 +126,14 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at TIMESTAMPTZ NOT NULL
     );
     """,
+    # 4: the inbox, updates taken by long polling and not yet handled
+    """
+    CREATE TABLE inbox (
+        update_id BIGINT PRIMARY KEY,
+        body TEXT NOT NULL,
+        received_at DOUBLE PRECISION NOT NULL
+    );
+    """,
 )
 
 
@@ -364,9 +372,34 @@ class PostgresStore:
         try:
             async with self._connection() as db:
                 written = await db.fetchval(_INSERT if new.version == 0 else _UPDATE, *values)
-        except asyncpg.UniqueViolationError:
-            return Applied.DUPLICATE
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name == "applied_updates_pkey":  # only this means "applied before"
+                return Applied.DUPLICATE
+            raise
         return Applied.APPLIED if written == 1 else Applied.CONFLICT
+
+    async def receive(self, updates: Sequence[tuple[int, str]], now: float | None = None) -> None:
+        """Keep fetched updates until done (see ``Store.receive``): one statement a batch."""
+        async with self._connection() as db:
+            await db.execute(
+                "INSERT INTO inbox (update_id, body, received_at) "
+                "SELECT u, b, $3 FROM unnest($1::bigint[], $2::text[]) AS t(u, b) "
+                "ON CONFLICT (update_id) DO NOTHING",
+                [u for u, _ in updates],
+                [b for _, b in updates],
+                time.time() if now is None else now,
+            )
+
+    async def received(self) -> list[tuple[int, str]]:
+        async with self._connection() as db:
+            rows = await db.fetch("SELECT update_id, body FROM inbox ORDER BY update_id")
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    async def done(self, update_ids: Sequence[int]) -> None:
+        async with self._connection() as db:
+            await db.execute(
+                "DELETE FROM inbox WHERE update_id = ANY($1::bigint[])", list(update_ids)
+            )
 
     async def claim(self, update_id: int, chat_id: int, now: float | None = None) -> bool:
         """Record an update that changes no conversation (see ``Store.claim``)."""

@@ -109,6 +109,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE conversations ADD COLUMN outbox TEXT;
     ALTER TABLE conversations ADD COLUMN outbox_update INTEGER;
     """,
+    # 5: the inbox, updates taken by long polling and not yet handled
+    """
+    CREATE TABLE inbox (
+        update_id INTEGER PRIMARY KEY,
+        body TEXT NOT NULL,
+        received_at REAL NOT NULL
+    );
+    """,
 )
 
 
@@ -258,8 +266,12 @@ class SQLiteStore:
         try:
             async with self._writing:
                 cursor = await self._write(new, values, now)
-        except sqlite3.IntegrityError:
-            return Applied.DUPLICATE
+        except sqlite3.IntegrityError as exc:
+            # Only the update id's key means "applied before"; any other refusal
+            # (a constraint, a trigger) is a failure, never a silent drop.
+            if "applied_updates.update_id" in str(exc):
+                return Applied.DUPLICATE
+            raise
         return Applied.APPLIED if cursor.rowcount == 1 else Applied.CONFLICT
 
     async def _write(
@@ -282,6 +294,28 @@ class SQLiteStore:
             "WHERE chat_id = ? AND version = ?",
             (*values, new.chat_id, new.version),
         )
+
+    async def receive(self, updates: Sequence[tuple[int, str]], now: float | None = None) -> None:
+        """Keep fetched updates until done (see ``Store.receive``): one transaction a batch."""
+        at = time.time() if now is None else now
+        async with self._transaction() as db:
+            await db.executemany(
+                "INSERT OR IGNORE INTO inbox (update_id, body, received_at) VALUES (?, ?, ?)",
+                [(update_id, body, at) for update_id, body in updates],
+            )
+
+    async def received(self) -> list[tuple[int, str]]:
+        rows = await self._db.execute_fetchall(
+            "SELECT update_id, body FROM inbox ORDER BY update_id"
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    async def done(self, update_ids: Sequence[int]) -> None:
+        async with self._writing:
+            await self._db.execute(
+                "DELETE FROM inbox WHERE update_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(update_ids)),),
+            )
 
     async def claim(self, update_id: int, chat_id: int, now: float | None = None) -> bool:
         """Record an update that changes no conversation (see ``Store.claim``)."""

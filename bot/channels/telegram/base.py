@@ -41,6 +41,7 @@ from bot.store.conversations import Store
 
 if TYPE_CHECKING:
     from bot.channels.telegram.admin import Reloaded
+    from bot.channels.telegram.intake import _PollWindow
     from bot.channels.telegram.webhook import WebhookServer
 
 
@@ -70,7 +71,9 @@ class BotBase:
     _reload_asked: int
     _reload_began: int
     _reload_outcome: Reloaded | None
-    _failed: dict[int, int]
+    _failed: dict[int, tuple[int, int]]
+    _stored: int
+    _window: _PollWindow | None
 
     if TYPE_CHECKING:  # provided by the other parts; declared for type checkers
 

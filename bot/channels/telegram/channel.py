@@ -114,7 +114,13 @@ class TelegramBot(Intake, Turn, Admin, Files):
         """Reloads asked for so far; ``_reload_began`` is how many the latest load covers."""
         self._reload_began = 0
         self._reload_outcome: Reloaded | None = None
-        self._failed: dict[int, int] = {}
+        self._window = None
+        """What the poll loop has in hand (``Intake.poll``); None until it starts."""
+        self._failed: dict[int, tuple[int, int]] = {}
+        """Update id to its deliveries that failed (as counted by ``Turn.handle``), and
+        how many updates had been stored when it last failed."""
+        self._stored = 0
+        """Updates handled to the end so far, the evidence that the database works."""
         """Update id to its deliveries that failed while the database answered."""
         self.failed = False
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from telegram import (
@@ -43,6 +44,9 @@ off keeps an update stuck for long (a queue of PDFs, a store retrying) from
 asking twenty times a second."""
 POLL_LIMIT = 100
 """Updates taken at once; each waits for its chat's turn, chats side by side."""
+RETRY_SECONDS = (1.0, 10.0)
+"""The first pause before a stored update that failed is tried again, and the longest:
+the pause doubles each time (Telegram, keeping it, would have resent it too)."""
 HANDOVER_SECONDS = 5.0
 """On stopping, how long updates in hand may take; Telegram resends any cut short."""
 
@@ -51,33 +55,42 @@ class Intake(BotBase):
     """The intake of ``TelegramBot``: where updates come from."""
 
     async def poll(self) -> None:
-        """Long polling that confirms an update only after it has been handled.
+        """Long polling with an inbox: an update is confirmed once it is stored.
 
         python-telegram-bot's Updater confirms a batch when it fetches the
         next one, before the batch is handled; a crash then would lose those
-        updates. Here each update of a batch waits for its chat's turn
-        (``ChatTurns``), chats side by side, and the offset moves only up to
-        the lowest update not yet handled, so Telegram redelivers anything
-        unfinished. Updates come as JSON and are parsed one by one, so one
-        that cannot be parsed is logged and confirmed instead of ending the
-        loop. https://core.telegram.org/bots/api#getupdates
+        updates. Here each batch is first written to the store's inbox (one
+        statement), and only then confirmed by the next getUpdates' offset, so
+        Telegram forgets it while the bot still has it: a restart handles what
+        the inbox holds. That lets every getUpdates long-poll for new updates
+        instead of fetching, again and again, the ones still being handled.
+        Each update waits for its chat's turn (``ChatTurns``), chats side by
+        side; once handled it leaves the inbox (a statement per round, for all
+        finished). One that fails while stored is tried again here after a
+        pause, as Telegram would have resent it. If the inbox cannot be written
+        (the database is down), the offset waits at the lowest update not yet
+        handled, and Telegram keeps and resends the rest, as before the inbox.
+        Updates come as JSON and are parsed one by one, so one that cannot be
+        parsed is logged and confirmed instead of ending the loop.
+        https://core.telegram.org/bots/api#getupdates
         """
         delay = 1.0
         repoll = IN_HAND_REPOLL_SECONDS[0]
-        window = _PollWindow()
+        window = self._window = _PollWindow(self.handle_json)
         with contextlib.suppress(TelegramError):
             await self.app.bot.delete_webhook(drop_pending_updates=False)
         try:
+            await self._take_inbox(window)
             while not self._stopping.is_set():
                 self.last_poll = time.monotonic()
-                window.settle()
+                await self._settle_window(window)
                 try:
                     batch = await self.call(
                         "getUpdates",
                         offset=window.offset(),
-                        # With updates in hand Telegram answers at once, with them
-                        # again; so do not wait for more then (see below).
-                        timeout=0 if window.in_hand else POLL_SECONDS,
+                        # With unstored updates in hand Telegram answers at once, with
+                        # them again; so do not wait for more then (see below).
+                        timeout=0 if window.unstored_in_hand() else POLL_SECONDS,
                         allowed_updates=["message", "callback_query"],
                         limit=POLL_LIMIT,
                         read_timeout=POLL_SECONDS + 10,
@@ -111,11 +124,12 @@ class Intake(BotBase):
                     for data in (batch if isinstance(batch, list) else ())
                     if (update_id := update_id_of(data)) is not None and window.is_new(update_id)
                 ]
+                stored = await self._keep(fresh)
                 for update_id, data in fresh:
-                    window.take(update_id, self.handle_json(data))
+                    window.take(update_id, data, stored=stored)
                 if fresh:
                     repoll = IN_HAND_REPOLL_SECONDS[0]
-                elif window.in_hand:
+                elif window.unstored_in_hand():
                     # Only updates already in hand came back: wait a moment for one
                     # of them to finish rather than asking again at once.
                     await asyncio.wait(
@@ -127,19 +141,88 @@ class Intake(BotBase):
         finally:
             await self._finish_polling(window)
 
+    def idle(self) -> bool:
+        """Whether polling has no update in hand or waiting to be tried again.
+
+        Telegram cannot tell: an update kept in the inbox is confirmed before
+        it is handled. Health checks and tests that wait for the bot to settle
+        ask this.
+        """
+        window = self._window
+        return window is None or window.idle()
+
+    async def _take_inbox(self, window: _PollWindow) -> None:
+        """Updates a stop or a crash left in the inbox: handled before any new one."""
+        try:
+            kept = await self.store.received()
+        except Exception as exc:  # the database is down: Telegram still has what matters
+            log.warning("could not read the inbox (%s); going on without it", where(exc))
+            return
+        for update_id, body in kept:
+            try:
+                data = json.loads(body)
+            except ValueError:
+                window.finished.append(update_id)
+                continue
+            if window.is_new(update_id):
+                window.take(update_id, data, stored=True)
+        if kept:
+            log.info("handling %d update(s) kept in the inbox", len(kept))
+
+    async def _keep(self, fresh: list[tuple[int, Mapping[str, Any]]]) -> bool:
+        """Write fetched updates to the inbox; False if they could not be, so that
+        Telegram keeps them (the offset then waits for them to be handled)."""
+        if not fresh:
+            return True
+        try:
+            await self.store.receive(
+                [(u, json.dumps(d, separators=(",", ":"), ensure_ascii=False)) for u, d in fresh],
+                self.clock(),
+            )
+        except Exception as exc:
+            if self._window is not None and not self._window.unreachable:
+                log.warning(
+                    "could not keep updates in the inbox (%s); Telegram keeps them until "
+                    "the database answers again (said once until then)",
+                    where(exc),
+                )
+            if self._window is not None:
+                self._window.unreachable = True
+            return False
+        if self._window is not None and self._window.unreachable:
+            self._window.unreachable = False
+            log.info("the inbox is written again")
+            self._window.retry_now()  # the database is back: what waits goes now
+        return True
+
+    async def _settle_window(self, window: _PollWindow) -> None:
+        """Move finished updates on, and take the handled ones out of the inbox."""
+        window.settle(time.monotonic())
+        if window.finished:
+            finished = list(window.finished)
+            try:
+                await self.store.done(finished)
+            except Exception as exc:  # cleared next round; were the bot to stop first, the
+                # next start would handle them again, and copies change nothing
+                log.debug("could not clear handled updates from the inbox (%s)", where(exc))
+                return
+            del window.finished[: len(finished)]
+
     async def _finish_polling(self, window: _PollWindow) -> None:
         """Let updates in hand finish briefly, then confirm what was handled."""
+        window.stop()
         if window.in_hand:
             await asyncio.wait(window.in_hand.values(), timeout=HANDOVER_SECONDS)
         for task in window.in_hand.values():
             task.cancel()
         if window.in_hand:
             await asyncio.wait(window.in_hand.values())
-        window.settle()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._settle_window(window), 2)
         offset = window.offset()
         if offset is not None:
             # Confirmed now, so that a restart does not see them again; anything
-            # not handled stays with Telegram.
+            # not handled stays with Telegram, or in the inbox.
             with contextlib.suppress(TelegramError, TimeoutError):
                 await asyncio.wait_for(
                     self.call("getUpdates", offset=offset, timeout=0, limit=1), 2
@@ -197,46 +280,113 @@ class Intake(BotBase):
 
 
 class _PollWindow:
-    """The updates the poll loop has taken and not yet confirmed to Telegram.
+    """The updates the poll loop has taken, and what getUpdates may confirm.
 
-    getUpdates' ``offset`` confirms every update below it, so it may move only
-    up to the lowest update still in hand; updates above that which are
-    already handled are remembered, so that a redelivered copy is not taken
-    twice. An update whose handling failed is neither: Telegram sends it again.
+    getUpdates' ``offset`` confirms every update below it. An update kept in
+    the inbox (``stored``) may be confirmed at once; one that is not may be
+    confirmed only once handled, so the offset moves only up to the lowest
+    such update still unfinished. Handled updates above the offset are
+    remembered, so that a redelivered copy is not taken twice. A stored update
+    whose handling failed is tried again after a pause, here, as Telegram
+    would have resent it; one not stored is left to Telegram.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, handle: Callable[[Mapping[str, Any]], Coroutine[Any, Any, None]]) -> None:
+        self._handle = handle
         self.in_hand: dict[int, asyncio.Task[None]] = {}
+        self.stored: dict[int, Mapping[str, Any]] = {}
+        """The data of the updates in hand, or waiting to be tried again, that the inbox holds."""
+        self.pauses: dict[int, float] = {}
+        """The pause before each stored update that failed is tried again; it doubles."""
+        self.retries: dict[int, asyncio.TimerHandle] = {}
         self.handled: set[int] = set()
         self.failed: set[int] = set()
+        self.finished: list[int] = []
+        """Stored updates handled since the inbox was last cleared."""
         self.highest: int | None = None
+        self.unreachable = False
+        """The inbox could not be written last time (the database is down)."""
 
     def is_new(self, update_id: int) -> bool:
-        """Neither in hand nor handled, and not below what was confirmed."""
-        if update_id in self.in_hand or update_id in self.handled:
+        """Neither in hand, kept for a retry, nor handled, and not below what was confirmed."""
+        if update_id in self.in_hand or update_id in self.handled or update_id in self.stored:
             return False
         offset = self.offset()
         return offset is None or update_id >= offset or update_id in self.failed
 
-    def take(self, update_id: int, job: Coroutine[Any, Any, None]) -> None:
+    def take(self, update_id: int, data: Mapping[str, Any], *, stored: bool) -> None:
+        """Handle ``update_id``; ``stored`` if the inbox holds it."""
         self.failed.discard(update_id)
-        self.in_hand[update_id] = asyncio.create_task(job, name=f"update {update_id}")
+        if stored:
+            self.stored[update_id] = data
+        task = asyncio.create_task(self._handle(data), name=f"update {update_id}")
+        self.in_hand[update_id] = task
+        task.add_done_callback(lambda done: self._ended(update_id, done))
         self.highest = update_id if self.highest is None else max(self.highest, update_id)
 
-    def settle(self) -> None:
-        """Move finished updates to handled (or failed), and forget confirmed ones."""
+    def _ended(self, update_id: int, task: asyncio.Task[None]) -> None:
+        """A stored update that failed is tried again after its pause, without waiting for
+        the poll loop, which may be long-polling."""
+        if update_id not in self.stored or (not task.cancelled() and task.exception() is None):
+            return
+        if task.cancelled():  # stopping: the inbox keeps it for the next start
+            return
+        if self.in_hand.get(update_id) is task:
+            del self.in_hand[update_id]  # waiting now, not in hand
+        pause = self.pauses.get(update_id, RETRY_SECONDS[0])
+        self.pauses[update_id] = min(pause * 2, RETRY_SECONDS[1])
+        self.retries[update_id] = asyncio.get_running_loop().call_later(
+            pause, self._again, update_id
+        )
+
+    def _again(self, update_id: int) -> None:
+        self.retries.pop(update_id, None)
+        data = self.stored.get(update_id)
+        if data is not None and update_id not in self.in_hand:
+            self.take(update_id, data, stored=True)
+
+    def settle(self, now: float) -> None:
+        """Move finished updates to handled or failed; forget confirmed ones."""
         for update_id, task in list(self.in_hand.items()):
-            if task.done():
-                del self.in_hand[update_id]
-                ok = not task.cancelled() and task.exception() is None
+            if not task.done():
+                continue
+            del self.in_hand[update_id]
+            ok = not task.cancelled() and task.exception() is None
+            if update_id in self.stored:
+                if ok:
+                    del self.stored[update_id]
+                    self.pauses.pop(update_id, None)
+                    self.finished.append(update_id)
+            else:
                 (self.handled if ok else self.failed).add(update_id)
         offset = self.offset()
         if offset is not None:
             self.handled = {u for u in self.handled if u >= offset}
 
+    def retry_now(self) -> None:
+        """Try every waiting update again at once, lowest first (the database is back)."""
+        for update_id in sorted(self.retries):
+            self.retries.pop(update_id).cancel()
+            self.pauses.pop(update_id, None)
+            self._again(update_id)
+
+    def idle(self) -> bool:
+        """Nothing in hand and nothing waiting to be tried again."""
+        return not self.retries and all(task.done() for task in self.in_hand.values())
+
+    def stop(self) -> None:
+        """Cancel the retries: the inbox keeps their updates for the next start."""
+        for handle in self.retries.values():
+            handle.cancel()
+        self.retries.clear()
+
+    def unstored_in_hand(self) -> bool:
+        return any(u not in self.stored for u in self.in_hand)
+
     def offset(self) -> int | None:
-        """The next getUpdates offset: the lowest update not yet handled."""
-        unfinished = [*self.in_hand, *self.failed]
+        """The next getUpdates offset: past all that is stored or handled, up to the
+        lowest update not stored and not yet handled."""
+        unfinished = [u for u in (*self.in_hand, *self.failed) if u not in self.stored]
         if unfinished:
             return min(unfinished)
         return None if self.highest is None else self.highest + 1

@@ -52,8 +52,6 @@ aside: confirmed unapplied, and the person told. Unconfirmed, it would come back
 ever, and the poll offset could never pass it (every chat would stop)."""
 FAILED_KEPT = 1000
 """Failing update ids remembered at once, the oldest forgotten first."""
-NO_CHAT = 0
-"""A chat id Telegram never uses: reading it asks the database whether it answers."""
 
 
 class Turn(BotBase):
@@ -63,14 +61,17 @@ class Turn(BotBase):
         """Handle one update to the end, retrying a store that failed for a moment.
 
         Raises ``NotApplied`` if its effect could not be stored, unless this
-        update has failed ``POISON_DELIVERIES`` times while the database
-        answered: then it is set aside (see ``set_aside``).
+        update has failed ``POISON_DELIVERIES`` times while other updates were
+        stored between its failures: then the fault is the update's, not the
+        database's, and it is set aside (see ``set_aside``). While nothing can
+        be stored (an outage, a full disk), nothing is ever set aside.
         """
         delay = 0.1
         for attempt in range(1, STORE_ATTEMPTS + 1):
             try:
                 await self.on_update(update)
                 self._failed.pop(update.update_id, None)
+                self._stored += 1
                 return
             except NotApplied:
                 raise
@@ -80,14 +81,9 @@ class Turn(BotBase):
                 raise NotApplied(update.update_id) from exc
             except Exception as exc:
                 if attempt == STORE_ATTEMPTS or self._stopping.is_set():
-                    if not self._stopping.is_set() and await self._database_answers():
-                        failures = self._failed.pop(update.update_id, 0) + 1
-                        self._failed[update.update_id] = failures
-                        while len(self._failed) > FAILED_KEPT:  # ids never seen again
-                            self._failed.pop(next(iter(self._failed)))
-                        if failures >= POISON_DELIVERIES:
-                            await self.set_aside(update, exc)
-                            return
+                    if not self._stopping.is_set() and self._counts_against(update.update_id):
+                        await self.set_aside(update, exc)
+                        return
                     log.error(
                         "update %s was not applied (%s); Telegram will send it again",
                         update.update_id,
@@ -97,13 +93,19 @@ class Turn(BotBase):
             await asyncio.sleep(delay)
             delay *= 4
 
-    async def _database_answers(self) -> bool:
-        """Whether the store reads at all: if it does, a failing update is at fault, not it."""
-        try:
-            await self.store.load(NO_CHAT)
-        except Exception:
-            return False
-        return True
+    def _counts_against(self, update_id: int) -> bool:
+        """Record a failed delivery; True once ``POISON_DELIVERIES`` are the update's fault.
+
+        A failure counts only if other updates were stored since this one last
+        failed: the database works, for others. The first always counts.
+        """
+        failures, stored_then = self._failed.pop(update_id, (0, -1))
+        if self._stored > stored_then:
+            failures += 1
+        self._failed[update_id] = (failures, self._stored)
+        while len(self._failed) > FAILED_KEPT:  # ids never seen again
+            self._failed.pop(next(iter(self._failed)))
+        return failures >= POISON_DELIVERIES
 
     async def set_aside(self, update: Update, exc: BaseException) -> None:
         """Give up on an update that can never be stored: log it, tell the person, confirm it.
