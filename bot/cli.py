@@ -401,8 +401,9 @@ def run_bot() -> int:
 
     from bot import logs
     from bot.child_loader import load_in_child
-    from bot.service import serve
+    from bot.service import defer_sighup, serve
 
+    defer_sighup()
     try:
         settings = from_env(environment())
     except SettingsError as exc:

@@ -46,6 +46,17 @@ async def open_store(database_url: str | None, db_path: Path, *, read_only: bool
     return await SQLiteStore.open(db_path, read_only=read_only)
 
 
+_EARLY_RELOAD = threading.Event()
+"""A SIGHUP came while the bot was starting: reload once it has started."""
+
+
+def defer_sighup() -> None:
+    """From the very start of ``run``, a SIGHUP asks for a reload instead of ending the
+    process (its default): the flows may be loading, or the store opening, and the
+    reload is made once the bot has started. ``serve`` then takes the signal over."""
+    signal.signal(signal.SIGHUP, lambda signum, frame: _EARLY_RELOAD.set())
+
+
 async def serve(settings: Settings, catalog: Catalog) -> int:
     """Run the bot until SIGTERM or SIGINT, then shut down cleanly; the exit status."""
     try:
@@ -84,6 +95,10 @@ async def serve(settings: Settings, catalog: Catalog) -> int:
             log.error("cannot start: the Bot API did not answer (%s: %s)", type(exc).__name__, exc)
             return 1
         log.info("bot started (%s)", "webhook" if settings.webhook_url else "polling")
+        if _EARLY_RELOAD.is_set():
+            _EARLY_RELOAD.clear()
+            log.info("reloading: SIGHUP came while the bot was starting")
+            bot.reload_on_signal()
         await bot.stopped()
     finally:
         try:

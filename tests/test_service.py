@@ -8,6 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 from aiohttp import web
 
@@ -208,3 +209,39 @@ async def test_sigterm_exits_within_ten_seconds_with_an_update_in_hand(
             process.kill()
             await process.wait()
     assert took < 10, f"took {took:.1f} s to exit"
+
+
+async def test_sighup_while_starting_reloads_once_started(
+    fake_api: FakeBotAPI, tmp_path: Path, advisor_project: Path
+) -> None:
+    """SIGHUP's default ends a process; one sent while the flows load must not."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ADVISOR_"))}
+    env |= {
+        "TELEGRAM_BOT_TOKEN": fake_api.token,
+        "TELEGRAM_BASE_URL": fake_api.base_url,
+        "ADVISOR_DB_PATH": str(tmp_path / "advisor.sqlite3"),
+        "ADVISOR_CACHE_DIR": "off",  # so the first load takes its time
+    }
+    env |= fixture_env(advisor_project)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        bot = psutil.Process(process.pid)
+        for _ in range(600):  # until the flows are loading (a child process checks them)
+            if bot.children():
+                break
+            await asyncio.sleep(0.01)
+        assert bot.children(), "the flows never started loading"
+        process.send_signal(signal.SIGHUP)
+        assert process.stderr is not None
+        log = await asyncio.wait_for(read_until(process.stderr, "reloaded 2 flow(s)"), 60)
+        assert "SIGHUP came while the bot was starting" in log
+        assert process.returncode is None, "still running"
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), timeout=30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0
