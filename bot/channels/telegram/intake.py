@@ -76,7 +76,7 @@ class Intake(BotBase):
         """
         delay = 1.0
         repoll = IN_HAND_REPOLL_SECONDS[0]
-        window = self._window = _PollWindow(self.handle_json)
+        window = self._window = _PollWindow(self.handle_json, self._clear_inbox)
         with contextlib.suppress(TelegramError):
             await self.app.bot.delete_webhook(drop_pending_updates=False)
         try:
@@ -198,15 +198,23 @@ class Intake(BotBase):
     async def _settle_window(self, window: _PollWindow) -> None:
         """Move finished updates on, and take the handled ones out of the inbox."""
         window.settle(time.monotonic())
-        if window.finished:
-            finished = list(window.finished)
+        await self._clear_inbox()
+
+    async def _clear_inbox(self) -> None:
+        """Take handled updates out of the inbox: all that finished meanwhile, in one
+        statement, as soon as they finish (the poll loop may be long-polling)."""
+        window = self._window
+        while window is not None and window.finished:
+            # Taken whole before the await: two clearings at once (this and the poll
+            # loop's) must never both count the same ids, nor drop ids added meanwhile.
+            finished, window.finished = window.finished, []
             try:
                 await self.store.done(finished)
             except Exception as exc:  # cleared next round; were the bot to stop first, the
                 # next start would handle them again, and copies change nothing
+                window.finished[:0] = finished
                 log.debug("could not clear handled updates from the inbox (%s)", where(exc))
                 return
-            del window.finished[: len(finished)]
 
     async def _finish_polling(self, window: _PollWindow) -> None:
         """Let updates in hand finish briefly, then confirm what was handled."""
@@ -291,8 +299,14 @@ class _PollWindow:
     would have resent it; one not stored is left to Telegram.
     """
 
-    def __init__(self, handle: Callable[[Mapping[str, Any]], Coroutine[Any, Any, None]]) -> None:
+    def __init__(
+        self,
+        handle: Callable[[Mapping[str, Any]], Coroutine[Any, Any, None]],
+        clear: Callable[[], Coroutine[Any, Any, None]],
+    ) -> None:
         self._handle = handle
+        self._clear = clear
+        self._clearing: asyncio.Task[None] | None = None
         self.in_hand: dict[int, asyncio.Task[None]] = {}
         self.stored: dict[int, Mapping[str, Any]] = {}
         """The data of the updates in hand, or waiting to be tried again, that the inbox holds."""
@@ -327,7 +341,14 @@ class _PollWindow:
     def _ended(self, update_id: int, task: asyncio.Task[None]) -> None:
         """A stored update that failed is tried again after its pause, without waiting for
         the poll loop, which may be long-polling."""
-        if update_id not in self.stored or (not task.cancelled() and task.exception() is None):
+        if update_id not in self.stored:
+            return
+        if not task.cancelled() and task.exception() is None:
+            del self.stored[update_id]
+            self.pauses.pop(update_id, None)
+            self.finished.append(update_id)
+            if self._clearing is None or self._clearing.done():
+                self._clearing = asyncio.get_running_loop().create_task(self._clear())
             return
         if task.cancelled():  # stopping: the inbox keeps it for the next start
             return
@@ -351,14 +372,10 @@ class _PollWindow:
             if not task.done():
                 continue
             del self.in_hand[update_id]
-            ok = not task.cancelled() and task.exception() is None
-            if update_id in self.stored:
-                if ok:
-                    del self.stored[update_id]
-                    self.pauses.pop(update_id, None)
-                    self.finished.append(update_id)
-            else:
-                (self.handled if ok else self.failed).add(update_id)
+            if not task.cancelled() and task.exception() is None:
+                self.handled.add(update_id)
+            elif update_id not in self.stored:  # a stored one waits for its retry (``_ended``)
+                self.failed.add(update_id)
         offset = self.offset()
         if offset is not None:
             self.handled = {u for u in self.handled if u >= offset}
