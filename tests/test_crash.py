@@ -31,7 +31,7 @@ from support import (
     walk,
 )
 
-USERS = int(os.environ.get("CRASH_USERS", "24"))
+USERS = int(os.environ.get("CRASH_USERS", "16"))
 KILLS = int(os.environ.get("CRASH_KILLS", "4"))
 PER_CHAT = 15
 """Updates for each chat in the test of one chat on two replicas at once."""
