@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+from bot.service import open_store
 from bot.store.conversations import Conversation
-from bot.store.sqlite import SQLiteStore
 from bot.store.usage import Event, EventKind
 
 from support import make_fixture_project
@@ -153,9 +153,14 @@ def walk_first_options(url: str, limit: int = 80) -> Form:
     raise AssertionError("the try-out did not reach a result")
 
 
-async def record_usage(db: Path, flow_id: str, question: str, level: str) -> None:
-    """Three conversations' usage events: all start at ``question``, two reach ``level``."""
-    store = await SQLiteStore.open(db)
+async def record_usage(
+    db: Path, flow_id: str, question: str, level: str, url: str | None = None
+) -> None:
+    """Three conversations' usage events: all start at ``question``, two reach ``level``.
+
+    In the SQLite file ``db``, or in the PostgreSQL database at ``url`` if given.
+    """
+    store = await open_store(url, db)
     try:
         for chat in range(3):
             events = [

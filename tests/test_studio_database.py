@@ -23,12 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.service import open_store
 from bot.sources import read_place, resolve
-from bot.store.conversations import Conversation
-from bot.store.usage import Event, EventKind
 
-from studio_support import START_SECONDS, free_port, get
+from studio_support import START_SECONDS, free_port, get, record_usage
 
 REFUSAL = (
     "studio --db: a URL with a password shows in ps to every user of this machine; "
@@ -93,27 +90,13 @@ def serving(project: Path, *args: str, **settings: str) -> Iterator[tuple[str, i
             process.wait()
 
 
-async def record_usage(url: str | None, db_path: Path, project: Path) -> None:
-    """Three conversations' usage events in either store: all start, two reach advice."""
+async def record_usage_in(url: str | None, db_path: Path, project: Path) -> None:
+    """Three conversations' usage events of the project's first flow, in either store."""
     catalog = read_place(resolve(project)).unwrap()
     flow_id, flow = next(iter(catalog.flows.items()))
     question = flow.model.questions[0].id
     level = next(iter(flow.model.recommendations)).value
-    store = await open_store(url, db_path)
-    try:
-        for chat in range(3):
-            events = [
-                Event(flow_id, EventKind.STARTED),
-                Event(flow_id, EventKind.ENTERED, question),
-            ]
-            if chat:
-                events += [
-                    Event(flow_id, EventKind.LEFT, question),
-                    Event(flow_id, EventKind.FINISHED, value=level),
-                ]
-            await store.apply(chat, Conversation(900 + chat, user_id=4242), events=events)
-    finally:
-        await store.close()
+    await record_usage(db_path, flow_id, question, level, url)
 
 
 def with_password(url: str, password: str) -> str:
@@ -160,7 +143,7 @@ def test_db_alone_reads_the_configured_postgres_database(
     """ADVISOR_DATABASE_URL, with a password that needs encoding, charted; not in `ps`."""
     password = "p/ss#w?rd[x-Geheim"
     url = with_password(postgres_url, password)
-    asyncio.run(record_usage(url, Path(), project))
+    asyncio.run(record_usage_in(url, Path(), project))
     with serving(project, *form, ADVISOR_DATABASE_URL=url) as (studio, pid):
         command_line = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
         status, page = get(studio + "/stats")
@@ -174,7 +157,7 @@ def test_db_alone_reads_the_sqlite_file_at_advisor_db_path(project: Path, tmp_pa
     """Without ADVISOR_DATABASE_URL, ``--db`` is the bot's SQLite file."""
     db = tmp_path / "data" / "advisor.sqlite3"
     db.parent.mkdir()
-    asyncio.run(record_usage(None, db, project))
+    asyncio.run(record_usage_in(None, db, project))
     with serving(project, "--db", ADVISOR_DB_PATH=str(db)) as (studio, _):
         status, page = get(studio + "/stats")
     assert status == 200
@@ -184,7 +167,7 @@ def test_db_alone_reads_the_sqlite_file_at_advisor_db_path(project: Path, tmp_pa
 def test_db_with_a_file_still_reads_that_file(project: Path, tmp_path: Path) -> None:
     """``--db FILE`` is as it was, whatever ADVISOR_DB_PATH says."""
     db = tmp_path / "copy.sqlite3"
-    asyncio.run(record_usage(None, db, project))
+    asyncio.run(record_usage_in(None, db, project))
     elsewhere = str(tmp_path / "none.sqlite3")
     with serving(project, "--db", str(db), ADVISOR_DB_PATH=elsewhere) as (studio, _):
         status, page = get(studio + "/stats")
