@@ -9,7 +9,11 @@ really drawn). The figure is the p99 of the other chats'
 time from sending a message to the bot's first reply to it; the target is
 under 100 ms.
 
-    .venv/bin/python -m bench.pdfs [--seconds 10]
+    .venv/bin/python -m bench.pdfs [--seconds 10] [--postgres]
+
+``--postgres`` keeps the conversations in a throwaway PostgreSQL server (as the
+tests start one, ``tests/pgserver.py``) instead of SQLite: there a chat's turn
+once held a pool connection through its Telegram calls and the PDF queue.
 
 Prints one JSON object. ``bench.run`` runs it as a child and reports it.
 """
@@ -128,21 +132,22 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
 
-async def measure(seconds: float) -> dict[str, Any]:
+async def measure(seconds: float, url: str | None = None) -> dict[str, Any]:
     from bot.channels.telegram.channel import CatalogHolder, TelegramBot
+    from bot.service import open_store
     from bot.settings import Settings
     from bot.sources import project_catalog
-    from bot.store.sqlite import SQLiteStore
 
     async with FakeBotAPI() as api:
         with tempfile.TemporaryDirectory(prefix="advisor-pdfs-") as tmp:
             db = Path(tmp) / "advisor.sqlite3"
-            store = await SQLiteStore.open(db)
+            store = await open_store(url, db)
             settings = Settings(
                 token=api.token,
                 base_url=api.base_url,
                 base_file_url=api.base_file_url,
                 db_path=db,
+                database_url=url,
             )
             bot = TelegramBot(settings, CatalogHolder(project_catalog()), store)
             await bot.start()
@@ -176,14 +181,30 @@ async def measure(seconds: float) -> dict[str, Any]:
         "without_pdfs_p50_ms": percentile(alone, 0.5),
         "without_pdfs_p99_ms": percentile(alone, 0.99),
         "target_p99_ms": 100,
+        "store": "postgres" if url else "sqlite",
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.pdfs", description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0, help="each phase (default 10)")
+    parser.add_argument(
+        "--postgres", action="store_true", help="on a throwaway PostgreSQL server, not SQLite"
+    )
     args = parser.parse_args(argv)
-    print(json.dumps(asyncio.run(measure(args.seconds))))
+    if not args.postgres:
+        print(json.dumps(asyncio.run(measure(args.seconds))))
+        return 0
+    import pgserver
+
+    cluster = pgserver.start()
+    if isinstance(cluster, str):
+        print(f"no PostgreSQL server: {cluster}", file=sys.stderr)
+        return 1
+    try:
+        print(json.dumps(asyncio.run(measure(args.seconds, cluster.database()))))
+    finally:
+        cluster.close()
     return 0
 
 
