@@ -65,8 +65,8 @@ class Intake(BotBase):
         the inbox holds. That lets every getUpdates long-poll for new updates
         instead of fetching, again and again, the ones still being handled.
         Each update waits for its chat's turn (``ChatTurns``), chats side by
-        side; once handled it leaves the inbox (a statement per round, for all
-        finished). One that fails while stored is tried again here after a
+        side; once handled it leaves the inbox at once (one statement for all
+        that finished meanwhile). One that fails while stored is tried again here after a
         pause, as Telegram would have resent it. If the inbox cannot be written
         (the database is down), the offset waits at the lowest update not yet
         handled, and Telegram keeps and resends the rest, as before the inbox.
