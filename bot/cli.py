@@ -471,14 +471,7 @@ def _studio_database(db: str) -> tuple[str | None, Path] | int:
     long as the studio runs. ``--db`` alone reads it from the environment.
     """
     if db == CONFIGURED_DB:
-        where = _database()
-        if where is None:
-            return 2
-        url, path = where
-        if url is None and not path.is_file():
-            print(f"no database at {path}; set ADVISOR_DB_PATH", file=sys.stderr)
-            return 1
-        return url, path
+        return _database_to_read()
     if is_postgres_url(db):
         if database_passwords(db):
             print(
@@ -505,13 +498,10 @@ def stats(days: float, with_audit: bool) -> int:
     from bot.store.conversations import NotADatabase, SchemaBehind
     from bot.store.usage import report, tally
 
-    where = _database()
-    if where is None:
-        return 2
+    where = _database_to_read()
+    if isinstance(where, int):
+        return where
     url, db_path = where
-    if url is None and not db_path.exists():
-        print(f"no database at {db_path}; set ADVISOR_DB_PATH", file=sys.stderr)
-        return 1
     loaded = read_place(resolve(None))
     if loaded.catalog is None:
         _print_findings(loaded.findings)
@@ -554,6 +544,19 @@ def _database() -> tuple[str | None, Path] | None:
     except SettingsError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return None
+
+
+def _database_to_read() -> tuple[str | None, Path] | int:
+    """The configured database for a command that only reads it; else an exit status,
+    after saying why: a SQLite file is never created just to be read."""
+    where = _database()
+    if where is None:
+        return 2
+    url, path = where
+    if url is None and not path.exists():
+        print(f"no database at {path}; set ADVISOR_DB_PATH", file=sys.stderr)
+        return 1
+    return url, path
 
 
 def db_migrate() -> int:

@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -49,15 +49,26 @@ def studio_on_a_copy(folder: Path) -> Iterator[RunningStudio]:
 
 
 @contextlib.contextmanager
-def running_studio(project: Path, db: Path | None = None) -> Iterator[RunningStudio]:
-    """The studio serving ``project``'s flows and texts, stopped (SIGTERM) afterwards."""
+def running_studio(
+    project: Path,
+    db: Path | None = None,
+    *,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Iterator[RunningStudio]:
+    """The studio serving ``project``'s flows and texts, stopped (SIGTERM) afterwards.
+
+    ``args`` are more command-line arguments; ``env`` replaces the environment,
+    which is otherwise this process's with the project's folders.
+    """
     port = free_port()
-    env = {
-        **os.environ,
-        "ADVISOR_FLOWS_DIR": str(project / "flows"),
-        "ADVISOR_CONTENT_DIR": str(project / "content"),
-    }
-    command = [sys.executable, "-m", "bot", "studio", "--port", str(port)]
+    if env is None:
+        env = {
+            **os.environ,
+            "ADVISOR_FLOWS_DIR": str(project / "flows"),
+            "ADVISOR_CONTENT_DIR": str(project / "content"),
+        }
+    command = [sys.executable, "-m", "bot", "studio", "--port", str(port), *args]
     if db is not None:
         command += ["--db", str(db)]
     process = subprocess.Popen(

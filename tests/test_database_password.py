@@ -10,14 +10,13 @@ what matters is the text of the failure.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
+from test_database_cli import bot
 
 NOWHERE = "127.0.0.1:9"
 """The discard port: nothing listens there, so every command meets a refused connection."""
@@ -62,21 +61,7 @@ def url_with(password: str) -> str:
 
 def python_m_bot(tmp_path: Path, args: list[str], url: str) -> subprocess.CompletedProcess:
     """``python -m bot ARGS`` with the URL in the environment, as an operator runs it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ADVISOR_"))}
-    env |= {
-        "ADVISOR_DATABASE_URL": url,
-        "ADVISOR_DB_PATH": str(tmp_path / "data" / "advisor.sqlite3"),
-        "TELEGRAM_BOT_TOKEN": "123456:fake-token-for-this-test",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
+    return bot(tmp_path, url, *args, TELEGRAM_BOT_TOKEN="123456:fake-token-for-this-test")
 
 
 def assert_not_shown(password: str, output: str) -> None:

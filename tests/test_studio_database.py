@@ -15,9 +15,6 @@ import html
 import os
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +22,7 @@ import pytest
 
 from bot.sources import read_place, resolve
 
-from studio_support import START_SECONDS, free_port, get, record_usage
+from studio_support import free_port, get, record_usage, running_studio
 
 REFUSAL = (
     "studio --db: a URL with a password shows in ps to every user of this machine; "
@@ -59,35 +56,8 @@ def studio_once(project: Path, *args: str, **settings: str) -> subprocess.Comple
 @contextlib.contextmanager
 def serving(project: Path, *args: str, **settings: str) -> Iterator[tuple[str, int]]:
     """The studio started with ``args`` and ``settings``: its URL and process id."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "studio", "--port", str(port), *args],
-        cwd=project,
-        env=environment(project, **settings),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/", timeout=5):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    out, err = process.communicate(timeout=5)
-                    raise AssertionError(f"the studio did not start: {out}\n{err}") from None
-                time.sleep(0.2)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with running_studio(project, args=args, env=environment(project, **settings)) as studio:
+        yield studio.url, studio.process.pid
 
 
 async def record_usage_in(url: str | None, db_path: Path, project: Path) -> None:

@@ -41,7 +41,7 @@ from bot.store.conversations import Store
 
 if TYPE_CHECKING:
     from bot.channels.telegram.admin import Reloaded
-    from bot.channels.telegram.intake import _PollWindow
+    from bot.channels.telegram.intake import PollWindow
     from bot.channels.telegram.webhook import WebhookServer
 
 
@@ -73,7 +73,7 @@ class BotBase:
     _reload_outcome: Reloaded | None
     _failed: dict[int, tuple[int, int]]
     _stored: int
-    _window: _PollWindow | None
+    _window: PollWindow | None
 
     if TYPE_CHECKING:  # provided by the other parts; declared for type checkers
 

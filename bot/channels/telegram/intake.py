@@ -76,7 +76,7 @@ class Intake(BotBase):
         """
         delay = 1.0
         repoll = IN_HAND_REPOLL_SECONDS[0]
-        window = self._window = _PollWindow(self.handle_json, self._clear_inbox)
+        window = self._window = PollWindow(self.handle_json, self._clear_inbox)
         with contextlib.suppress(TelegramError):
             await self.app.bot.delete_webhook(drop_pending_updates=False)
         try:
@@ -151,7 +151,7 @@ class Intake(BotBase):
         window = self._window
         return window is None or window.idle()
 
-    async def _take_inbox(self, window: _PollWindow) -> None:
+    async def _take_inbox(self, window: PollWindow) -> None:
         """Updates a stop or a crash left in the inbox: handled before any new one."""
         try:
             kept = await self.store.received()
@@ -195,7 +195,7 @@ class Intake(BotBase):
             self._window.retry_now()  # the database is back: what waits goes now
         return True
 
-    async def _settle_window(self, window: _PollWindow) -> None:
+    async def _settle_window(self, window: PollWindow) -> None:
         """Move finished updates on, and take the handled ones out of the inbox."""
         window.settle(time.monotonic())
         await self._clear_inbox()
@@ -216,7 +216,7 @@ class Intake(BotBase):
                 log.debug("could not clear handled updates from the inbox (%s)", where(exc))
                 return
 
-    async def _finish_polling(self, window: _PollWindow) -> None:
+    async def _finish_polling(self, window: PollWindow) -> None:
         """Let updates in hand finish briefly, then confirm what was handled."""
         window.stop()
         if window.in_hand:
@@ -287,7 +287,7 @@ class Intake(BotBase):
             await self.handle(update)
 
 
-class _PollWindow:
+class PollWindow:
     """The updates the poll loop has taken, and what getUpdates may confirm.
 
     getUpdates' ``offset`` confirms every update below it. An update kept in
