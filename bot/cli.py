@@ -112,10 +112,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="see and try the flows in a browser, before they go live",
         description="Serve a local web page on 127.0.0.1 only: every flow with its check "
         "findings, its diagram, its wording in every language side by side, its rules in "
-        "words, and a try-out. Follows edits to the flow and text files; a broken edit shows "
-        "its findings while the last good version stays in use. Ctrl-C stops it.",
+        "words, what changed since the version in git, and a try-out. Follows edits to the "
+        "flow and text files; a broken edit shows its findings while the last good version "
+        "stays in use. Ctrl-C stops it. With --export DIR it serves nothing: it writes "
+        "DIR/<flow>.html, one self-contained page per flow for a manager to open anywhere "
+        "or print (diagram, questions, rules in words, changes, scenario results).",
     )
     studio.add_argument("--port", type=int, default=8765, help="the port (default: 8765)")
+    studio.add_argument(
+        "--export",
+        metavar="DIR",
+        type=Path,
+        help="write DIR/<flow>.html for every flow (opens with no server running) and exit",
+    )
+    studio.add_argument(
+        "--since",
+        metavar="REF",
+        default="HEAD",
+        help="with --export: the git version to list changes against (default: HEAD)",
+    )
     studio.add_argument(
         "--db",
         nargs="?",
@@ -228,6 +243,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return chat(args.flow, args.lang, None if args.no_files else args.out, args.lenient)
     if args.command == "run":
         return run_bot()
+    if args.command == "studio" and args.export is not None:
+        return studio_export(args.export, args.since)
     if args.command == "studio":
         return studio(args.port, args.db)
     if args.command == "health":
@@ -418,6 +435,22 @@ def run_bot() -> int:
         _print_findings(report.findings)
         return 1
     return asyncio.run(serve(settings, report.catalog))
+
+
+def studio_export(folder: Path, since: str) -> int:
+    """Write the sign-off pack, one HTML file per flow; 1 if the flows do not load."""
+    import asyncio
+
+    from bot.channels.studio.export import export
+
+    written, problems = asyncio.run(export(folder, since))
+    if not written:
+        _print_findings(problems)
+        print("no pages written: fix the errors above first", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path}")
+    return 0
 
 
 def studio(port: int, db: str | None) -> int:

@@ -142,7 +142,7 @@ async def test_polling_confirms_what_it_cannot_read_and_goes_on(
         async with running(fake_api, tmp_path / "db.sqlite3") as bot:
             bad = [fake_api.send_update(payload) for payload in MALFORMED]
             await say(fake_api, 1, "/start plan")
-            assert last_text(fake_api, 1).startswith("Question 1"), "a valid update is answered"
+            assert "Question 1 of" in last_text(fake_api, 1), "a valid update is answered"
             await fake_api.wait_confirmed(timeout=10)
             assert all(fake_api.is_confirmed(u) for u in bad)
             assert bot.taking_updates()
@@ -282,7 +282,7 @@ def test_no_update_stops_the_bot(
     assert bot.taking_updates()
     user = 40_000 + len(api.calls) % 1000
     thread.run(say(api, user, "/start plan"))
-    assert last_text(api, user).startswith("Question 1"), json.dumps(update)[:200]
+    assert "Question 1 of" in last_text(api, user), json.dumps(update)[:200]
 
 
 async def test_buttons_still_work_after_malformed_updates(
@@ -294,4 +294,4 @@ async def test_buttons_still_work_after_malformed_updates(
         for payload in MALFORMED:
             fake_api.send_update(payload)
         await tap(fake_api, 1, "Plan")
-        assert last_text(fake_api, 1).startswith("Question 1")
+        assert "Question 1 of" in last_text(fake_api, 1)

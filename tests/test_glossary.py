@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from bot.flows.content import TextEntry, collect_texts
 from bot.flows.findings import Severity
-from bot.flows.glossary import check_glossary, mutations, read_glossary
+from bot.flows.glossary import check_glossary, mutations, read_glossary, term_pattern
 from bot.flows.yamltext import parse
 
 from test_terminal import ROOT, run_cli
@@ -142,4 +143,101 @@ def test_flows_check_reports_a_welsh_text_spelt_cyd_gynhyrchu(project: Path) -> 
     assert done.returncode == 1, done.stdout
     assert f"content/cy/plan.yaml:{key + 1}: 'cyd-gynhyrchu' in 'plan.reason.not_ready'" in (
         done.stderr
+    )
+
+
+def shipped_glossary():
+    text = (CONTENT / "glossary.yaml").read_text(encoding="utf-8")
+    glossary, problems = read_glossary("glossary.yaml", parse(text))
+    assert problems == []
+    return glossary
+
+
+def spans(file: str, texts: dict[str, TextEntry]) -> dict[str, tuple[int, int]]:
+    """Each text of ``file``: its first line and the line after its last (1-based)."""
+    ordered = sorted((e.line, k) for k, e in texts.items() if e.file == file)
+    ends = [line for line, _ in ordered[1:]] + [10**6]
+    return {k: (line, end) for (line, k), end in zip(ordered, ends, strict=True)}
+
+
+# The review's (2026-12-05, section 3) new entries: an English term, its Welsh, and a wrong
+# Welsh form. A named wrong form is an error; any other rendering leaves the Welsh without
+# the term, a warning.
+WRONG_FORMS = [
+    ("due regard", "sylw dyledus", "sylw dyladwy", Severity.ERROR),
+    ("due regard", "sylw dyledus", "sylw priodol", Severity.WARNING),
+    ("handover*", "trosglwydd*", "cymryd drosodd", Severity.ERROR),
+    ("trust", "ymddiriedaeth", "ymddiriedolaeth", Severity.ERROR),
+    ("engag*", "ymgysyllt*", "dyweddïad", Severity.ERROR),
+    ("engag*", "ymgysyllt*", "cyfranogiad", Severity.WARNING),
+    ("empower*", "grymus*", "galluogi", Severity.WARNING),
+]
+
+
+@pytest.mark.parametrize(("english", "right", "wrong", "severity"), WRONG_FORMS)
+def test_a_wrong_form_injected_into_shipped_welsh_is_found_at_its_line(
+    tmp_path: Path, english: str, right: str, wrong: str, severity: Severity
+) -> None:
+    """The right term in a shipped Welsh text, swapped for a wrong one: a finding at its line."""
+    glossary = shipped_glossary()
+    welsh, en = shipped("cy"), shipped("en")
+    uses_en = re.compile(term_pattern(english, welsh=False), re.IGNORECASE)
+    uses_cy = re.compile(term_pattern(right, welsh=True), re.IGNORECASE)
+    text_id = next(
+        k
+        for k, e in welsh.items()
+        if not k.endswith(".synonyms")
+        and uses_cy.search(e.text)
+        and k in en
+        and uses_en.search(en[k].text)
+    )
+    file = welsh[text_id].file
+    first, end = spans(file, welsh)[text_id]
+    lines = (CONTENT / "cy" / file).read_text(encoding="utf-8").splitlines()
+    for i in range(first - 1, min(end - 1, len(lines))):
+        lines[i] = uses_cy.sub(wrong, lines[i])
+    copy = tmp_path / file
+    copy.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    changed = {k: e for k, e in welsh.items() if e.file != file}
+    collect_texts(file, parse(copy.read_text(encoding="utf-8")), changed, [])
+    assert changed[text_id].line == first
+    found = [f for f in check_glossary(glossary, changed, en) if f"'{text_id}'" in f.message]
+    assert [(f.file, f.line, f.severity) for f in found] == [(file, first, severity)], found
+    if severity is Severity.ERROR:
+        assert wrong.split()[-1] in found[0].message
+
+
+def test_the_new_terms_hold_in_the_shipped_welsh() -> None:
+    """Each term of the review's section 3 is in the glossary, and each is used somewhere."""
+    glossary = shipped_glossary()
+    english = {t for term in glossary.terms for t in term.english}
+    assert {"due regard", "handover*", "trust", "engag*", "empower*"} <= english
+    forbidden = {t for term in glossary.terms for t in term.forbidden}
+    assert {"sylw dyladwy", "trosodd", "ymddiriedolaeth*"} <= forbidden
+
+
+def test_synonym_lists_are_not_held_to_the_glossary() -> None:
+    """What people type ("cymryd drosodd") is no text the bot says: no finding."""
+    glossary, _ = read_glossary("glossary.yaml", parse(GLOSSARY))
+    found = check_glossary(
+        glossary,
+        entries({"plan.o.x.synonyms": "cyd-gynhyrchu\ncyfieithwyr"}),
+        entries({"plan.o.x.synonyms": "co-production\ninterpreters"}),
+    )
+    assert found == []
+
+
+def test_flows_check_reports_the_old_sylw_dyladwy_with_the_new_glossary(project: Path) -> None:
+    """The tests' frozen Welsh (the wording the review read) fails on A9 at file:line."""
+    (project / "content" / "glossary.yaml").write_text(
+        (CONTENT / "glossary.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    check = project / "content" / "cy" / "check.yaml"
+    lines = check.read_text(encoding="utf-8").splitlines()
+    key = next(i for i, line in enumerate(lines) if line.startswith("check.step.equality:"))
+    assert "sylw dyladwy" in lines[key + 1]
+    done = run_cli(["flows", "check", str(project)], cwd=project)
+    assert done.returncode == 1, done.stdout
+    assert (
+        f"content/cy/check.yaml:{key + 1}: 'sylw dyladwy' in 'check.step.equality'" in done.stderr
     )

@@ -52,7 +52,9 @@ async def test_first_contact_asks_welsh_first_and_keeps_the_deep_link(
         assert EN.t(UI.LANGUAGE_ASK) in last_text(fake_api, USER)
         await tap(fake_api, USER, "Cymraeg")
         expected = CY.t(UI.QUESTION_NUMBER, number=1).split(" (")[0]
-        assert last_text(fake_api, USER).startswith(expected)
+        shown = last_text(fake_api, USER)
+        assert shown.startswith(CY.t(UI.TELEGRAM_WELCOME))
+        assert expected in shown
     assert stored(db)["locale"] == "cy"
     assert stored(db)["session"]["flow"] == "check"
 
@@ -62,10 +64,11 @@ async def test_welsh_app_gets_welsh_from_the_first_message(fake_api: FakeBotAPI,
     async with running(fake_api, db):
         await say(fake_api, USER, "/start plan", language=None, language_code="cy")
         assert not asks_language(fake_api, USER)
-        assert last_text(fake_api, USER).startswith(
-            CY.t(UI.QUESTION_NUMBER, number=1).split(" (")[0]
-        )
-        assert CY.t("plan.q.about") in last_text(fake_api, USER)
+        shown = last_text(fake_api, USER)
+        assert shown.startswith(CY.t(UI.TELEGRAM_WELCOME))
+        assert "In English: /language" in shown
+        assert CY.t(UI.QUESTION_NUMBER, number=1).split(" (")[0] in shown
+        assert CY.t("plan.q.about") in shown
     assert stored(db)["locale"] == "cy"
 
 

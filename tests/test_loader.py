@@ -97,9 +97,10 @@ def test_missing_key_names_its_mapping() -> None:
     text = edit("    text: mini.q.open\n", "")
     found = errors_of(text)
     assert (
-        f"flow.yaml:{line_of(text, 'id: open')}: questions[1].text: required key is missing"
-        in " ".join(found)
+        f"flow.yaml:{line_of(text, 'id: open')}: question 'open': the required key 'text' "
+        "is missing" in " ".join(found)
     )
+    assert "questions[" not in " ".join(found)
 
 
 def test_empty_options_are_refused() -> None:

@@ -178,7 +178,8 @@ def test_one_synonym_for_two_options_names_both_places(project: Path) -> None:
     [
         ("en", "Restart", "ui.command.restart"),
         ("en", "help!", "ui.command.help"),
-        ("cy", "nôl", "ui.command.back"),  # the terminal takes nôl for nol
+        ("cy", "yn ôl", "ui.command.back"),  # the terminal takes yn ôl for yn_ol
+        ("cy", "nôl", "ui.command.back"),  # and nôl for nol, the old word (ui.command.also)
         ("cy", "quit", "ui.command.quit"),  # and the English word in every language
     ],
 )

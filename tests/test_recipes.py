@@ -187,7 +187,13 @@ def test_adding_a_question_and_rewording_keep_everything_green(copy: Path) -> No
     assert added.returncode == 0, added.stdout + added.stderr
     assert re.search(r"added to [1-9]\d* scenario\(s\)", added.stdout), added.stdout
     assert run(copy, "-m", "bot", "flows", "test").returncode == 0
+    # The guide's last step: `make docs` redraws the pictures the edit changed.
+    for flow in sorted((copy / "flows").glob("*.yaml")):
+        out = f"docs/flows/{flow.stem}.svg"
+        drawn = run(copy, "-m", "bot", "flows", "graph", flow.stem, "--format", "svg", "--out", out)
+        assert drawn.returncode == 0, drawn.stderr
     readers = shipped_readers()
+    assert "tests/test_docs_pictures.py" in readers
     assert "tests/test_scenarios.py" in readers
     tests = run(copy, "-m", "pytest", "-q", "-p", "no:cacheprovider", *readers)
     assert tests.returncode == 0, tests.stdout[-3000:]

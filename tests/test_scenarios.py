@@ -142,7 +142,7 @@ def test_refused_answer_says_which_and_why():
     outcome = one('["the footpath", skip, maybe, "no"]', "{recommend: inform}")
     (problem,) = outcome.problems
     assert problem.startswith("answer 3 (\"maybe\") to question 'decision' was refused: ")
-    assert "Please pick one of the options: a number from 1 to 3" in problem
+    assert "Please pick one of the options: type its number (1 to 3) or its words." in problem
     assert outcome.result is None
 
 
@@ -227,7 +227,10 @@ def test_missing_and_misspelt_keys_have_file_and_line():
         "scenario format at the top of flows/tests/plan.yaml)"
     ) in found
     assert any(
-        f.startswith("flows/tests/bad.yaml:5: scenarios[0].expect.recommend: required key")
+        f.startswith(
+            "flows/tests/bad.yaml:5: scenario 1 ('a'), expect: the required key 'recommend' "
+            "is missing"
+        )
         for f in found
     ), found
     assert all("docs/admin.md" not in f for f in found)
@@ -245,10 +248,12 @@ def test_bad_values_have_file_and_line():
         "    expect: {recommend: inform}\n"
     )
     assert found == [
-        "flows/tests/bad.yaml:4: scenarios[0].answers[1]: expected text or an id, got true/false",
-        "flows/tests/bad.yaml:5: scenarios[0].expect.recommend: 'involve' is not one of "
+        "flows/tests/bad.yaml:4: scenario 1 ('a'), answer 2: expected text or an id, got "
+        "true/false",
+        "flows/tests/bad.yaml:5: scenario 1 ('a'), expect.recommend: 'involve' is not one of "
         "'inform', 'consult' or 'co_produce'",
-        "flows/tests/bad.yaml:7: scenarios[1].answers: must not be empty (add at least one entry)",
+        "flows/tests/bad.yaml:7: scenario 2 ('b'), answers: must not be empty (add at least "
+        "one entry)",
     ]
 
 
@@ -312,7 +317,7 @@ def test_report_puts_findings_first_and_counts_them():
         "    expect: {recommend: inform}\n"
     )
     report = format_report(outcomes, findings).splitlines()
-    assert report[0].startswith("flows/tests/bad.yaml:1: scenarios: required key is missing")
+    assert report[0].startswith("flows/tests/bad.yaml:1: the required key 'scenarios' is missing")
     assert report[-1] == "1 passed, 0 failed, 1 problem in scenario files"
     assert not succeeded(outcomes, findings)
     assert succeeded(outcomes)

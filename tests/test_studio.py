@@ -74,9 +74,17 @@ def test_flow_page_has_the_diagram_every_question_and_both_languages(studio: Run
                 for locale in catalog.locales:
                     assert catalog.text(locale, option.label) in text
         for number, outcome in enumerate(flow.model.outcomes, start=1):
-            assert f"<strong>{outcome.id}</strong>" in page, number
+            assert f"{number}. {outcome.id}" in text, number
         for caution in flow.model.cautions:
-            assert f"<strong>{caution.id}</strong>" in page
+            assert f'<th scope="row">{caution.id}<br>' in page
+            for locale in catalog.locales:  # its title beside its condition, in each language
+                assert catalog.text(locale, caution.title) in text
+        # Rules in words, in both languages: never the ids' logic alone.
+        assert text.count("Recommend ") + text.count("Otherwise, recommend ") >= len(
+            flow.model.outcomes
+        )
+        if "cy" in catalog.locales:
+            assert "Argymell " in text
         assert text.count("proved") >= len(flow.model.guarantees)
 
 
@@ -242,24 +250,34 @@ def test_explain_names_the_rule_and_each_cautions_cause() -> None:
     assert why.cautions == (
         (
             "No resources",
-            "Shown because resources has none. You said: What comes with it? → None of these.",
+            "Shown because the answer to ‘What comes with it?’ includes none of these. "
+            "You said: What comes with it? → None of these.",
         ),
     )
     catalog, session = mini_session(("text", "x"), ("choice", "no"))
     why = explain(words, flow, engine.result(flow, session))
-    assert why.rule == "Rule 1 (closed) chose Inform, the first rule that holds: open is no."
+    assert why.rule == (
+        "Rule 1 (closed) chose Inform, the first rule that holds: the answer to ‘Is it open?’ "
+        "is no."
+    )
     assert why.cautions == ()
 
 
 def test_flow_view_words_rules_cautions_and_guarantees() -> None:
     catalog = mini_catalog()
     view = flow_view(catalog, catalog.flows["mini"], [])
-    assert [r.sentence for r in view.rules] == [
-        "Recommend Inform when open is no.",
-        "Recommend Co-produce when funded is true and accountable is yes.",
-        "Otherwise, recommend Consult.",
+    assert [r.sentences for r in view.rules] == [
+        ("Recommend Inform when: the answer to ‘Is it open?’ is no.",),
+        (
+            "Recommend Co-produce when: the answer to ‘What comes with it?’ includes a budget "
+            "and the answer to ‘Do you stay accountable?’ is yes.",
+        ),
+        ("Otherwise, recommend Consult.",),
     ]
-    assert view.cautions[0].sentence == "Shown when resources has none."
+    assert view.rules[0].logic == "open is no"
+    assert view.cautions[0].sentences == (
+        "Shown when: the answer to ‘What comes with it?’ includes none of these.",
+    )
     assert view.questions[1].options[1].leads_to == "result"
     assert view.questions[0].text.by_locale == ("What is it about?",)
     assert all(g.proved for g in view.guarantees)

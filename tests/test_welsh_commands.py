@@ -1,4 +1,4 @@
-"""Welsh command names: /iaith, /cymorth, /nol... beside the English ones, from content."""
+"""Welsh command names: /iaith, /cymorth, /yn_ol... beside the English ones, from content."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ WELSH_NAMES = {
     "start": "start",
     "language": "iaith",
     "help": "cymorth",
-    "back": "nol",
+    "back": "yn_ol",
     "restart": "ailddechrau",
     "summary": "crynodeb",
     "privacy": "preifatrwydd",
@@ -63,11 +63,12 @@ async def test_welsh_menu_and_first_message_iaith(fake_api: FakeBotAPI, db: Path
 async def test_cymorth_gets_the_help_and_english_still_works(
     fake_api: FakeBotAPI, db: Path
 ) -> None:
-    """/cymorth is /help; the English /help still works in a Welsh chat, and /nol goes back."""
+    """/cymorth is /help; the English /help still works in a Welsh chat; /yn_ol and /nol go back."""
     async with running(fake_api, db):
         await say(fake_api, USER, "/cymorth", language=None, language_code="cy")
         assert last_text(fake_api, USER).startswith(CY.t(UI.TELEGRAM_HELP))
-        assert "/nol" in last_text(fake_api, USER)
+        assert "/yn_ol" in last_text(fake_api, USER)
+        assert "/nol" not in last_text(fake_api, USER)
         await say(fake_api, USER, "/help", language=None, language_code="cy")
         assert last_text(fake_api, USER).startswith(CY.t(UI.TELEGRAM_HELP))
         await say(fake_api, USER, "/start plan", language=None, language_code="cy")
@@ -75,6 +76,11 @@ async def test_cymorth_gets_the_help_and_english_still_works(
         assert last_text(fake_api, USER).startswith(
             CY.t(UI.QUESTION_NUMBER, number=2).split(" (")[0]
         )
+        await say(fake_api, USER, "/yn_ol", language=None, language_code="cy")
+        assert last_text(fake_api, USER).startswith(
+            CY.t(UI.QUESTION_NUMBER, number=1).split(" (")[0]
+        )
+        await say(fake_api, USER, "Cau'r llwybr", language=None, language_code="cy")
         await say(fake_api, USER, "/nol", language=None, language_code="cy")
         assert last_text(fake_api, USER).startswith(
             CY.t(UI.QUESTION_NUMBER, number=1).split(" (")[0]
@@ -82,14 +88,17 @@ async def test_cymorth_gets_the_help_and_english_still_works(
 
 
 def test_terminal_takes_the_welsh_words() -> None:
-    """cymorth, nol (or nôl), ailddechrau and gadael in a Welsh terminal chat."""
-    lines = iter(["cymorth", "Cau'r llwybr", "nôl", "Cau'r llwybr", "nol", "ailddechrau", "gadael"])
+    """cymorth, yn ôl (yn_ol, or the old nol and nôl), ailddechrau and gadael in Welsh."""
+    backs = ["yn ôl", "yn_ol", "/yn_ol", "YN OL", "nol", "nôl"]
+    lines = iter(
+        ["cymorth", *(w for back in backs for w in ("Cau'r llwybr", back)), "ailddechrau", "gadael"]
+    )
     out = io.StringIO()
     status = Terminal(fixture_catalog(), "cy", lambda: next(lines, None), out).run("plan")
     text = out.getvalue()
     assert status == 0
-    # first, again after cymorth, after each nol and after ailddechrau
-    assert text.count(CY.t("plan.q.about")) == 5
+    # first, again after cymorth, after each way back and after ailddechrau
+    assert text.count(CY.t("plan.q.about")) == 3 + len(backs)
     assert text.count(CY.t(UI.TERMINAL_COMMANDS)) == 2  # at the start and for cymorth
     assert CY.t("plan.q.about.help") in text
     assert CY.t(UI.TERMINAL_RESTARTED) in text
@@ -108,19 +117,36 @@ def test_texts_name_only_commands_of_their_own_language(locale: str) -> None:
 
 
 def test_a_command_word_telegram_cannot_take_is_reported(project: Path) -> None:
-    """nôl (with its accent) or a word taken by another command: file:line, not a crash."""
+    """yn ôl (a space, an accent) or a word taken by another command: file:line, not a crash."""
     ui = project / "content" / "cy" / "ui.yaml"
     lines = ui.read_text(encoding="utf-8").splitlines()
-    back = next(i for i, line in enumerate(lines) if line.strip() == "back: nol")
+    back = next(i for i, line in enumerate(lines) if line.strip() == "back: yn_ol")
     forget = next(i for i, line in enumerate(lines) if line.strip() == "forget: anghofio")
-    lines[back] = lines[back].replace("nol", "nôl")
+    lines[back] = lines[back].replace("yn_ol", '"yn ôl"')
     lines[forget] = lines[forget].replace("anghofio", "cymorth")
     ui.write_text("\n".join(lines) + "\n", encoding="utf-8")
     found = [str(f) for f in read_place(resolve(project)).findings]
     assert any(
-        f.startswith(f"{ui.name}:{back + 1}:") or f":{back + 1}: command word 'nôl'" in f
+        f.startswith(f"{ui.name}:{back + 1}:") or f":{back + 1}: command word 'yn ôl'" in f
         for f in found
     ), found
     assert any(
         f":{forget + 1}: command word 'cymorth'" in f and "already means" in f for f in found
     ), found
+
+
+def test_an_also_word_is_checked_like_a_command_word(project: Path) -> None:
+    """ui.command.also.back: a word taken by another command, or naming no command, is reported."""
+    ui = project / "content" / "cy" / "ui.yaml"
+    lines = ui.read_text(encoding="utf-8").splitlines()
+    also = next(i for i, line in enumerate(lines) if line.strip() == "back: nol")
+    assert lines[also - 1].strip() == "also:"
+    lines[also] = lines[also].replace("nol", "cymorth")
+    lines.insert(also + 1, lines[also].replace("back: cymorth", "nowhere: rhywle"))
+    ui.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = [str(f) for f in read_place(resolve(project)).findings]
+    assert any(
+        f":{also + 1}: command word 'cymorth'" in f and "already means ui.command.help" in f
+        for f in found
+    ), found
+    assert any(f":{also + 2}: 'ui.command.also.nowhere' (cy) names no command" in f for f in found)

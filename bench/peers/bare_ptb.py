@@ -1,9 +1,10 @@
 """The floor: a bare python-telegram-bot Application making ours' calls, nothing else.
 
 Per update it makes exactly the Bot API calls ours makes on the bench path
-(measured by ``bench.run``): ``/start`` removes the old prompt's keyboard,
-sends the title and sends question 1; a press answers the query, edits the
-question to show the choice, and sends the next question or the result. It
+(measured by ``bench.run``): ``/start`` removes the old prompt's keyboard
+and sends the title with question 1 in one message; a press answers the
+query and either edits the question to show the choice and sends the next
+one, or, on the last question, edits the question into the result. It
 polls the way ours does (``getUpdates`` then ``process_update`` one by one),
 with the same builder settings but no rate limiter, no flow and no storage:
 only the live prompt's message id per chat, kept in a dict.
@@ -77,25 +78,29 @@ async def on_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         number, option = int(parts[1]), int(parts[2])
         await query.answer(None)
-        await bot.edit_message_text(
-            chosen_html(number, option),
-            chat_id,
-            message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=None,
-        )
         if number < len(QUESTIONS):
+            await bot.edit_message_text(
+                chosen_html(number, option),
+                chat_id,
+                message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=None,
+            )
             sent = await bot.send_message(
                 chat_id,
                 question_html(number + 1),
                 parse_mode=ParseMode.HTML,
                 reply_markup=keyboard(number + 1),
             )
+            prompts[chat_id] = sent.message_id
         else:
-            sent = await bot.send_message(
-                chat_id, RESULT_HTML, parse_mode=ParseMode.HTML, reply_markup=result_keyboard()
+            await bot.edit_message_text(
+                RESULT_HTML,
+                chat_id,
+                message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=result_keyboard(),
             )
-        prompts[chat_id] = sent.message_id
         return
     message = update.message
     if message is None or not (message.text or "").startswith("/start"):
@@ -103,9 +108,11 @@ async def on_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     old = prompts.pop(chat_id, None)
     if old is not None:
         await bot.edit_message_reply_markup(chat_id, old, reply_markup=None)
-    await bot.send_message(chat_id, f"<b>{TITLE}</b>", parse_mode=ParseMode.HTML)
     sent = await bot.send_message(
-        chat_id, question_html(1), parse_mode=ParseMode.HTML, reply_markup=keyboard(1)
+        chat_id,
+        f"<b>{TITLE}</b>\n\n{question_html(1)}",
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard(1),
     )
     prompts[chat_id] = sent.message_id
 

@@ -4,8 +4,9 @@ The bench flow's five questions are five states, each a CallbackQueryHandler
 on inline buttons; answers are kept in ``user_data``; the conversation and
 user data persist to a pickle file (``persistent=True``, the default update
 interval of 60 s). It makes ours' calls: ``/start`` removes the old prompt's
-keyboard, sends the title and question 1; a press answers the query, edits
-the question to show the choice, and sends the next question or the result.
+keyboard and sends the title with question 1 in one message; a press answers
+the query and either edits the question to show the choice and sends the next
+one, or, on the last question, edits the question into the result.
 Polling is ``run_polling()`` with its defaults.
 
     BENCH_TOKEN=... BENCH_API_BASE=http://127.0.0.1:PORT BENCH_STATE_DIR=/tmp/x \
@@ -70,9 +71,11 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     old = data.pop("prompt", None)
     if old is not None:
         await context.bot.edit_message_reply_markup(chat_id, old, reply_markup=None)
-    await context.bot.send_message(chat_id, f"<b>{TITLE}</b>", parse_mode=ParseMode.HTML)
     sent = await context.bot.send_message(
-        chat_id, question_html(1), parse_mode=ParseMode.HTML, reply_markup=keyboard(1)
+        chat_id,
+        f"<b>{TITLE}</b>\n\n{question_html(1)}",
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard(1),
     )
     data["prompt"] = sent.message_id
     data["answers"] = {}
@@ -85,9 +88,9 @@ def answer_handler(number: int):
         option = int(query.data.rsplit(":", 1)[1])
         await query.answer()
         context.user_data.setdefault("answers", {})[f"q{number}"] = OPTIONS[option]
-        await query.edit_message_text(chosen_html(number, option), parse_mode=ParseMode.HTML)
         chat_id = update.effective_chat.id
         if number < len(QUESTIONS):
+            await query.edit_message_text(chosen_html(number, option), parse_mode=ParseMode.HTML)
             sent = await context.bot.send_message(
                 chat_id,
                 question_html(number + 1),
@@ -96,10 +99,9 @@ def answer_handler(number: int):
             )
             context.user_data["prompt"] = sent.message_id
             return number + 1
-        sent = await context.bot.send_message(
-            chat_id, RESULT_HTML, parse_mode=ParseMode.HTML, reply_markup=RESULT_KEYBOARD
+        await query.edit_message_text(
+            RESULT_HTML, parse_mode=ParseMode.HTML, reply_markup=RESULT_KEYBOARD
         )
-        context.user_data["prompt"] = sent.message_id
         context.user_data["last_result"] = dict(context.user_data["answers"])
         return ConversationHandler.END
 

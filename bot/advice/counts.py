@@ -80,8 +80,9 @@ def every_answer_counts(
                     Finding(
                         file,
                         doc.line(path),
-                        f"{where}: no path found within {budget} states on which it "
-                        "changes the advice",
+                        f"{where}: could not tell whether it ever changes the advice: the "
+                        f"flow has too many ways through to try them all (stopped after "
+                        f"{budget:,} partly answered paths)",
                         "simplify the conditions that read it, or mark the question "
                         "record_only: true",
                         Severity.WARNING,

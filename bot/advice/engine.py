@@ -14,7 +14,9 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.flows.catalog import CompiledFlow, CompiledQuestion, plain_words
+from bot.flows.durations import days_in, holds
 from bot.flows.model import RESULT, Level, QuestionKind
+from bot.flows.typed import Vocabulary, fold
 
 Answer = str | tuple[str, ...]
 """An option id (choice), option ids (multi) or the text typed (text)."""
@@ -236,33 +238,76 @@ def answer(
     if kind is QuestionKind.TEXT:
         return _answer_text(flow, session, question, raw, skip_word)
     if kind is QuestionKind.CHOICE:
-        found = match(question, raw, locale, by_id=by_id)
-        if len(found) == 1:
-            return choose(flow, session, found[0])
+        found = read(question, raw, locale, by_id=by_id)
+        if found.picked is not None:
+            return choose(flow, session, found.picked)
         return Step(session, _unmatched(question, raw, found))
-    tokens = _split_multi(raw)
+    picked_or_problem = _read_multi(question, raw, locale, by_id=by_id)
+    if isinstance(picked_or_problem, Problem):
+        return Step(session, picked_or_problem)
+    return choose_many(flow, session, picked_or_problem)
+
+
+def _read_multi(
+    question: CompiledQuestion, raw: str, locale: str, *, by_id: bool
+) -> tuple[str, ...] | Problem:
+    """The picks a typed reply to a multi question names, or why it was not taken.
+
+    "1,3", "1 and 3", "budget and staff" and "all" (every option that can be
+    combined, so not "None of these") are read; each part must be picked on
+    its own terms (``read``), and a part that is not is asked about.
+    """
+    whole = read(question, raw, locale, by_id=by_id)
+    if whole.picked is not None:
+        return (whole.picked,)
+    vocab = question.vocabulary.get(locale, Vocabulary())
+    if plain_words(raw) in vocab.all_words:
+        return tuple(o for o in question.option_ids if not question.options[o].exclusive)
     picked: list[str] = []
-    for token in tokens:
-        found = match(question, token, locale, by_id=by_id)
-        if len(found) != 1:
-            if not found:
-                return Step(
-                    session,
-                    Problem(
-                        "ui.hint.multi_unknown",
-                        {"token": token, "count": len(question.option_ids)},
-                    ),
-                )
-            return Step(session, _unmatched(question, token, found))
-        if found[0] not in picked:
-            picked.append(found[0])
-    return choose_many(flow, session, tuple(picked))
+    for part in _split_multi(raw):
+        pieces = _split_joined(part, vocab.joins)
+        start = 0
+        while start < len(pieces):
+            for end in range(len(pieces), start, -1):
+                token = " ".join(pieces[start:end])
+                found = read(question, token, locale, by_id=by_id)
+                if found.picked is not None:
+                    break
+            else:
+                token = pieces[start]
+                return _unmatched(question, token, read(question, token, locale, by_id=by_id))
+            if found.picked not in picked:
+                picked.append(found.picked)
+            start = end
+            if start < len(pieces) and plain_words(pieces[start]) in vocab.joins:
+                start += 1
+    return tuple(picked)
 
 
-def _unmatched(question: CompiledQuestion, raw: str, found: tuple[str, ...]) -> Problem:
-    """Why a typed answer was not taken: it fits no option, or several (which one?)."""
-    if found:
-        return Problem("ui.hint.ambiguous", {"token": raw.strip(), "options": ",".join(found)})
+def _split_joined(part: str, joins: frozenset[str]) -> list[str]:
+    """A part's words in runs, each join word ("and", "ac") a run of its own.
+
+    So "budget and staff" can be read as two picks, while "Information and
+    data", a whole label, is still tried whole first.
+    """
+    runs: list[str] = []
+    for word in part.split():
+        if plain_words(word) in joins or not runs or plain_words(runs[-1]) in joins:
+            runs.append(word)
+        else:
+            runs[-1] = f"{runs[-1]} {word}"
+    return runs
+
+
+def _unmatched(question: CompiledQuestion, raw: str, found: Reading) -> Problem:
+    """Why a typed answer was not taken: it fits no option, one only doubtfully, or several."""
+    token = raw.strip()
+    if len(found.candidates) > 1:
+        return Problem("ui.hint.ambiguous", {"token": token, "options": ",".join(found.candidates)})
+    if found.candidates:
+        return Problem("ui.hint.did_you_mean", {"token": token, "options": found.candidates[0]})
+    if question.model.kind is QuestionKind.MULTI:
+        return Problem("ui.hint.multi_unknown", {"token": token, "count": len(question.option_ids)})
     return Problem("ui.hint.choice", {"count": len(question.option_ids)})
 
 
@@ -331,6 +376,9 @@ def back(flow: CompiledFlow, session: Session) -> Step:
     last = session.history[-1]
     answers = {k: v for k, v in session.answers.items() if k != last}
     previous = session.answers[last]
+    # A remembered answer gone back to is being changed: kept, it would answer
+    # the question again as soon as the session is resumed.
+    kept = {k: v for k, v in session.kept.items() if k != last}
     return Step(
         replace(
             session,
@@ -338,6 +386,7 @@ def back(flow: CompiledFlow, session: Session) -> Step:
             history=session.history[:-1],
             answers=MappingProxyType(answers),
             draft=previous if isinstance(previous, tuple) else (),
+            kept=MappingProxyType(kept),
         )
     )
 
@@ -512,37 +561,144 @@ def _answer_text(
 def match(
     question: CompiledQuestion, token: str, locale: str, *, by_id: bool = False
 ) -> tuple[str, ...]:
-    """The options a typed answer names: one, several (ambiguous) or none.
+    """The options a typed answer names: one (picked), several (ambiguous) or none.
 
-    A number names the option shown with it; words name an option when
-    they are its label or one of its synonyms, or all appear in one. Option
-    ids are never matched: they are for admins, and "no" must not pick the
-    option whose id happens to be ``no`` over one whose label says "No".
+    One option is returned only when ``read`` picks it; a reply it would ask
+    about with a single candidate returns none, so no caller can take it.
+    """
+    return read(question, token, locale, by_id=by_id).options
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a typed reply names: the option it picks, or the options to ask about.
+
+    ``picked`` None with ``candidates`` means "did you mean one of these?";
+    with none, the reply was not understood.
+    """
+
+    picked: str | None = None
+    candidates: tuple[str, ...] = ()
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """One option if picked, several if ambiguous, else none (a lone candidate is not
+        returned: callers take one option as picked)."""
+        if self.picked is not None:
+            return (self.picked,)
+        return self.candidates if len(self.candidates) > 1 else ()
+
+
+NOTHING = Reading()
+
+
+def read(question: CompiledQuestion, token: str, locale: str, *, by_id: bool = False) -> Reading:
+    """Read a typed reply to a choice or multi question, never guessing.
+
+    Option ids are taken only with ``by_id`` (admins' scenario tests): "no"
+    must not pick the option whose id happens to be ``no`` over one whose
+    label says "No". See ``read_words`` for how words are read.
     """
     if by_id and token.strip() in question.options:
-        return (token.strip(),)
-    return match_words(question.labels.get(locale, {}), question.option_ids, token)
+        return Reading(token.strip())
+    return read_words(
+        question.labels.get(locale, {}),
+        question.option_ids,
+        token,
+        question.vocabulary.get(locale, Vocabulary()),
+        question.heads.get(locale, {}),
+        {o: question.options[o].days for o in question.option_ids if question.options[o].days},
+    )
 
 
 def match_words(phrases: Mapping[str, str], numbered: Sequence[str], token: str) -> tuple[str, ...]:
     """What a typed answer names: ``numbered[n - 1]`` for a number n, else by ``phrases``.
 
-    ``phrases`` maps ``plain_words`` of each label (and synonym) to what it names.
+    ``phrases`` maps ``plain_words`` of each label (and synonym) to what it
+    names (a menu's flow titles, the languages' names). One item means it is
+    picked; several, that the reply fits each.
+    """
+    return read_words(phrases, numbered, token).options
+
+
+def read_words(
+    phrases: Mapping[str, str],
+    numbered: Sequence[str],
+    token: str,
+    vocab: Vocabulary = Vocabulary(),  # noqa: B008 - immutable
+    heads: Mapping[str, str] | None = None,
+    days: Mapping[str, Sequence[int | None]] | None = None,
+) -> Reading:
+    """Read a typed reply against ``phrases`` (``plain_words`` of labels and synonyms).
+
+    A missed answer costs a person one edit of the question; a wrong one
+    can change their advice without them noticing. So only these pick:
+
+    - the number shown with an option ("2", "2.");
+    - an option's whole label or one of its synonyms;
+    - a typed duration ("3 months") that one option's ``days`` holds;
+    - the words of a label before its comma ("Yes" of "Yes, mostly") when
+      no other option's label starts the same or holds those words;
+    - words found in the labels or synonyms of one option only, that are
+      not all fillers, cover at least half of that phrase's words, and
+      leave out none of its negations ("sure" never picks "Not sure").
+
+    Anything holding a command word (back, help, nol...) or a negation
+    (not, never, ddim...) that is not a whole label or synonym is asked
+    about, as is a duration at a question whose options have no ``days``.
     """
     shown = token.strip().rstrip(".")  # "2" or "2." as the buttons show it
     if shown.isdecimal():
         number = int(shown)
-        return (numbered[number - 1],) if 1 <= number <= len(numbered) else ()
+        return Reading(numbered[number - 1]) if 1 <= number <= len(numbered) else NOTHING
     words = plain_words(token)
     if not words or words.replace(" ", "").isdecimal():
-        return ()
+        return NOTHING
     exact = phrases.get(words)
     if exact is not None:
-        return (exact,)
-    typed = set(words.split())
-    return tuple(
-        dict.fromkeys(value for phrase, value in phrases.items() if typed <= set(phrase.split()))
+        return Reading(exact)
+    typed = words.split()
+    holding = tuple(
+        dict.fromkeys(
+            value for phrase, value in phrases.items() if set(typed) <= set(phrase.split())
+        )
     )
+    length = days_in(words, vocab.numbers, vocab.units, vocab.fillers, vocab.alone)
+    if length is not None:
+        fits = [o for o, span in (days or {}).items() if holds(span, length)]
+        return Reading(fits[0]) if len(fits) == 1 else NOTHING
+    if any(fold(w) in vocab.commands for w in typed):
+        return Reading(candidates=holding)
+    headed = tuple(o for o, head in (heads or {}).items() if head and head == words)
+    if headed:
+        meant = {  # "oes" is in "Nac oes" too, but turned round there: it cannot mean it
+            value
+            for phrase, value in phrases.items()
+            if set(typed) <= set(phrase.split()) and not _turned(phrase, typed, vocab)
+        }
+        if len(headed) == 1 and meant <= set(headed):
+            return Reading(headed[0])
+        return Reading(candidates=tuple(dict.fromkeys((*headed, *holding))))
+    if any(w in vocab.negations for w in typed):
+        return Reading(candidates=holding)
+    content = [w for w in typed if w not in vocab.fillers]
+    if len(holding) != 1 or not content:
+        return Reading(candidates=holding)
+    option = holding[0]
+    for phrase, value in phrases.items():
+        said = phrase.split()
+        if value != option or not set(typed) <= set(said):
+            continue
+        turned = _turned(phrase, typed, vocab)
+        meaning = [w for w in said if w not in vocab.fillers]
+        if not turned and 2 * len(content) >= len(meaning):
+            return Reading(option)
+    return Reading(candidates=holding)
+
+
+def _turned(phrase: str, typed: Sequence[str], vocab: Vocabulary) -> bool:
+    """Whether ``phrase`` holds a negation the reply left out ("sure" in "Not sure")."""
+    return any(w in vocab.negations and w not in typed for w in phrase.split())
 
 
 _SEPARATORS = re.compile(r"[,;]")

@@ -407,6 +407,12 @@ def violation(flow: CompiledFlow, guarantee: Guarantee) -> Target:
                 continue
             missing = not_of(any_of(*(tri(when) for when in places))) if places else tri(None)
             broken.append(all_of(first_match(flow, i), missing))
+    for text in guarantee.never_include:
+        for i, _ in chosen:
+            places = shown_when(flow, i, text)
+            if places:
+                shown = tri(None) if None in places else any_of(*(tri(w) for w in places))
+                broken.append(all_of(first_match(flow, i), shown))
     return all_of(base, any_of(*broken) if broken else NEVER)
 
 
@@ -417,7 +423,10 @@ def shown_when(flow: CompiledFlow, index: int, text: str) -> list[Condition | No
     """
     outcome = flow.model.outcomes[index]
     items = [*outcome.reasons, *outcome.would_change, *outcome.next_steps]
+    items.extend(t for t in (outcome.headline, outcome.summary) if t is not None)
     level = flow.model.recommendations.get(outcome.recommend)
+    if outcome.summary is None and level is not None:
+        items.append(level.summary)
     if level is not None and outcome.standard_steps:
         items.extend(level.next_steps)
     found: list[Condition | None] = []
@@ -459,9 +468,13 @@ def broken_promise(flow: CompiledFlow, guarantee: Guarantee, session: Session) -
     if missing:
         return f"gives {result.level.value} without the caution {', '.join(missing)}"
     shown = {r.text for r in result.reasons} | set(result.next_steps) | set(result.would_change)
+    shown |= {result.summary, *((result.headline,) if result.headline else ())}
     absent = [t for t in guarantee.must_include if t not in shown]
     if absent:
         return f"gives {result.level.value} without {', '.join(absent)}"
+    present = [t for t in guarantee.never_include if t in shown]
+    if present:
+        return f"gives {result.level.value} with {', '.join(present)}"
     return None
 
 

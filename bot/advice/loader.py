@@ -20,7 +20,7 @@ from bot.advice.counts import every_answer_counts
 from bot.advice.explore import STEP_BUDGET, ProofBudgetExceeded
 from bot.advice.proofs import prove
 from bot.advice.render import CARD_CAUTIONS, CARD_LIMIT, CARD_REASONS, Renderer
-from bot.advice.uitext import UI
+from bot.advice.uitext import COMMAND_ALSO, UI
 from bot.flows.catalog import SYNONYMS, Catalog, LoadReport, build_catalog, plain_words
 from bot.flows.checks import check_flow, text_refs
 from bot.flows.content import TextEntry, collect_texts
@@ -30,6 +30,7 @@ from bot.flows.glossary import ENGLISH, WELSH, check_glossary, read_glossary
 from bot.flows.model import Flow
 from bot.flows.plain import check_plain
 from bot.flows.schema_errors import findings_from
+from bot.flows.typed import TYPED
 from bot.flows.validation import FLOW
 from bot.flows.yamltext import Document, Path, YamlProblem, parse
 
@@ -132,10 +133,12 @@ def load(
         for q in flow.questions
         for o in q.options
     }
+    used |= {t for table in texts.values() for t in table if t.startswith(TYPED)}
+    used |= {t for table in texts.values() for t in table if t.startswith(COMMAND_ALSO)}
     fit = _check_fit(flows, texts)
     findings.extend(soften(fit) if lenient else fit)
     if plain_language:
-        plain = check_plain(texts)
+        plain = check_plain(texts, _glossary_words(glossary))
         findings.extend(soften(plain) if lenient else plain)
     _check_unused(used, texts, findings)
     plain = {loc: {k: e.text for k, e in table.items()} for loc, table in texts.items()}
@@ -267,19 +270,33 @@ def _check_command_words(
     """Each command word fits Telegram's rule and means one command in every language.
 
     The bot takes any language's word (and the English id) in any chat, so
-    ``cymorth`` can only ever mean help.
+    ``cymorth`` can only ever mean help. A further word (``ui.command.also.back:
+    nol``) means the command its id names, which must be one.
     """
     owner = {
         text_id.removeprefix(COMMAND_TEXTS): text_id
         for table in texts.values()
         for text_id in table
-        if text_id.startswith(COMMAND_TEXTS)
+        if text_id.startswith(COMMAND_TEXTS) and not text_id.startswith(COMMAND_ALSO)
     }
     for locale, table in sorted(texts.items()):
         for text_id, entry in table.items():
             if not text_id.startswith(COMMAND_TEXTS):
                 continue
             word = entry.text
+            means = text_id
+            if text_id.startswith(COMMAND_ALSO):
+                means = COMMAND_TEXTS + text_id.removeprefix(COMMAND_ALSO)
+                if means not in owner.values():
+                    findings.append(
+                        Finding(
+                            entry.file,
+                            entry.line,
+                            f"'{text_id}' ({locale}) names no command: there is no {means}",
+                            "name a command after 'also.', as in ui.command.also.back: nol",
+                        )
+                    )
+                    continue
             if not COMMAND_WORD.fullmatch(word):
                 findings.append(
                     Finding(
@@ -287,10 +304,10 @@ def _check_command_words(
                         entry.line,
                         f"command word '{word}' ({text_id}, {locale}) must be one word of "
                         "lowercase letters a-z, digits or _, as Telegram requires",
-                        'drop accents and spaces: "nol", not "nôl"',
+                        'drop accents, and write spaces as _: "yn_ol", not "yn ôl"',
                     )
                 )
-            elif owner.setdefault(word, text_id) != text_id:
+            elif owner.setdefault(word, means) != means:
                 findings.append(
                     Finding(
                         entry.file,
@@ -329,12 +346,20 @@ def _check_synonyms(
     the option shown with them) is an error at the synonym's own line,
     naming where the word it collides with is written.
     """
+    commands = {
+        _fold(word): text_id.replace(COMMAND_ALSO, COMMAND_TEXTS, 1)  # also.back: back
+        for table in texts.values()
+        for text_id, entry in table.items()
+        if text_id.startswith(COMMAND_TEXTS) and text_id != UI.COMMAND_SKIP.value
+        for word in (entry.text, text_id.rsplit(".", 1)[-1])
+    }
     for locale, table in sorted(texts.items()):
-        commands = {_fold(u.value.rsplit(".", 1)[-1]): u.value for u in TYPED_COMMANDS}
+        commands |= {_fold(u.value.rsplit(".", 1)[-1]): u.value for u in TYPED_COMMANDS}
         commands |= {_fold(table[u].text): u.value for u in TYPED_COMMANDS if u in table}
         for question in flow.questions:
             where = f"question '{question.id}' of flow '{flow.id}' ({locale})"
             owner: dict[str, _Owner] = {}
+            heads: dict[str, list[_Owner]] = {}
             for option in question.options:
                 label = table.get(option.label)
                 key = plain_words(label.text) if label else ""
@@ -343,6 +368,22 @@ def _check_synonyms(
                 first = owner.setdefault(
                     key, _Owner(option.id, "the label of", label.file, label.line)
                 )
+                command = commands.get(_fold(key))
+                if command is not None:
+                    findings.append(
+                        Finding(
+                            label.file,
+                            label.line,
+                            f"the label of option '{option.id}' ('{label.text}') in {where} is "
+                            f"the command word of {command}: typed, it runs the command or is "
+                            "asked about, never picked",
+                            "reword the label, for example with a second word",
+                        )
+                    )
+                if "," in label.text and (head := plain_words(label.text.split(",")[0])):
+                    heads.setdefault(head, []).append(
+                        _Owner(option.id, "the start of the label of", label.file, label.line)
+                    )
                 if first.option != option.id:
                     findings.append(
                         Finding(
@@ -363,7 +404,7 @@ def _check_synonyms(
                 lines = synonym_lines.get((entry.file, text_id), ())
                 for index, word in enumerate(words):
                     line = lines[index] if len(lines) == len(words) else entry.line
-                    problem = _synonym_problem(word, option.id, owner, commands)
+                    problem = _synonym_problem(word, option.id, owner, commands, heads)
                     if problem is not None:
                         message, hint, severity = problem
                         findings.append(
@@ -390,7 +431,11 @@ class _Owner:
 
 
 def _synonym_problem(
-    word: str, option_id: str, owner: Mapping[str, _Owner], commands: Mapping[str, str]
+    word: str,
+    option_id: str,
+    owner: Mapping[str, _Owner],
+    commands: Mapping[str, str],
+    heads: Mapping[str, list[_Owner]] | None = None,
 ) -> tuple[str, str, Severity] | None:
     """Why typing ``word`` would not pick ``option_id`` alone: (message, hint, severity)."""
     key = plain_words(word)
@@ -424,7 +469,30 @@ def _synonym_problem(
             else f"remove it: the label already picks option '{other.option}'",
             Severity.ERROR,
         )
+    starts = [h for h in (heads or {}).get(key, []) if h.option != option_id]
+    if starts:
+        other = starts[0]
+        return (
+            f"is also {other.what} option '{other.option}' ({other.file}:{other.line}): typed, "
+            "it would mean that option as much as this one",
+            f"remove it: typed alone, it already picks option '{other.option}' or is asked about",
+            Severity.ERROR,
+        )
     return None
+
+
+def _glossary_words(source: Source | None) -> list[str]:
+    """The glossary's Welsh terms, word by word: a Welsh text may use them though they
+    look English. Nothing if there is no glossary or it cannot be read (that is reported)."""
+    if source is None:
+        return []
+    try:
+        glossary, _ = read_glossary(source.name, parse(source.text))
+    except YamlProblem:
+        return []
+    return [
+        w.rstrip("*") for term in glossary.terms for phrase in term.welsh for w in phrase.split()
+    ]
 
 
 def _check_glossary(
@@ -465,9 +533,24 @@ def _check_texts(
                         file,
                         doc.line(path),
                         f"text '{text_id}' is missing in content/{locale}/",
-                        f"add '{text_id}: ...' to a file in content/{locale}/",
+                        _nearest_text(text_id, table)
+                        or f"add '{text_id}: ...' to a file in content/{locale}/",
                     )
                 )
+
+
+def _nearest_text(text_id: str, table: Mapping[str, TextEntry]) -> str:
+    """ "did you mean" the existing id a misspelt one was meant to be, with where it is."""
+    import difflib
+
+    close = difflib.get_close_matches(text_id, list(table), n=1, cutoff=0.85)
+    if not close:
+        return ""
+    entry = table[close[0]]
+    return (
+        f"did you mean '{close[0]}' ({entry.file}:{entry.line})? If it is a new text, "
+        f"add '{text_id}: ...' to a file beside it"
+    )
 
 
 BUTTON_LIMIT = 32

@@ -82,9 +82,17 @@ class Renderer:
         """The text for an id with its ``{placeholders}`` filled."""
         return fill(self.catalog.text(self.locale, text_id), values)
 
-    def problem(self, flow: CompiledFlow, session: Session, problem: Problem) -> str:
-        """A refused answer's hint, option ids in it shown as their labels."""
+    def problem(
+        self, flow: CompiledFlow, session: Session, problem: Problem, back: str = UI.BACK_TERMINAL
+    ) -> str:
+        """A refused answer's hint, option ids in it shown as their labels.
+
+        ``back`` is the text saying how to go back where the hint is shown
+        (``UI.BACK_TELEGRAM`` or ``UI.BACK_TERMINAL``), filled with the back
+        command in this language.
+        """
         values = dict(problem.values)
+        values["back"] = self.t(back, command=self.t(UI.COMMAND_BACK))
         question = flow.questions.get(session.question or "")
         option = values.get("option")
         if question is not None and isinstance(option, str) and option in question.options:
@@ -226,7 +234,10 @@ class Renderer:
 
     def details(self, flow: CompiledFlow, result: Result) -> list[tuple[str, str]]:
         """The parts of the advice the card leaves out, as (key, button label) in order."""
-        found = [(f"c{n}", f"⚠ {n + 1}") for n in range(len(result.cautions))]
+        found = [
+            (f"c{n}", _button_label("⚠ " + self.t(caution.title)))
+            for n, caution in enumerate(result.cautions)
+        ]
         if len(result.reasons) > CARD_REASONS:
             found.insert(0, (Detail.WHY, self.heading(flow, "why", UI.RESULT_WHY)))
         if result.would_change:
@@ -268,12 +279,15 @@ class Renderer:
                 Block(BlockKind.BULLETS, items=tuple(self.t(t) for t in result.next_steps)),
             ]
         if key == Detail.WHERE:
+            rule = next((o for o in flow.model.outcomes if o.id == result.outcome_id), None)
+            ladder = (rule.ladder if rule else None) or recommendation.ladder
+            spectrum = (rule.spectrum if rule else None) or recommendation.spectrum
             return [
                 Block(BlockKind.HEADING, self.heading(flow, "where", UI.RESULT_WHERE)),
                 Block(
                     BlockKind.PARAGRAPH,
-                    f"{self.t(UI.RESULT_LADDER)} {self.t(recommendation.ladder)}\n"
-                    f"{self.t(UI.RESULT_SPECTRUM)} {self.t(recommendation.spectrum)}",
+                    f"{self.t(UI.RESULT_LADDER)} {self.t(ladder)}\n"
+                    f"{self.t(UI.RESULT_SPECTRUM)} {self.t(spectrum)}",
                 ),
             ]
         if key == Detail.ANSWERS and result.answers:
@@ -323,6 +337,17 @@ class Renderer:
         for key in (Detail.WOULD_CHANGE, Detail.NEXT_STEPS, Detail.WHERE, Detail.ANSWERS):
             blocks.extend(self.detail(flow, result, key) or [])
         return blocks
+
+
+BUTTON_LABEL = 32
+"""Characters of a button label a small phone shows on one line, at most."""
+
+
+def _button_label(text: str) -> str:
+    """A label that fits a phone's button: longer ones are cut at a word, with "…"."""
+    if len(text) <= BUTTON_LABEL:
+        return text
+    return text[: BUTTON_LABEL - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
 def plain(blocks: list[Block]) -> str:

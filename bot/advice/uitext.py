@@ -36,6 +36,7 @@ class UI(StrEnum):
     HINT_CHOICE = "ui.hint.choice"
     HINT_MULTI_UNKNOWN = "ui.hint.multi_unknown"
     HINT_AMBIGUOUS = "ui.hint.ambiguous"
+    HINT_DID_YOU_MEAN = "ui.hint.did_you_mean"
     HINT_MIN_CHOICES = "ui.hint.min_choices"
     HINT_EXCLUSIVE = "ui.hint.exclusive"
     HINT_TEXT_EMPTY = "ui.hint.text_empty"
@@ -62,6 +63,9 @@ class UI(StrEnum):
     TERMINAL_AGAIN = "ui.terminal.again"
     TERMINAL_MULTI = "ui.terminal.multi"
     TELEGRAM_WELCOME = "ui.telegram.welcome"
+    BACK_TELEGRAM = "ui.back.telegram"
+    BACK_TERMINAL = "ui.back.terminal"
+    TELEGRAM_IN_LANGUAGE = "ui.telegram.in_language"
     TELEGRAM_MENU = "ui.telegram.menu"
     TELEGRAM_RESUME = "ui.telegram.resume"
     TELEGRAM_DONE = "ui.telegram.done"
@@ -123,6 +127,67 @@ class UI(StrEnum):
     TELEGRAM_CMD_SUMMARY = "ui.telegram.cmd.summary"
     TELEGRAM_CMD_PRIVACY = "ui.telegram.cmd.privacy"
     TELEGRAM_CMD_FORGET = "ui.telegram.cmd.forget"
+    # Rules in words (bot.flows.plain.FlowWords): the same ids as plain.WORD_IDS.
+    WORDS_ANSWER_TO = "ui.words.answer_to"
+    WORDS_FACT = "ui.words.fact"
+    WORDS_IS = "ui.words.is"
+    WORDS_IS_NOT = "ui.words.is_not"
+    WORDS_IS_NEITHER = "ui.words.is_neither"
+    WORDS_INCLUDES = "ui.words.includes"
+    WORDS_INCLUDES_NOT = "ui.words.includes_not"
+    WORDS_INCLUDES_NEITHER = "ui.words.includes_neither"
+    WORDS_AT_LEAST = "ui.words.at_least"
+    WORDS_FEWER_THAN = "ui.words.fewer_than"
+    WORDS_ANSWERED = "ui.words.answered"
+    WORDS_NOT_ANSWERED = "ui.words.not_answered"
+    WORDS_AND = "ui.words.and"
+    WORDS_AND_VOWEL = "ui.words.and_vowel"
+    WORDS_OR = "ui.words.or"
+    WORDS_NOR = "ui.words.nor"
+    WORDS_YES = "ui.words.yes"
+    WORDS_NO = "ui.words.no"
+    WORDS_ALWAYS = "ui.words.always"
+    WORDS_SHOWN_WHEN = "ui.words.shown_when"
+    WORDS_RULE = "ui.words.rule"
+    WORDS_OTHERWISE = "ui.words.otherwise"
+    WORDS_EVERY_PATH = "ui.words.every_path"
+    WORDS_EVERY_PATH_WHERE = "ui.words.every_path_where"
+    WORDS_ADVICE_IS = "ui.words.advice_is"
+    WORDS_NEVER = "ui.words.never"
+    WORDS_MUST_CAUTION = "ui.words.must_caution"
+    WORDS_MUST_SHOW = "ui.words.must_show"
+    WORDS_GOES_TO = "ui.words.goes_to"
+    WORDS_GOES_TO_WHEN = "ui.words.goes_to_when"
+    WORDS_RESULT = "ui.words.result"
+    # The studio's own words (bot/channels/studio).
+    STUDIO_NAME = "ui.studio.name"
+    STUDIO_SKIP = "ui.studio.skip"
+    STUDIO_FLOWS = "ui.studio.flows"
+    STUDIO_STATS = "ui.studio.stats"
+    STUDIO_TRYING = "ui.studio.trying"
+    STUDIO_LANGUAGE = "ui.studio.language"
+    STUDIO_RESTARTED = "ui.studio.restarted"
+    STUDIO_CHANGED = "ui.studio.changed"
+    STUDIO_LAST_GOOD = "ui.studio.last_good"
+    STUDIO_WHY = "ui.studio.why"
+    STUDIO_RULE_OTHERWISE = "ui.studio.rule_otherwise"
+    STUDIO_RULE_FIRST = "ui.studio.rule_first"
+    STUDIO_CAUTION_BECAUSE = "ui.studio.caution_because"
+    STUDIO_NO_CAUTION = "ui.studio.no_caution"
+
+
+COMMAND_ALSO = "ui.command.also."
+"""Ids of a further word a command is understood by, never shown (``ui.command.also.back:
+nol`` keeps the old Welsh ``/nol`` working beside ``/yn_ol``). A locale needs none."""
+
+
+def also_words(texts: Mapping[str, str]) -> dict[str, str]:
+    """One locale's further command words, each to the command it means: ``{"nol": "back"}``."""
+    return {
+        text.strip(): text_id.removeprefix(COMMAND_ALSO)
+        for text_id, text in texts.items()
+        if text_id.startswith(COMMAND_ALSO) and text.strip()
+    }
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")

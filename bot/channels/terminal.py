@@ -18,7 +18,7 @@ from typing import TextIO
 from bot.advice import engine
 from bot.advice.engine import Session, Step
 from bot.advice.render import Prompt, Renderer, plain
-from bot.advice.uitext import UI
+from bot.advice.uitext import UI, also_words
 from bot.flows.catalog import Catalog, CompiledFlow
 from bot.flows.model import QuestionKind
 
@@ -49,14 +49,20 @@ class Terminal:
                 ("quit", UI.COMMAND_QUIT),
             )
         }
+        for word, name in also_words(catalog.texts.get(locale, {})).items():
+            if name in self.commands:
+                self.commands[name].add(_plain(word))
 
     def say(self, text: str = "") -> None:
         """Print a line; control characters in it shown, never obeyed (see ``visible``)."""
         print(visible(text), file=self.out, flush=True)
 
     def command(self, line: str) -> str | None:
-        """Which command a line is, if any (the word in this locale or in English)."""
-        word = _plain(line.strip().lstrip("/"))
+        """Which command a line is, if any (the word in this locale or in English).
+
+        Spaces count as ``_``, as Telegram's names cannot hold one: "yn ôl" is ``yn_ol``.
+        """
+        word = "_".join(_plain(line.strip().lstrip("/")).split())
         return next((name for name, words in self.commands.items() if word in words), None)
 
     def choose_flow(self, flow_id: str | None) -> CompiledFlow | None:
@@ -163,7 +169,7 @@ class Terminal:
 
 
 def _plain(word: str) -> str:
-    """A word folded for matching: any case, accents optional ("nol" finds "nôl")."""
+    """A word folded for matching: any case, accents optional ("yn_ol" finds "yn_ôl")."""
     decomposed = unicodedata.normalize("NFKD", word.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

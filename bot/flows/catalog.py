@@ -8,11 +8,12 @@ conversation needs is computed per update.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.flows.conditions import Predicate, compile_condition, facts_read
 from bot.flows.findings import Finding, FlowError, errors
 from bot.flows.model import RESULT, Caution, ConditionalText, Flow, Option, Outcome, Question
+from bot.flows.typed import Vocabulary, vocabulary
 
 SYNONYMS = "synonyms"
 """The key, under an option's label id, of other words a person may type for it."""
@@ -70,6 +71,11 @@ class CompiledQuestion:
     """Questions on the longest path from here to the result, this one included."""
     labels: Mapping[str, Mapping[str, str]]
     """Per locale, each option's label and synonyms (as ``plain_words``) mapped to its id."""
+    heads: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Per locale, each option's label up to its first comma, as ``plain_words`` ("yes" of
+    "Yes, mostly"; "" for a label without one): a reply of just those words names the option."""
+    vocabulary: Mapping[str, Vocabulary] = field(default_factory=dict)
+    """Per locale, the typed words that never pick an option alone, and duration words."""
 
     @property
     def id(self) -> str:
@@ -183,6 +189,7 @@ def compile_flow(flow: Flow, texts: Mapping[str, Mapping[str, str]]) -> Compiled
         )
         ways[question.id] = (*gotos, *(o.next for o in question.options if o.next))
     ahead = _ahead(ways)
+    words = vocabulary(texts)
     for number, question in enumerate(flow.questions, start=1):
         fallback = order[number] if number < len(order) else RESULT
         if isinstance(question.next, list):
@@ -209,6 +216,16 @@ def compile_flow(flow: Flow, texts: Mapping[str, Mapping[str, str]]) -> Compiled
             option_ids=tuple(o.id for o in question.options),
             branches=branches,
             labels=labels,
+            heads={
+                locale: {
+                    o.id: plain_words(table.get(o.label, o.label).split(",")[0])
+                    if "," in table.get(o.label, o.label)
+                    else ""
+                    for o in question.options
+                }
+                for locale, table in texts.items()
+            },
+            vocabulary=words,
         )
     sources: dict[str, list[str]] = {}
     for question in flow.questions:

@@ -138,6 +138,8 @@ def _check_questions(c: _Checker) -> None:
                 _target(c, option.next, (*where, "next"))
             if option.exclusive and question.kind is not QuestionKind.MULTI:
                 c.error((*where, "exclusive"), "exclusive only applies to multi questions")
+            if option.days is not None:
+                _days(c, option.days, question.kind, (*where, "days"))
             for name in option.set:
                 if name in ids:
                     c.error(
@@ -150,6 +152,50 @@ def _check_questions(c: _Checker) -> None:
             _target(c, question.next, (*here, "next"))
         elif isinstance(question.next, list):
             _branches(c, question.next, (*here, "next"))
+        _days_overlap(c, question.options, here)
+
+
+def _days(c: _Checker, days: list[int | None], kind: QuestionKind, path: Path) -> None:
+    """``days: [from, under]``: two whole numbers, ``under`` above ``from`` or null."""
+    if kind is not QuestionKind.CHOICE:
+        c.error(path, "days only applies to choice questions")
+    if len(days) != 2 or days[0] is None:
+        c.error(
+            path,
+            f"days must be [from, under], two numbers of days; got {len(days)} entries"
+            if len(days) != 2
+            else "days: from must be a number of days",
+            "for example days: [0, 90] for under three months, days: [365, null] for a year "
+            "or more",
+        )
+        return
+    start, under = days
+    if under is not None and under <= start:
+        c.error(path, f"days: under ({under}) must be more than from ({start})")
+
+
+def _days_range(days: list[int | None] | None) -> tuple[int, float] | None:
+    if days is None or len(days) != 2 or days[0] is None:
+        return None
+    return days[0], float("inf") if days[1] is None else days[1]
+
+
+def _days_overlap(c: _Checker, options: list[Any], here: Path) -> None:
+    """Two options whose ``days`` share a day: a typed duration could mean either."""
+    seen: list[tuple[str, tuple[int, float]]] = []
+    for oi, option in enumerate(options):
+        span = _days_range(option.days)
+        if span is None:
+            continue
+        for other_id, other in seen:
+            if span[0] < other[1] and other[0] < span[1]:
+                c.error(
+                    (*here, "options", oi, "days"),
+                    f"days of option '{option.id}' overlap those of option '{other_id}'",
+                    "a typed duration must fit one option only; make under of one the from "
+                    "of the next",
+                )
+        seen.append((option.id, span))
 
 
 def _branches(c: _Checker, branches: list[Branch], path: Path) -> None:
@@ -243,11 +289,27 @@ def _condition(c: _Checker, cond: Condition, path: Path) -> None:
             type(value) is not type(v) for v in info.values if v == value
         ):
             allowed = ", ".join(sorted(str(v) for v in info.values))
+            near = _suggest(str(value), {str(v) for v in info.values})
+            if near:  # a typo in an option id: name the option meant, and its line
+                meant = near.split("'")[1]
+                near = f"{near} That is {_option_at(c, cond.fact, meant)}"
             c.error(
                 (*path, kind),
                 f"fact '{cond.fact}' never has the value '{value}'",
-                f"it can be: {allowed}",
+                f"{near}; it can be: {allowed}" if near else f"it can be: {allowed}",
             )
+
+
+def _option_at(c: _Checker, fact: str, option_id: str) -> str:
+    """``option 'budget' of question 'resources', at line 184``: where a value is given."""
+    for qi, question in enumerate(c.flow.questions):
+        for oi, option in enumerate(question.options):
+            if (question.id == fact and option.id == option_id) or (
+                str(option.set.get(fact, object())) == option_id
+            ):
+                line = c.doc.line(("questions", qi, "options", oi))
+                return f"option '{option.id}' of question '{question.id}', at line {line}"
+    return "a value no option gives"
 
 
 def _check_graph(c: _Checker) -> None:
@@ -380,15 +442,22 @@ def _check_guarantees(c: _Checker) -> None:
         for outcome in flow.outcomes
         for item in (*outcome.reasons, *outcome.would_change, *outcome.next_steps)
     } | {_text(step) for rec in flow.recommendations.values() for step in rec.next_steps}
+    advice_texts |= {rec.summary for rec in flow.recommendations.values()}
+    advice_texts |= {t for o in flow.outcomes for t in (o.headline, o.summary) if t is not None}
     for index, guarantee in enumerate(flow.guarantees):
         here: Path = ("guarantees", index)
         if guarantee.when is not None:
             _condition(c, guarantee.when, (*here, "when"))
-        if not (guarantee.never_recommend or guarantee.must_caution or guarantee.must_include):
+        if not (
+            guarantee.never_recommend
+            or guarantee.must_caution
+            or guarantee.must_include
+            or guarantee.never_include
+        ):
             c.error(
                 here,
                 f"guarantee '{guarantee.id}' promises nothing",
-                "add never_recommend, must_caution or must_include",
+                "add never_recommend, must_caution, must_include or never_include",
             )
         for ci, caution in enumerate(guarantee.must_caution):
             if caution not in cautions:
@@ -397,13 +466,15 @@ def _check_guarantees(c: _Checker) -> None:
                     f"unknown caution '{caution}'",
                     _suggest(caution, cautions),
                 )
-        for ti, text in enumerate(guarantee.must_include):
-            if text not in advice_texts:
-                c.error(
-                    (*here, "must_include", ti),
-                    f"text '{text}' is not a reason, next step or change of any outcome",
-                    _suggest(text, advice_texts),
-                )
+        for key in ("must_include", "never_include"):
+            for ti, text in enumerate(getattr(guarantee, key)):
+                if text not in advice_texts:
+                    c.error(
+                        (*here, key, ti),
+                        f"text '{text}' is not a summary, reason, next step or change "
+                        "of any outcome",
+                        _suggest(text, advice_texts),
+                    )
 
 
 def text_refs(flow: Flow) -> Iterator[tuple[str, Path]]:
@@ -430,7 +501,7 @@ def text_refs(flow: Flow) -> Iterator[tuple[str, Path]]:
             yield _text(step), (*here, "next_steps", si)
     for oi, outcome in enumerate(flow.outcomes):
         here = ("outcomes", oi)
-        for name in ("headline", "summary"):
+        for name in ("headline", "summary", "ladder", "spectrum"):
             if getattr(outcome, name) is not None:
                 yield getattr(outcome, name), (*here, name)
         for name in ("reasons", "would_change", "next_steps"):

@@ -145,6 +145,10 @@ class Option(_Part):
     set: dict[Id, FactValue] = field(default_factory=dict)
     next: Id | None = None
     exclusive: StrictBool = False
+    # flows check insists on exactly two numbers and on ranges of one question
+    # that do not overlap, so a typed "3 months" can only ever mean one option.
+    days: list[Annotated[StrictInt, Ge(0)] | None] | None = None
+    """Days from (included) to under (excluded); under null means "or more"."""
 
 
 @part
@@ -198,6 +202,10 @@ class Outcome(_Part):
     """Replaces the level's summary paragraph."""
     standard_steps: StrictBool = True
     """Whether the level's own next steps come before this rule's."""
+    ladder: TextId | None = None
+    """Replaces the level's place on Arnstein's ladder (a handover is no consultation)."""
+    spectrum: TextId | None = None
+    """Replaces the level's place on the IAP2 spectrum, and its promise."""
     reasons: list[TextId | ConditionalText] = field(default_factory=list)
     would_change: list[TextId | ConditionalText] = field(default_factory=list)
     next_steps: list[TextId | ConditionalText] = field(default_factory=list)
@@ -220,9 +228,9 @@ class Guarantee(_Part):
 
     On every path where ``when`` holds and the recommendation is one of
     ``if_recommend`` (both optional), the advice must not be one of
-    ``never_recommend``, must raise each of ``must_caution`` and must show
+    ``never_recommend``, must raise each of ``must_caution``, must show
     each text of ``must_include`` (as a reason, next step or what would
-    change it).
+    change it) and must show none of ``never_include``.
     """
 
     id: Id
@@ -233,6 +241,8 @@ class Guarantee(_Part):
     never_recommend: list[Level] = field(default_factory=list)
     must_caution: list[Id] = field(default_factory=list)
     must_include: list[TextId] = field(default_factory=list)
+    never_include: list[TextId] = field(default_factory=list)
+    """Texts that must not show on those paths (reason, next step, change, summary)."""
 
 
 @part

@@ -70,6 +70,8 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "must_caution": "Cautions that must be raised on those paths.",
         "must_include": "Text ids that must be shown on those paths, as a reason, next step "
         "or what would change the advice.",
+        "never_include": "Text ids that must not be shown on those paths (a summary, "
+        "reason, next step or what would change the advice).",
     },
     "Question": {
         "id": "The question's id; the answer is kept as the fact of this name.",
@@ -97,6 +99,8 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "before the question's own next.",
         "exclusive": "multi questions: true if this option (such as 'none of these') cannot "
         "be combined with others.",
+        "days": "choice questions: [from, under], a range of days; a typed duration in it "
+        "(such as '3 months') picks this option. under may be null for 'or more'.",
     },
     "Branch": {
         "when": "The condition; leave it out on the last branch, the default.",
@@ -135,6 +139,8 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "headline": "Text id naming the situation on the result's first line in place of "
         "the level's name (the level still places it on the scale).",
         "summary": "Text id of a paragraph shown in place of the level's summary.",
+        "ladder": "Text id shown in place of the level's place on Arnstein's ladder.",
+        "spectrum": "Text id shown in place of the level's place on the IAP2 spectrum.",
         "standard_steps": "false: leave out the level's own next steps (for a situation "
         "they do not fit).",
         "would_change": "Text ids of what would change this advice, or {text, when}.",

@@ -171,6 +171,40 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 """Half of a UTF-16 pair, written as an escape: valid in YAML, unsendable anywhere."""
 
 
+_KEY_LIKE = re.compile(r"\s*(?:-\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s+(\S.*)")
+
+
+def _format_keys() -> frozenset[str]:
+    """Every key the flow format has (``id``, ``text``, ``next``, ...), from its dataclasses."""
+    from dataclasses import fields
+
+    from bot.flows import model
+
+    parts = [getattr(model, n) for n in dir(model)]
+    return frozenset(
+        f.name.rstrip("_")
+        for part in parts
+        if isinstance(part, type) and issubclass(part, model._Part) and part is not model._Part
+        for f in fields(part)
+    )
+
+
+def _missing_colon(line: str) -> str:
+    """The key of a line that reads as ``key value`` with its colon left out; "" if not one.
+
+    A text carried onto the next line without ``>-`` looks the same to YAML,
+    so only a first word that is a text id (``plan.q.time``), a key of the
+    flow format, or one followed by a quoted value counts as a key.
+    """
+    found = _KEY_LIKE.fullmatch(line)
+    if found is None:
+        return ""
+    key, rest = found.groups()
+    if "." in key.strip(".") or key in _format_keys() or rest[:1] in {'"', "'"}:
+        return key
+    return ""
+
+
 def in_plain_words(exc: yaml.MarkedYAMLError, text: str) -> YamlProblem:
     """PyYAML's complaint as the slip a person made and its fix, where it is a known one.
 
@@ -233,6 +267,13 @@ def in_plain_words(exc: yaml.MarkedYAMLError, text: str) -> YamlProblem:
             )
     if context == "while scanning a simple key" and exc.context_mark is not None:
         start = exc.context_mark.line + 1
+        key = _missing_colon(source(start))
+        if key:
+            return YamlProblem(
+                start,
+                f"a colon is missing after '{key}': write '{key}: ' (a colon and a space) "
+                "between the key and its value.",
+            )
         return YamlProblem(
             start,
             "this line is neither 'key: text' nor part of the text above it. If the text above "

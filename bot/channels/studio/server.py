@@ -34,13 +34,15 @@ from aiohttp import web
 from yarl import URL
 
 from bot.advice import engine
+from bot.advice.changes import PART_NAMES, by_part
 from bot.advice.engine import Session, SessionError, Step
 from bot.advice.render import Renderer
 from bot.advice.uitext import UI
+from bot.channels.studio.versions import VersionError, changes_since
 from bot.channels.studio.views import explain, flow_statuses, flow_view
 from bot.child_loader import load_in_child
 from bot.flows.catalog import Catalog, CompiledFlow
-from bot.flows.findings import Finding
+from bot.flows.findings import Finding, Severity
 from bot.flows.graph import to_dot
 from bot.flows.model import QuestionKind
 from bot.results.pictures import PictureError, svg, svg_element
@@ -59,6 +61,14 @@ TEXTAREA_FROM = 200
 """Text questions allowing this many characters or more get a multi-line box."""
 
 STATS_DAYS = 30.0
+
+_ENGLISH = {
+    UI.STUDIO_NAME: "Engagement Advisor studio",
+    UI.STUDIO_SKIP: "Skip to content",
+    UI.STUDIO_FLOWS: "Flows",
+    UI.STUDIO_STATS: "Usage figures",
+}
+"""The menu's words before any texts have loaded (the first load failed): nothing else to say."""
 
 _SCRIPT = (files("bot.channels.studio") / "static" / "studio.js").read_bytes()
 
@@ -130,6 +140,7 @@ class Studio:
         values.setdefault("follow", False)
         values.setdefault("generation", self.loaded.generation)
         values.setdefault("locales", catalog.locales if catalog is not None else ())
+        values.setdefault("chrome", self.chrome(values["lang"]))
         values.setdefault(
             "language_names",
             {loc: catalog.text(loc, UI.LANGUAGE_NAME) for loc in catalog.locales}
@@ -138,6 +149,24 @@ class Studio:
         )
         html = self.templates.get_template(template).render(**values)
         return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+    def chrome(self, locale: str) -> dict[str, str]:
+        """The studio's own words around every page (name, skip link, menu) in ``locale``."""
+        catalog = self.loaded.catalog
+
+        def say(text_id: UI) -> str:
+            return catalog.text(locale, text_id) if catalog is not None else _ENGLISH[text_id]
+
+        return {
+            "name": say(UI.STUDIO_NAME),
+            "skip": say(UI.STUDIO_SKIP),
+            "flows": say(UI.STUDIO_FLOWS),
+            "stats": say(UI.STUDIO_STATS),
+        }
+
+    def broken(self) -> bool:
+        """Whether the files as they are now have errors, so the last good version is served."""
+        return any(f.severity is Severity.ERROR for f in self.loaded.findings)
 
     def missing(self, what: str) -> web.Response:
         return self.page("message.html", status=404, title="Not found", message=what)
@@ -176,6 +205,36 @@ class Studio:
             findings=[f for f in self.loaded.findings if Path(f.file).stem == flow_id],
         )
 
+    async def changes(self, request: web.Request) -> web.Response:
+        """This flow against the version in git (``?ref=``, default HEAD), in words."""
+        flow_id = request.match_info["flow"]
+        catalog = self.loaded.catalog
+        if self.flow_or_none(flow_id) is None or catalog is None:
+            return self.missing(f"No flow '{flow_id}' is loaded.")
+        ref = request.query.get("ref", "").strip() or "HEAD"
+        try:
+            found = await changes_since(catalog, flow_id, ref)
+        except VersionError as exc:
+            return self.page(
+                "changes.html",
+                title=f"{flow_id}: changes",
+                flow_id=flow_id,
+                base=ref[:100],
+                commit="",
+                problem=str(exc),
+            )
+        return self.page(
+            "changes.html",
+            title=f"{flow_id}: changes since {ref}",
+            flow_id=flow_id,
+            base=ref,
+            commit=found.commit,
+            problem="",
+            changes=found,
+            parts=by_part(found),
+            part_names=PART_NAMES,
+        )
+
     async def picture(self, flow: CompiledFlow) -> tuple[str, str]:
         """The flow's SVG (drawn once per loaded version), or why it could not be drawn."""
         catalog = self.loaded.catalog
@@ -208,15 +267,12 @@ class Studio:
             fields = {k: v for k, v in form.items() if isinstance(v, str)}
             restored = self.restore(fields.get("state", ""))
             if restored is None or restored.flow_id != flow.id:
-                notice = "This try-out could not be carried on, so it starts again."
+                notice = words.t(UI.STUDIO_RESTARTED)
             else:
                 session = restored
                 if session.flow_version != flow.version:
                     session, _ = engine.resume(flow, session)
-                    notice = (
-                        f"The flow changed (now version {flow.version}); "
-                        "answers that still fit are kept."
-                    )
+                    notice = words.t(UI.STUDIO_CHANGED, version=flow.version)
                 step = _act(flow, session, fields, locale, words)
                 session = step.session
                 if step.problem is not None:
@@ -225,7 +281,15 @@ class Studio:
             "try.html",
             title=words.t(flow.model.title),
             flow=flow,
+            lang=locale,
             locale=locale,
+            last_good=words.t(UI.STUDIO_LAST_GOOD) if self.broken() else "",
+            said={
+                "trying": words.t(UI.STUDIO_TRYING, version=flow.version),
+                "language": words.t(UI.STUDIO_LANGUAGE),
+                "why": words.t(UI.STUDIO_WHY),
+                "no_caution": words.t(UI.STUDIO_NO_CAUTION),
+            },
             state=self.seal(session),
             notice=notice,
             problem=problem,
@@ -284,6 +348,7 @@ class Studio:
         app = web.Application(client_max_size=64 * 1024)
         app.router.add_get("/", self.index)
         app.router.add_get("/flows/{flow}", self.flow)
+        app.router.add_get("/changes/{flow}", self.changes)
         app.router.add_get("/try/{flow}", self.try_flow)
         app.router.add_post("/try/{flow}", self.try_flow)
         app.router.add_get("/stats", self.stats)

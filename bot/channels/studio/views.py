@@ -13,18 +13,25 @@ from pathlib import PurePath
 
 from bot.advice.engine import Result
 from bot.advice.render import Renderer
+from bot.advice.uitext import UI
 from bot.flows.catalog import Catalog, CompiledFlow
 from bot.flows.findings import Finding, Severity
 from bot.flows.graph import describe
-from bot.flows.model import Condition, Guarantee
+from bot.flows.model import Condition
+from bot.flows.plain import FlowWords
 
 WORDS_LIMIT = 10_000
 """Conditions are written in full on the studio's pages: there is room."""
 
 
 def in_words(condition: Condition | None) -> str:
-    """A condition as the diagram and the checks word it, never cut short."""
+    """A condition as the diagram and the checks word it (ids), never cut short: for admins."""
     return describe(condition, limit=WORDS_LIMIT)
+
+
+def flow_words(catalog: Catalog, flow: CompiledFlow, locale: str) -> FlowWords:
+    """The flow's rules and conditions in ``locale``'s words (its questions, its labels)."""
+    return FlowWords(flow.model, lambda text_id: catalog.text(locale, text_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,21 +123,25 @@ class QuestionView:
 class RuleView:
     number: int
     rule_id: str
-    sentence: str
+    sentences: tuple[str, ...]
+    """The rule in words, one per locale, in the catalog's order of locales."""
+    logic: str
+    """The condition as ids, for an admin matching it with the file."""
 
 
 @dataclass(frozen=True, slots=True)
 class CautionView:
     caution_id: str
     title: Wording
-    sentence: str
+    sentences: tuple[str, ...]
+    logic: str
 
 
 @dataclass(frozen=True, slots=True)
 class GuaranteeView:
     guarantee_id: str
     description: str
-    promise: str
+    promises: tuple[str, ...]
     proved: bool
     counterexample: str
 
@@ -162,16 +173,12 @@ def flow_view(catalog: Catalog, flow: CompiledFlow, findings: Sequence[Finding])
         return Wording(text_id, tuple(catalog.text(loc, text_id) for loc in locales))
 
     model = flow.model
+    said = [flow_words(catalog, flow, loc) for loc in locales]
+    first = said[0]
     questions = []
     for question in flow.questions.values():
         q = question.model
-        if isinstance(q.next, list):
-            way_on = "; ".join(
-                f"to {b.goto} when {in_words(b.when)}" if b.when else f"otherwise to {b.goto}"
-                for b in q.next
-            )
-        else:
-            way_on = f"to {q.next}" if q.next else "to the next question in the file"
+        way_on = first.way_on(q) or "to the next question in the file"
         options = tuple(
             OptionView(
                 o.id,
@@ -192,19 +199,17 @@ def flow_view(catalog: Catalog, flow: CompiledFlow, findings: Sequence[Finding])
                 way_on,
             )
         )
-    words = Renderer(catalog, catalog.default_locale)
-    rules = []
-    for number, outcome in enumerate(model.outcomes, start=1):
-        level = words.t(model.recommendations[outcome.recommend].label)
-        if outcome.when is None:
-            sentence = f"Otherwise, recommend {level}."
-        else:
-            sentence = f"Recommend {level} when {in_words(outcome.when)}."
-        rules.append(RuleView(number, outcome.id, sentence))
+    rules = [
+        RuleView(number, outcome.id, tuple(w.rule(outcome) for w in said), in_words(outcome.when))
+        for number, outcome in enumerate(model.outcomes, start=1)
+    ]
     cautions = tuple(
-        CautionView(c.id, wording(c.title), f"Shown when {in_words(c.when)}.")
+        CautionView(
+            c.id, wording(c.title), tuple(w.shown_when(c.when) for w in said), in_words(c.when)
+        )
         for c in model.cautions
     )
+    titles = [{c.id: catalog.text(loc, c.title) for c in model.cautions} for loc in locales]
     guarantees = []
     for guarantee in model.guarantees:
         broken = next(
@@ -220,7 +225,7 @@ def flow_view(catalog: Catalog, flow: CompiledFlow, findings: Sequence[Finding])
             GuaranteeView(
                 guarantee.id,
                 guarantee.description or "",
-                _promise(guarantee),
+                tuple(w.promise(guarantee, t) for w, t in zip(said, titles, strict=True)),
                 broken is None,
                 str(broken) if broken is not None else "",
             )
@@ -235,24 +240,6 @@ def flow_view(catalog: Catalog, flow: CompiledFlow, findings: Sequence[Finding])
         cautions,
         tuple(guarantees),
     )
-
-
-def _promise(guarantee: Guarantee) -> str:
-    """A guarantee as one sentence: ``On every path where X: never recommend inform.``."""
-    parts = []
-    if guarantee.when is not None:
-        parts.append(f"when {in_words(guarantee.when)}")
-    if guarantee.if_recommend:
-        parts.append("the advice is " + " or ".join(lv.value for lv in guarantee.if_recommend))
-    scope = ("On every path where " + " and ".join(parts)) if parts else "On every path"
-    promises = []
-    if guarantee.never_recommend:
-        promises.append(
-            "never recommend " + " or ".join(lv.value for lv in guarantee.never_recommend)
-        )
-    promises.extend(f"raise the caution {c}" for c in guarantee.must_caution)
-    promises.extend(f"show {t}" for t in guarantee.must_include)
-    return f"{scope}: " + "; ".join(promises or ["(no promise)"]) + "."
 
 
 def _value(value: object) -> str:
@@ -271,29 +258,30 @@ class Explanation:
 
 
 def explain(words: Renderer, flow: CompiledFlow, result: Result) -> Explanation:
-    """Which outcome rule chose the level and why each caution appeared, in words."""
+    """Which outcome rule chose the level and why each caution appeared, in the page's language."""
     model = flow.model
+    said = flow_words(words.catalog, flow, words.locale)
     number, outcome = next(
         (n, o) for n, o in enumerate(model.outcomes, start=1) if o.id == result.outcome_id
     )
     level = words.t(model.recommendations[outcome.recommend].label)
     if outcome.when is None:
-        rule = (
-            f"Rule {number} ({outcome.id}) chose {level}: no earlier rule held, and this one "
-            "applies otherwise."
-        )
+        rule = words.t(UI.STUDIO_RULE_OTHERWISE, number=number, rule=outcome.id, level=level)
     else:
-        rule = (
-            f"Rule {number} ({outcome.id}) chose {level}, the first rule that holds: "
-            f"{in_words(outcome.when)}."
+        rule = words.t(
+            UI.STUDIO_RULE_FIRST,
+            number=number,
+            rule=outcome.id,
+            level=level,
+            condition=said.condition(outcome.when),
         )
     answers = dict(result.answers)
     cautions = []
     by_id = {c.id: c for c in model.cautions}
     for hit in result.cautions:
-        said = "; ".join(words.said(flow, q, answers[q]) for q in hit.cited if q in answers)
-        why = f"Shown because {in_words(by_id[hit.id].when)}."
-        if said:
-            why += f" You said: {said}."
+        told = "; ".join(words.said(flow, q, answers[q]) for q in hit.cited if q in answers)
+        why = words.t(UI.STUDIO_CAUTION_BECAUSE, condition=said.condition(by_id[hit.id].when))
+        if told:
+            why += " " + words.t(UI.RESULT_YOU_SAID, answers=told).rstrip(".") + "."
         cautions.append((words.t(hit.title), why))
     return Explanation(rule, tuple(cautions))

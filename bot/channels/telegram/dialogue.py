@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from bot.advice import engine
 from bot.advice.engine import Answer, Session, SessionError, Step
 from bot.advice.render import Prompt, Renderer
-from bot.advice.uitext import UI
+from bot.advice.uitext import UI, also_words
 from bot.channels.telegram.html import split_messages, to_html
 from bot.flows.catalog import Catalog, CompiledFlow, plain_words
 from bot.flows.model import QuestionKind
@@ -58,7 +58,7 @@ COMMAND_WORDS = {
 
 
 def command_names(catalog: Catalog, locale: str) -> dict[str, str]:
-    """Command id to the name a person types in ``locale``, e.g. ``back`` to ``nol``."""
+    """Command id to the name a person types in ``locale``, e.g. ``back`` to ``yn_ol``."""
     words = {c: catalog.text(locale, ui) for c, ui in COMMAND_WORDS.items()}
     return {c: words.get(c, c) for c in COMMANDS}
 
@@ -79,6 +79,11 @@ class Edit:
     message_id: int
     text: str | None
     buttons: Buttons | None = None
+    fallback: bool = False
+    """Send it as a new message if the old one cannot be edited (deleted, too old):
+    for an edit that carries the only copy of a question or a result."""
+    track: bool = False
+    """With ``fallback``: the message sent instead carries the live buttons."""
 
 
 @dataclass(slots=True)
@@ -143,6 +148,8 @@ class Advisor:
             aliases = {c: c for c in COMMANDS}
             for locale in catalog.locales:
                 aliases |= {n: c for c, n in command_names(catalog, locale).items()}
+                also = also_words(catalog.texts.get(locale, {}))
+                aliases |= {w: c for w, c in also.items() if c in COMMANDS}
             self._aliases = (catalog, aliases)
         return self._aliases[1].get(name, name)
 
@@ -253,13 +260,24 @@ class Advisor:
             rows.append([(words.t(flow.model.title), f"f:{flow.id}")])
         text = words.t(UI.TELEGRAM_MENU)
         if greeting:
-            text = f"{words.t(UI.TELEGRAM_WELCOME)}\n\n{text}"
+            text = f"{self.welcome(words)}\n\n{text}"
         return Send(escape(text), rows, track=True)
 
     def menu_choice(self, words: Renderer, text: str) -> CompiledFlow | None:
-        """The flow a typed menu answer names: a title's words or its number on the menu."""
+        """The flow a typed menu answer names: its number, title, id or title's first word.
+
+        Starting a flow records no answer and /menu undoes it, so the menu
+        also takes the id ("plan", as in a /start link) and the title's
+        first word ("Gwirio") where that word starts no other title.
+        """
         flows = list(self.catalog.flows.values())
         titles = {plain_words(words.t(flow.model.title)): flow.id for flow in flows}
+        firsts = [title.split()[0] for title in titles if title]
+        for title, flow_id in list(titles.items()):
+            if title and firsts.count(title.split()[0]) == 1:
+                titles.setdefault(title.split()[0], flow_id)
+        for flow in flows:
+            titles.setdefault(flow.id, flow.id)
         found = engine.match_words(titles, [flow.id for flow in flows], text)
         return self.catalog.flows[found[0]] if len(found) == 1 else None
 
@@ -275,11 +293,21 @@ class Advisor:
         return "\n".join(lines)
 
     def question(
-        self, flow: CompiledFlow, session: Session, words: Renderer, before: Answer | None = None
+        self,
+        flow: CompiledFlow,
+        session: Session,
+        words: Renderer,
+        before: Answer | None = None,
+        *,
+        heading: str = "",
+        hint: str = "",
     ) -> Send:
         """The session's current question with its buttons, numbered for typing.
 
-        ``before`` is the answer it had, when /back returns to it.
+        ``before`` is the answer it had, when /back returns to it; ``heading``
+        (HTML) goes above it, as the flow's title does on the first question,
+        so starting costs one message; ``hint`` says why a typed answer was not
+        taken, under the question, so a miss costs one edit.
         """
         prompt = words.prompt(flow, session)
         question = flow.questions[prompt.question_id]
@@ -300,10 +328,12 @@ class Advisor:
             last.append((words.t(UI.TELEGRAM_SKIP), f"s:{number}"))
         if last:
             rows.append(last)
-        text = self.prompt_html(words, prompt)
+        text = heading + self.prompt_html(words, prompt)
         if before is not None and before != ():
             was = words.t(UI.TELEGRAM_WAS, answer=words.answer_text(question, before))
             text += f"\n<i>{escape(was)}</i>"
+        if hint:
+            text += f"\n\n<b>{escape(hint)}</b>"
         return Send(text, rows, track=True)
 
     def answered(
@@ -322,6 +352,8 @@ class Advisor:
             UI.TELEGRAM_CHOSEN, answer=words.answer_text(question, after.answers[question.id])
         )
         text = f"{self.prompt_html(words, prompt)}\n\n<b>{escape(chosen)}</b>"
+        if not before.history:  # the first question's message carries the flow's title
+            text = f"{self.title_html(flow, words)}{text}"
         plan.edits.append(Edit(conv.prompt_message_id, text))
 
     def result(
@@ -337,11 +369,7 @@ class Advisor:
             rows.append([(words.t(UI.TELEGRAM_TO_CARD), f"v:{fingerprint}:")])
         rows.append([(words.t(UI.REPORT_BUTTON), f"pdf:{fingerprint}")])
         details = words.details(flow, result)
-        cautions = [(label, f"v:{fingerprint}:{k}") for k, label in details if k.startswith("c")]
-        rows.extend(cautions[i : i + 4] for i in range(0, len(cautions), 4))
-        rows.extend(
-            [(label, f"v:{fingerprint}:{k}")] for k, label in details if not k.startswith("c")
-        )
+        rows.extend([(label, f"v:{fingerprint}:{k}")] for k, label in details)
         rows.append(self.again_row(words, fingerprint))
         return Send(split_messages([text])[0], rows)
 
@@ -361,39 +389,80 @@ class Advisor:
         return Send(escape(words.t(UI.TELEGRAM_FINISHED)), rows)
 
     def after_step(
-        self, flow: CompiledFlow, before: Session, step: Step, words: Renderer, plan: Plan
+        self,
+        flow: CompiledFlow,
+        before: Session,
+        step: Step,
+        words: Renderer,
+        plan: Plan,
+        pressed: int | None = None,
     ) -> None:
-        """Store the step's session and say what comes next, or why it was refused."""
+        """Store the step's session and say what comes next, or why it was refused.
+
+        ``pressed`` is the question's message when a button answered it: a
+        result then takes that message's place (the person is looking at it),
+        one edit instead of marking the answer and sending the card.
+        """
         if step.problem is not None:
-            hint = words.problem(flow, before, step.problem)
+            hint = words.problem(flow, before, step.problem, UI.BACK_TELEGRAM)
             if plan.callback_text is None and not plan.sends:
-                # The hint and the question again, with its buttons: the
-                # person need not scroll up to find what to answer.
-                plan.sends.append(Send(escape(hint)))
-                self.drop_keyboard(plan)
-                plan.sends.append(self.question(flow, before, words))
+                # The hint goes into the question, buttons and all: one edit,
+                # not a hint and a fresh copy of the question each miss.
+                again = self.question(flow, before, words, hint=hint)
+                prompt = plan.conversation.prompt_message_id
+                if prompt is None:
+                    plan.sends.append(again)
+                else:
+                    plan.edits.append(Edit(prompt, again.text, again.buttons, True, True))
             return
         session = step.session
         plan.conversation = replace(plan.conversation, session=session.to_json())
-        self.answered(flow, before, session, words, plan)
         if session.finished:
             # The card's buttons work by the result's key, not as the live
             # prompt, so nothing later takes them away.
             plan.conversation = replace(
                 plan.conversation, last_result=session.to_json(), prompt_message_id=None
             )
-            plan.sends.append(self.result(flow, session, words))
+            card = self.result(flow, session, words)
+            if pressed is not None:
+                plan.edits.append(Edit(pressed, card.text, card.buttons, fallback=True))
+                return
+            self.answered(flow, before, session, words, plan)
+            plan.sends.append(card)
         else:
+            self.answered(flow, before, session, words, plan)
             plan.sends.append(self.question(flow, session, words))
 
-    def start_flow(self, flow: CompiledFlow, words: Renderer, plan: Plan) -> None:
+    def start_flow(
+        self, flow: CompiledFlow, words: Renderer, plan: Plan, *, greeting: bool = False
+    ) -> None:
+        """Start ``flow``: its title and first question in one message.
+
+        ``greeting`` (a first contact by a link straight into a flow) adds the
+        welcome and how to change language, which the menu would have said.
+        """
         # Answers asked once per person (where the work happens) carry over.
         earlier = plan.conversation.session or plan.conversation.last_result
         session = engine.start(flow, engine.carried(earlier))
         plan.events.append(Event(flow.id, EventKind.STARTED))
         plan.conversation = replace(plan.conversation, session=session.to_json())
-        plan.sends.append(Send(f"<b>{escape(words.t(flow.model.title))}</b>"))
-        plan.sends.append(self.question(flow, session, words))
+        heading = self.title_html(flow, words)
+        if greeting:
+            heading = f"{escape(self.welcome(words))}\n\n{heading}"
+        plan.sends.append(self.question(flow, session, words, heading=heading))
+
+    def title_html(self, flow: CompiledFlow, words: Renderer) -> str:
+        return f"<b>{escape(words.t(flow.model.title))}</b>\n\n"
+
+    def welcome(self, words: Renderer) -> str:
+        """The welcome, and how to have the bot in each other language (in that language)."""
+        lines = [words.t(UI.TELEGRAM_WELCOME)]
+        for locale in self.ordered_locales():
+            if locale != words.locale:
+                command = command_names(self.catalog, locale)["language"]
+                there = Renderer(self.catalog, locale)
+                lines.append(there.t(UI.TELEGRAM_IN_LANGUAGE, command=command))
+        return "\n".join(lines)
 
     def drop_keyboard(self, plan: Plan) -> None:
         if plan.conversation.prompt_message_id is not None:
@@ -414,7 +483,9 @@ class Advisor:
                 plan.sends.append(self.question(flow, live[1], words))
             elif flow is not None:
                 self.drop_keyboard(plan)
-                self.start_flow(flow, words, plan)
+                conv = plan.conversation
+                first = conv.session is None and conv.last_result is None
+                self.start_flow(flow, words, plan, greeting=first)
             else:
                 self.drop_keyboard(plan)
                 resumable = live is not None and not live[1].finished
@@ -447,10 +518,7 @@ class Advisor:
                 text = escape(words.t(UI.TELEGRAM_RESTART_CONFIRM))
                 plan.sends.append(Send(text, buttons, track=True))
                 return
-            step = engine.back(flow, session)
-            if step.accepted:
-                self.drop_keyboard(plan)
-            self.after_back(flow, session, step, words, plan)
+            self.after_back(flow, session, engine.back(flow, session), words, plan)
         elif command == "language":
             self.drop_keyboard(plan)
             # No locale while the picker waits: until a language is chosen,
@@ -483,14 +551,32 @@ class Advisor:
             plan.sends.append(Send(escape(words.t(UI.TELEGRAM_UNKNOWN_COMMAND))))
 
     def after_back(
-        self, flow: CompiledFlow, before: Session, step: Step, words: Renderer, plan: Plan
+        self,
+        flow: CompiledFlow,
+        before: Session,
+        step: Step,
+        words: Renderer,
+        plan: Plan,
+        pressed: int | None = None,
     ) -> None:
+        """Go back a question; by the « Back button, in the message pressed.
+
+        Typed /back sends the question anew, under the person's message,
+        where they are looking.
+        """
         if step.problem is not None:
-            plan.sends.append(Send(escape(words.problem(flow, before, step.problem))))
+            plan.sends.append(
+                Send(escape(words.problem(flow, before, step.problem, UI.BACK_TELEGRAM)))
+            )
             return
         plan.conversation = replace(plan.conversation, session=step.session.to_json())
         was = before.answers.get(step.session.question or "")
-        plan.sends.append(self.question(flow, step.session, words, was))
+        again = self.question(flow, step.session, words, was)
+        if pressed is None:
+            self.drop_keyboard(plan)
+            plan.sends.append(again)
+        else:
+            plan.edits.append(Edit(pressed, again.text, again.buttons, True, True))
 
     def last_result(self, plan: Plan) -> tuple[CompiledFlow, Session] | None:
         """The chat's last finished session, fitted to today's flows; None if there is none."""
@@ -540,15 +626,11 @@ class Advisor:
             return
         flow, session = live
         question = engine.current(flow, session)
-        limit = (
-            question.model.max_length
-            if question and question.model.kind is QuestionKind.TEXT
-            else 0
-        )
-        ceiling = max(limit, 1000)
-        if len(text) > ceiling:
+        if question and question.model.kind is not QuestionKind.TEXT and len(text) > TYPED_CHOICE:
+            # A free-text question says its own limit (the engine's hint); this
+            # is only a bound on what is matched against options.
             plan.sends.append(
-                Send(escape(words.t(UI.TELEGRAM_TOO_LONG, length=len(text), limit=ceiling)))
+                Send(escape(words.t(UI.TELEGRAM_TOO_LONG, length=len(text), limit=TYPED_CHOICE)))
             )
             return
         step = engine.answer(flow, session, text, words.locale, words.t(UI.COMMAND_SKIP))
@@ -678,19 +760,19 @@ class Advisor:
                 flow, session, words.t(UI.COMMAND_SKIP), words.locale, words.t(UI.COMMAND_SKIP)
             )
         elif kind == "b" and not index_text:
-            step = engine.back(flow, session)
-            if step.accepted:
-                plan.edits.append(Edit(message_id, None))
-            self.after_back(flow, session, step, words, plan)
+            self.after_back(flow, session, engine.back(flow, session), words, plan, message_id)
             return
         else:
             plan.callback_text = words.t(UI.TELEGRAM_STALE)
             return
         if step.problem is not None:
-            plan.callback_text = words.problem(flow, session, step.problem)
+            plan.callback_text = words.problem(flow, session, step.problem, UI.BACK_TELEGRAM)
             return
-        self.after_step(flow, session, step, words, plan)
+        self.after_step(flow, session, step, words, plan, pressed=message_id)
 
+
+TYPED_CHOICE = 1000
+"""Characters of a typed answer to a choice question read at most."""
 
 RESULT_PRESSES = ("pdf:", "v:", "again:", "menu")
 """Callback data of a result's buttons, which stay live after later messages."""

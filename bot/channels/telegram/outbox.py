@@ -32,7 +32,7 @@ def encode(plan: Plan) -> str | None:
         return None
     box: dict[str, Any] = {}
     if plan.edits:
-        box["e"] = [[e.message_id, e.text, e.buttons] for e in plan.edits]
+        box["e"] = [[e.message_id, e.text, e.buttons, e.fallback, e.track] for e in plan.edits]
     if plan.sends:
         box["s"] = [[s.text, s.buttons, s.track] for s in plan.sends]
     if plan.keepsake is not None:
@@ -51,7 +51,10 @@ def decode(stored: Conversation, catalog: Catalog) -> Plan:
     if stored.outbox is None:
         return plan
     box = json.loads(stored.outbox)
-    plan.edits = [Edit(m, text, _rows(buttons)) for m, text, buttons in box.get("e", ())]
+    # Outboxes stored before edits could fall back hold three fields.
+    plan.edits = [
+        Edit(m, text, _rows(buttons), *rest) for m, text, buttons, *rest in box.get("e", ())
+    ]
     plan.sends = [Send(text, _rows(buttons), track) for text, buttons, track in box.get("s", ())]
     if "k" in box:
         flow_id, session, locale, key, pressed = box["k"]

@@ -27,7 +27,9 @@ from bot.channels.telegram import outbox
 from bot.channels.telegram.admin import ADMIN_COMMANDS
 from bot.channels.telegram.base import BotBase
 from bot.channels.telegram.dialogue import (
+    Edit,
     Plan,
+    Send,
     escape,
 )
 from bot.channels.telegram.turns import NotApplied
@@ -323,35 +325,18 @@ class Turn(BotBase):
         assert chat is not None
         if update.callback_query is not None:
             await answer_query(update.callback_query, plan.callback_text)
+        sends = list(plan.sends)
         for edit in plan.edits:
-            try:
-                if edit.text is None:
-                    await self.call(
-                        "editMessageReplyMarkup",
-                        chat_id=chat.id,
-                        message_id=edit.message_id,
-                        reply_markup=keyboard(edit.buttons),
-                    )
-                else:
-                    await self.call(
-                        "editMessageText",
-                        chat_id=chat.id,
-                        message_id=edit.message_id,
-                        text=edit.text,
-                        parse_mode=ParseMode.HTML,
-                        reply_markup=keyboard(edit.buttons),
-                    )
-            except BadRequest as exc:
-                log.debug("could not edit message %s: %s", edit.message_id, exc)
-            except TelegramError as exc:
-                log.warning("could not edit message %s: %s", edit.message_id, exc)
+            if not await self._edit(chat.id, edit) and edit.fallback:
+                # The only copy of a question or a result: it must reach the person.
+                sends.insert(0, Send(edit.text or "", edit.buttons, edit.track))
 
         if plan.keepsake is not None:
             query = update.callback_query
             shown = query.message if query is not None else None
             await self.send_keepsake(chat.id, plan.keepsake, shown)
         tracked: int | None = None
-        for send in plan.sends:
+        for send in sends:
             try:
                 sent = await self.call(
                     "sendMessage",
@@ -370,6 +355,39 @@ class Turn(BotBase):
             if send.track:
                 tracked = sent["message_id"]
         return tracked
+
+    async def _edit(self, chat_id: int, edit: Edit) -> bool:
+        """Make one edit; False if the message could not be edited (deleted, too old).
+
+        "Not modified" counts as done: the message already says it, as when
+        the same hint is earned twice.
+        """
+        try:
+            if edit.text is None:
+                await self.call(
+                    "editMessageReplyMarkup",
+                    chat_id=chat_id,
+                    message_id=edit.message_id,
+                    reply_markup=keyboard(edit.buttons),
+                )
+            else:
+                await self.call(
+                    "editMessageText",
+                    chat_id=chat_id,
+                    message_id=edit.message_id,
+                    text=edit.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(edit.buttons),
+                )
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return True
+            log.debug("could not edit message %s: %s", edit.message_id, exc)
+            return False
+        except TelegramError as exc:
+            log.warning("could not edit message %s: %s", edit.message_id, exc)
+            return False
+        return True
 
     async def tell_not_delivered(self, chat_id: int, plan: Plan) -> None:
         """Say that a reply did not arrive and how to have it again (/summary)."""
