@@ -39,7 +39,10 @@ def test_commands_work_at_any_prompt() -> None:
     """back, restart and help act on the conversation; unknown input re-asks with a hint."""
     status, out = converse(["the hall", "maybe", "1", "back", "2", "restart", "again", "1", "HELP"])
     assert status == 0
-    assert "Please pick one of the options: type its number (1 to 2) or its words. To change an earlier answer, type back." in out
+    assert (
+        "Please pick one of the options: type its number (1 to 2) or its words."
+        " To change an earlier answer, type back."
+    ) in out
     assert "Recommendation: Inform" in out  # "2" after back answered "No"
     assert "Starting again from the first question." in out
     assert "There is no extra help for this question" in out
