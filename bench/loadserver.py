@@ -376,6 +376,9 @@ class BotState:
             finally:
                 self.poll_waiting -= 1
         batch = list(itertools.islice(self.queue, limit))
+        again = sum(1 for p in batch if p.handed is not None)
+        if again:  # handed out before and not confirmed: a bot that fetches twice
+            self.anomalies["updates fetched again (handed out, not confirmed)"] += again
         self._hand_out(batch, time.monotonic())
         return '{"ok":true,"result":[' + ",".join(p.json for p in batch) + "]}"
 

@@ -48,12 +48,39 @@ def plan_catalog() -> Catalog:
 
 
 def plan_answers() -> list[list[str]]:
-    """The answers of every scenario test of the plan flow, as typed."""
+    """The answers of every English scenario test of the plan flow, in the order asked.
+
+    Scenarios key their answers by question id, so the order is the path the
+    engine takes through them; typed by id as ``flows test`` types them.
+    """
     path = PROJECT_ROOT / "flows" / "tests" / "plan.yaml"
     scenarios, problems = parse_scenarios(str(path), path.read_text(encoding="utf-8"))
     if problems or not scenarios:
         raise RuntimeError(f"cannot read {path}: {[str(p) for p in problems]}")
-    return [[str(a) for a in s.answers] for s in scenarios]
+    catalog = plan_catalog()
+    flow = catalog.flows["plan"]
+    skip = Renderer(catalog, "en").t(UI.COMMAND_SKIP)
+    scripts = []
+    for scenario in scenarios:
+        if scenario.locale not in (None, "en"):
+            continue
+        if scenario.by_question is None:
+            scripts.append([str(a) for a in scenario.answers])
+            continue
+        keyed = {**dict(scenario.defaults), **dict(scenario.by_question)}
+        typed: list[str] = []
+        session = engine.start(flow)
+        while not session.finished and session.question in keyed:
+            answer = keyed[session.question]
+            step = engine.answer(flow, session, answer, "en", skip, by_id=True)
+            if step.problem is not None:
+                break
+            typed.append(answer)
+            session = step.session
+        scripts.append(typed)
+    if not any(scripts):
+        raise RuntimeError(f"no answers in {path}")
+    return scripts
 
 
 def plan_sessions() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -66,7 +93,7 @@ def plan_sessions() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     for answers in plan_answers():
         session = engine.start(flow)
         for typed in answers:
-            step = engine.answer(flow, session, typed, "en", skip)
+            step = engine.answer(flow, session, typed, "en", skip, by_id=True)
             if step.problem is not None:
                 break
             session = step.session
@@ -135,7 +162,7 @@ def engine_us_per_answer(seconds: float) -> dict[str, float]:
         for script in scripts:
             session: Session = engine.start(flow)
             for typed in script:
-                step = engine.answer(flow, session, typed, "en", skip)
+                step = engine.answer(flow, session, typed, "en", skip, by_id=True)
                 answers += 1
                 if step.problem is not None:
                     refused += 1

@@ -344,7 +344,13 @@ class PollWindow:
         if update_id not in self.stored:
             return
         if not task.cancelled() and task.exception() is None:
+            # Handled at once, not at the next ``settle``: left in hand but no longer
+            # stored, it would count as unconfirmed and pull the offset back to it,
+            # and Telegram would resend every update above it.
             del self.stored[update_id]
+            if self.in_hand.get(update_id) is task:
+                del self.in_hand[update_id]
+                self.handled.add(update_id)
             self.pauses.pop(update_id, None)
             self.finished.append(update_id)
             if self._clearing is None or self._clearing.done():

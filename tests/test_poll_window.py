@@ -1,0 +1,74 @@
+"""The poll loop's offset only ever moves on while updates are kept in the inbox.
+
+A stored update that finished used to stay "in hand" until the next settle
+while no longer counted as stored, so the next getUpdates asked from it
+again and Telegram resent everything above it: 229 updates fetched twice in
+a bench run on PostgreSQL, each a second answer to a press Telegram had
+already forgotten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from bot.channels.telegram.intake import PollWindow
+
+
+class Gates:
+    """Handlers that finish when told to: one event per update id."""
+
+    def __init__(self) -> None:
+        self.events: dict[int, asyncio.Event] = {}
+        self.cleared = 0
+
+    async def handle(self, data: Mapping[str, Any]) -> None:
+        await self.events.setdefault(int(data["update_id"]), asyncio.Event()).wait()
+
+    async def clear(self) -> None:
+        self.cleared += 1
+
+    async def finish(self, update_id: int) -> None:
+        self.events.setdefault(update_id, asyncio.Event()).set()
+        for _ in range(3):  # the task ends, then its done-callback runs
+            await asyncio.sleep(0)
+
+
+async def test_a_stored_update_that_finishes_never_pulls_the_offset_back() -> None:
+    gates = Gates()
+    window = PollWindow(gates.handle, gates.clear)
+    for update_id in (10, 11, 12):
+        window.take(update_id, {"update_id": update_id}, stored=True)
+    assert window.offset() == 13  # stored: confirmed at once
+
+    await gates.finish(11)
+    assert window.offset() == 13, "a finished update must not count as unconfirmed"
+    assert not window.is_new(11)
+    window.settle(time.monotonic())
+    assert window.offset() == 13
+    assert not window.is_new(11)
+    assert window.finished == [11]  # to leave the inbox
+
+    await gates.finish(10)
+    await gates.finish(12)
+    window.settle(time.monotonic())
+    assert window.offset() == 13
+    assert window.idle()
+
+
+async def test_an_unstored_update_holds_the_offset_until_handled() -> None:
+    """The inbox could not be written: Telegram keeps it until it is handled."""
+    gates = Gates()
+    window = PollWindow(gates.handle, gates.clear)
+    window.take(20, {"update_id": 20}, stored=False)
+    window.take(21, {"update_id": 21}, stored=True)
+    assert window.offset() == 20
+    await gates.finish(21)
+    assert window.offset() == 20
+    await gates.finish(20)
+    window.settle(time.monotonic())
+    assert window.offset() == 22
+    assert not window.is_new(20)
+    assert not window.is_new(21)
