@@ -48,20 +48,20 @@ AREAS = (
 """The innermost frame that matches decides where a sample's time is charged."""
 
 CALL_SITES = (
-    ("Intake.poll", "ours' poll loop (everything per update)"),
-    ("current_async_library", "  (inside calls) httpcore's failing `import sniffio`"),
-    ("Bot.get_updates", "  getUpdates (request + Update.de_json)"),
+    ("Intake.poll", "ours' poll loop (fetching, keeping in the inbox)"),
+    ("Intake.handle_json", "ours' update (parsing, the turn)"),
+    ("Update.de_json", "  Update.de_json"),
     ("Turn.on_update", "  on_update"),
     ("SQLiteStore.load", "    store.load"),
     ("Turn.decide", "    decide (dialogue, engine, render: pure)"),
     ("SQLiteStore.apply", "    store.apply"),
     ("Turn.perform", "    perform (the Bot API calls)"),
-    ("answer_query (bot/channels/telegram/wire.py", "      answerCallbackQuery"),
-    ("Bot.edit_message_text", "      editMessageText"),
-    ("Bot.edit_message_reply_markup", "      editMessageReplyMarkup"),
-    ("Bot.send_message", "      sendMessage"),
+    ("Turn._send_replies", "      the answer, edits and sends"),
+    ("BotBase.answer_press", "        answerCallbackQuery"),
+    ("Turn._edit", "        edits"),
     ("SQLiteStore.settle", "      store.settle (outbox sent, live question)"),
-    ("de_json", "  (inside calls) PTB de_json of replies and updates"),
+    ("BotBase.call", "  (inside calls) every Bot API call"),
+    ("jsontext", "  (inside calls) JSON"),
     ("_connection_worker_thread", "sqlite worker thread (SQLite itself)"),
 )
 """Inclusive shares of ours' own call sites: what a change to ours could save."""

@@ -15,7 +15,7 @@ Then, in the same run: ours' memory with 0 .. 10,000 stored conversations, the
 time to load and prove a generated 300-question flow, and the engine's time
 per answer. The last line printed is one JSON object.
 
-    .venv/bin/python -m bench                 # the full run (about 5 minutes)
+    .venv/bin/python -m bench                 # the full run: 50 and 500 users (~7 minutes)
     .venv/bin/python bench/run.py             # the same
     .venv/bin/python -m bench --quick         # a ~30 s smoke run
     .venv/bin/python -m bench --profile /tmp/prof   # also py-spy ours under load
@@ -869,7 +869,11 @@ def postgres_summary(results: dict[str, Any]) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, help="users per bot (default 1000; quick 50)")
+    parser.add_argument(
+        "--users",
+        help="users per bot; several, comma-separated, make one run each "
+        "(default 50,500, issue 23's two configurations; quick 50)",
+    )
     parser.add_argument(
         "--seconds", type=float, help="measured seconds per bot (default 18; quick 2)"
     )
@@ -903,8 +907,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     quick = args.quick
-    args.users = args.users or (50 if quick else 1000)
-    args.seconds = args.seconds or (2.0 if quick else 18.0)
+    args.configs = [int(u) for u in (args.users or ("50" if quick else "50,500")).split(",")]
+    args.users = args.configs[0]
+    args.seconds = args.seconds or (2.0 if quick else 12.0)
     args.rounds = args.rounds or (1 if quick else 3)
     args.warmup = args.warmup if args.warmup is not None else (1.0 if quick else 3.0)
     args.bots = [b.strip() for b in args.bots.split(",") if b.strip()]
@@ -994,25 +999,90 @@ async def pdf_latency(seconds: float) -> dict[str, Any]:
     return dict(json.loads(lines[-1]))
 
 
+TARGETS = (
+    # (what, the summary's key, the most or the least it may be)
+    ("CPU per update ÷ aiogram-dialog's", "ratio_to_best_peer", "<=", 0.8),
+    ("CPU per update ÷ the floor's", "ratio_to_floor", "<=", 0.7),
+    ("Bot API calls per update", "calls_per_update", "<=", 2.5),
+    ("peak RSS − the floor's, MB", "rss_over_floor_mb", "<=", 10.0),
+    ("PostgreSQL CPU per update ÷ SQLite's", "pg_cpu_ratio_to_sqlite", "<=", 1.3),
+    ("two webhook replicas' throughput ÷ one's", "two_replicas_ratio", ">=", 1.6),
+)
+"""Issue 23's targets, each checked in every configuration of one run."""
+
+
+def targets(out: dict[str, Any]) -> list[str]:
+    """One line per target: the figure, the target, and whether it is met."""
+    bots = out["bots"]
+    figures = {
+        "ratio_to_best_peer": out.get("ratio_to_best_peer"),
+        "ratio_to_floor": out.get("ratio_to_floor"),
+        "calls_per_update": out.get("calls_per_update"),
+        "rss_over_floor_mb": (
+            round(bots["ours"]["peak_rss_mb"] - bots["floor"]["peak_rss_mb"], 1)
+            if "ours" in bots and "floor" in bots
+            else None
+        ),
+        "pg_cpu_ratio_to_sqlite": out["postgres"].get("cpu_ratio_to_sqlite"),
+        "two_replicas_ratio": out["postgres"].get("two_replicas_throughput_ratio"),
+    }
+    lines = []
+    for what, key, sense, bound in TARGETS:
+        value = figures[key]
+        if value is None:
+            lines.append(f"  {what}: not measured (bot left out)")
+            continue
+        met = value <= bound if sense == "<=" else value >= bound
+        verdict = "met" if met else "NOT MET"
+        lines.append(f"  {what}: {value:g} (target {sense} {bound:g}) {verdict}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    runs: dict[int, dict[str, Any]] = {}
     try:
-        out = asyncio.run(amain(args))
+        for n, users in enumerate(args.configs):
+            args.users = users
+            # memory, loader, engine and PDFs do not depend on the users: once is enough
+            args.no_extras = args.no_extras or n > 0
+            log(f"configuration {n + 1} of {len(args.configs)}: {users} users per bot")
+            runs[users] = asyncio.run(amain(args))
     except (KeyboardInterrupt, asyncio.CancelledError):
         stop_all()
         log("interrupted")
         return 130
     finally:
         stop_all()
-    print(
-        table(
-            out["bots"],
-            out["memory_by_sessions"],
-            {k: out[k] for k in ("loader", "engine", "pdf_other_chats") if k in out},
+    problems = []
+    for users, out in runs.items():
+        print(f"\n=== {users} users per bot ===")
+        print(
+            table(
+                out["bots"],
+                out["memory_by_sessions"],
+                {k: out[k] for k in ("loader", "engine", "pdf_other_chats") if k in out},
+            )
         )
-    )
-    problems = [
-        f"{name}: {what}"
+        problems += problems_of(out, f"{users} users: ")
+    print("\nIssue 23's targets, in each configuration of this run:")
+    for users, out in runs.items():
+        print(f" {users} users per bot:")
+        print("\n".join(targets(out)))
+    if problems:
+        print("\nPROBLEMS: " + "; ".join(problems))
+    print()
+    first = runs[args.configs[0]]
+    if len(runs) > 1:
+        first = {**first, "configs": {str(u): out for u, out in runs.items()}}
+    print(json.dumps(first, separators=(",", ":"), default=str))
+    return 1 if problems else 0
+
+
+def problems_of(out: dict[str, Any], where: str) -> list[str]:
+    """What went wrong in one configuration: errors, anomalies, users never answered."""
+    return [
+        f"{where}{name}: {what}"
         for name, b in out["bots"].items()
         for what, bad in (
             ("server errors", sum(b["server_errors"].values())),
@@ -1025,11 +1095,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         if bad
     ]
-    if problems:
-        print("\nPROBLEMS: " + "; ".join(problems))
-    print()
-    print(json.dumps(out, separators=(",", ":"), default=str))
-    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ def test_the_bench_flow_passes_flows_check(tmp_path: Path) -> None:
 def test_a_short_bench_run_measures_ours_against_the_floor() -> None:
     """Ours and the bare python-telegram-bot floor under load: both measured, a ratio printed.
 
-    The full `make bench BENCH_ARGS=--quick`, with aiogram-dialog, runs in
-    ``.ci/run``; this short form needs nothing beyond the test extra.
+    The full `make bench` (with aiogram-dialog and PostgreSQL) needs the bench
+    extra and minutes; this short form needs nothing beyond the test extra.
     """
     done = subprocess.run(
         [

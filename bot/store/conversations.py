@@ -7,7 +7,6 @@ implement it, with the same tables and the same promises.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from bot.store import jsontext
 from bot.store.usage import Event
 
 log = logging.getLogger(__name__)
@@ -102,11 +102,11 @@ def from_row(chat_id: int, row: Sequence[Any]) -> Conversation:
 
 def dumps(value: Mapping[str, Any] | None) -> str | None:
     """A session or result as both stores keep it: compact JSON, or NULL."""
-    return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return None if value is None else jsontext.dumps(value)
 
 
 def loads(text: str | None) -> dict[str, Any] | None:
-    return None if text is None else json.loads(text)
+    return None if text is None else jsontext.loads(text)
 
 
 def _readable(text: str | None) -> dict[str, Any] | None:

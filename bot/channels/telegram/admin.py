@@ -5,14 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from telegram import (
-    Message,
-    Update,
-)
-
 from bot.advice.render import Renderer
 from bot.advice.uitext import UI
 from bot.channels.telegram.base import BotBase
+from bot.channels.telegram.incoming import Incoming, Message
 from bot.channels.telegram.wire import (
     is_number,
 )
@@ -28,7 +24,7 @@ ADMIN_COMMANDS = frozenset({"reload", "stats"})
 class Admin(BotBase):
     """The admin part of ``TelegramBot``: commands for configured admins, and reloads."""
 
-    async def admin(self, update: Update, command: str, argument: str) -> None:
+    async def admin(self, update: Incoming, command: str, argument: str) -> None:
         """/reload and /stats: for configured admins only, and every attempt audited."""
         user = update.effective_user
         message = update.message

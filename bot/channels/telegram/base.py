@@ -14,12 +14,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from telegram import (
-    BotCommand,
-    MaybeInaccessibleMessage,
-    Message,
-    Update,
-)
+from telegram import BotCommand
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application
@@ -34,6 +29,7 @@ from bot.channels.telegram.dialogue import (
     escape,
 )
 from bot.channels.telegram.html import split_messages
+from bot.channels.telegram.incoming import Incoming, Message, Press
 from bot.channels.telegram.turns import ChatTurns
 from bot.flows.catalog import LoadReport
 from bot.settings import Settings
@@ -77,12 +73,12 @@ class BotBase:
 
     if TYPE_CHECKING:  # provided by the other parts; declared for type checkers
 
-        async def handle(self, update: Update) -> None: ...
+        async def handle(self, update: Incoming) -> None: ...
 
-        async def admin(self, update: Update, command: str, argument: str) -> None: ...
+        async def admin(self, update: Incoming, command: str, argument: str) -> None: ...
 
         async def send_keepsake(
-            self, chat_id: int, keepsake: Keepsake, shown: MaybeInaccessibleMessage | None
+            self, chat_id: int, keepsake: Keepsake, shown: Message | None
         ) -> None: ...
 
     async def call(self, method: str, **params: Any) -> Any:
@@ -98,6 +94,15 @@ class BotBase:
         # https://core.telegram.org/bots/api#making-requests
         return await self.app.bot.do_api_request(method[0].upper() + method[1:], api_kwargs=params)
 
+    async def answer_press(self, query: Press, text: str | None = None) -> None:
+        """Every press must be answered, or the button spins for the person."""
+        try:
+            await self.call(
+                "answerCallbackQuery", callback_query_id=query.id, text=text[:200] if text else None
+            )
+        except TelegramError as exc:
+            log.debug("could not answer a button press: %s", exc)
+
     async def quietly(self, method: str, **params: Any) -> None:
         """A call whose failure only matters to the log (a progress label, a notice)."""
         try:
@@ -108,7 +113,9 @@ class BotBase:
     async def reply(self, message: Message, text: str) -> None:
         for part in split_messages([escape(text)]):
             try:
-                await message.reply_text(part, parse_mode=ParseMode.HTML)
+                await self.call(
+                    "sendMessage", chat_id=message.chat.id, text=part, parse_mode=ParseMode.HTML
+                )
             except TelegramError as exc:
                 log.warning("could not send a reply (%s)", exc)
                 return

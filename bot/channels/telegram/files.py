@@ -8,10 +8,7 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
-from telegram import (
-    InputFile,
-    MaybeInaccessibleMessage,
-)
+from telegram import InputFile
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
@@ -24,8 +21,8 @@ from bot.channels.telegram.dialogue import (
     escape,
     relabel,
 )
+from bot.channels.telegram.incoming import Message
 from bot.channels.telegram.wire import (
-    buttons_of,
     keyboard,
     where,
 )
@@ -42,9 +39,7 @@ person waiting for the next question should not wait behind it for a core."""
 class Files(BotBase):
     """The files part of ``TelegramBot``: results sent as a PDF and a picture."""
 
-    async def send_keepsake(
-        self, chat_id: int, keepsake: Keepsake, shown: MaybeInaccessibleMessage | None
-    ) -> None:
+    async def send_keepsake(self, chat_id: int, keepsake: Keepsake, shown: Message | None) -> None:
         """The result as a PDF and a picture: made once, off the event loop, then re-sent.
 
         The pressed button says "Making your PDF…" until the files are sent;
@@ -52,7 +47,7 @@ class Files(BotBase):
         https://core.telegram.org/bots/api#sending-files
         """
         words = Renderer(self.holder.catalog, keepsake.locale)
-        buttons = buttons_of(shown)
+        buttons = (shown.buttons if shown is not None else None) or []
         message_id = shown.message_id if shown is not None else None
         if buttons and message_id is not None:
             busy = relabel(buttons, keepsake.pressed, words.t(UI.REPORT_MAKING))

@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
-from telegram import (
-    Update,
-)
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 
 from bot.channels.telegram.base import BotBase
+from bot.channels.telegram.incoming import parse
 from bot.channels.telegram.wire import (
     seconds,
     update_id_of,
     where,
 )
+from bot.store import jsontext
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +158,7 @@ class Intake(BotBase):
             return
         for update_id, body in kept:
             try:
-                data = json.loads(body)
+                data = jsontext.loads(body)
             except ValueError:
                 window.finished.append(update_id)
                 continue
@@ -176,7 +174,7 @@ class Intake(BotBase):
             return True
         try:
             await self.store.receive(
-                [(u, json.dumps(d, separators=(",", ":"), ensure_ascii=False)) for u, d in fresh],
+                [(u, jsontext.dumps(d)) for u, d in fresh],
                 self.clock(),
             )
         except Exception as exc:
@@ -270,19 +268,14 @@ class Intake(BotBase):
         caller must then not confirm it.
         """
         try:
-            update = Update.de_json(dict(data), self.app.bot)
-            chat = update.effective_chat
-            user = update.effective_user
-            # python-telegram-bot takes ids as they come; ours must be numbers.
-            for thing in (chat, user):
-                if thing is not None and type(thing.id) is not int:
-                    raise TypeError("an id that is not a whole number")
-            key: object = chat.id if chat is not None else ("update", update.update_id)
+            update = parse(data)
         except Exception as exc:  # whatever the parser raises, the bot goes on
             log.warning(
                 "update %s cannot be read (%s); confirming it", update_id_of(data), where(exc)
             )
             return
+        chat = update.effective_chat
+        key: object = chat.id if chat is not None else ("update", update.update_id)
         async with self.turns.turn(key, update.update_id):
             await self.handle(update)
 

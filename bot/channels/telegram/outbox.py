@@ -17,12 +17,12 @@ update carries its own query to answer.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from bot.advice.engine import Session, SessionError
 from bot.channels.telegram.dialogue import Edit, Keepsake, Plan, Send
 from bot.flows.catalog import Catalog
+from bot.store import jsontext
 from bot.store.conversations import Conversation
 
 
@@ -38,7 +38,7 @@ def encode(plan: Plan) -> str | None:
     if plan.keepsake is not None:
         k = plan.keepsake
         box["k"] = [k.flow.id, k.session.to_json(), k.locale, k.key, k.pressed]
-    return json.dumps(box, separators=(",", ":"), ensure_ascii=False)
+    return jsontext.dumps(box)
 
 
 def decode(stored: Conversation, catalog: Catalog) -> Plan:
@@ -50,7 +50,7 @@ def decode(stored: Conversation, catalog: Catalog) -> Plan:
     plan = Plan(stored)
     if stored.outbox is None:
         return plan
-    box = json.loads(stored.outbox)
+    box = jsontext.loads(stored.outbox)
     # Outboxes stored before edits could fall back hold three fields.
     plan.edits = [
         Edit(m, text, _rows(buttons), *rest) for m, text, buttons, *rest in box.get("e", ())

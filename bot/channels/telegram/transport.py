@@ -11,7 +11,6 @@ https://docs.python-telegram-bot.org/en/stable/telegram.request.baserequest.html
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from contextvars import ContextVar
 from typing import Any
@@ -19,6 +18,8 @@ from typing import Any
 import aiohttp
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from bot.store import jsontext
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class AiohttpRequest(BaseRequest):
                 # A JSON body, which the Bot API takes for every call without a
                 # file: a fraction of the CPU of urlencoding a form (profile in
                 # docs/operations.md).
-                body = request_data.json_payload
+                body = jsontext.dumps_bytes(request_data.parameters)
                 headers = _JSON
         try:
             async with session.request(
@@ -134,7 +135,7 @@ class AiohttpRequest(BaseRequest):
         status (a 502 is still a ``NetworkError``, retried as before).
         """
         try:
-            data = json.loads(payload.decode("utf-8", "replace"))
+            data = jsontext.loads(payload)
         except ValueError:
             status = _STATUS.get()
             log.warning(

@@ -15,9 +15,6 @@ import logging
 import random
 from dataclasses import replace
 
-from telegram import (
-    Update,
-)
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
@@ -32,9 +29,9 @@ from bot.channels.telegram.dialogue import (
     Send,
     escape,
 )
+from bot.channels.telegram.incoming import Incoming
 from bot.channels.telegram.turns import NotApplied
 from bot.channels.telegram.wire import (
-    answer_query,
     command_of,
     keyboard,
     session_of,
@@ -59,7 +56,7 @@ FAILED_KEPT = 1000
 class Turn(BotBase):
     """The turn of ``TelegramBot``: what one update does, from the chat's lock to its last reply."""
 
-    async def handle(self, update: Update) -> None:
+    async def handle(self, update: Incoming) -> None:
         """Handle one update to the end, retrying a store that failed for a moment.
 
         Raises ``NotApplied`` if its effect could not be stored, unless this
@@ -109,7 +106,7 @@ class Turn(BotBase):
             self._failed.pop(next(iter(self._failed)))
         return failures >= POISON_DELIVERIES
 
-    async def set_aside(self, update: Update, exc: BaseException) -> None:
+    async def set_aside(self, update: Incoming, exc: BaseException) -> None:
         """Give up on an update that can never be stored: log it, tell the person, confirm it.
 
         The log names the update id and the error's place, never the content.
@@ -124,14 +121,14 @@ class Turn(BotBase):
         chat = update.effective_chat
         user = update.effective_user
         if update.callback_query is not None:
-            await answer_query(update.callback_query, None)
+            await self.answer_press(update.callback_query)
         if chat is None:
             return
         locale = self.advisor.locale_for(Conversation(0), user.language_code if user else None)
         text = Renderer(self.holder.catalog, locale).t(UI.TELEGRAM_SET_ASIDE)
         await self.quietly("sendMessage", chat_id=chat.id, text=escape(text))
 
-    async def on_update(self, update: Update) -> None:
+    async def on_update(self, update: Incoming) -> None:
         """Decide, store, then send. Store failures propagate: the update is not applied."""
         chat = update.effective_chat
         user = update.effective_user
@@ -147,7 +144,7 @@ class Turn(BotBase):
                 "update %s: a sender who is not the private chat's person", update.update_id
             )
             if update.callback_query is not None:
-                await answer_query(update.callback_query, None)
+                await self.answer_press(update.callback_query)
             return
 
         message = update.message
@@ -212,7 +209,7 @@ class Turn(BotBase):
                 await asyncio.sleep(random.uniform(0, backoff))
                 backoff = min(backoff * 2, 1.0)
 
-    def decide(self, update: Update, stored: Conversation) -> Plan | None:
+    def decide(self, update: Incoming, stored: Conversation) -> Plan | None:
         """The plan for one private-chat update; None for updates the bot ignores."""
         user = update.effective_user
         assert user is not None  # checked by the caller
@@ -264,7 +261,7 @@ class Turn(BotBase):
             return None
         return plan
 
-    async def redeliver(self, update: Update, stored: Conversation) -> None:
+    async def redeliver(self, update: Incoming, stored: Conversation) -> None:
         """A copy of an applied update: send its replies if a crash kept them from going.
 
         ``stored`` was read before the copy was recognised; the chat is held
@@ -275,14 +272,14 @@ class Turn(BotBase):
         if stored.outbox is None or stored.outbox_update != update.update_id:
             log.info("update %s was applied before; ignoring the copy", update.update_id)
             if update.callback_query:
-                await answer_query(update.callback_query, None)
+                await self.answer_press(update.callback_query)
             return
         log.info("update %s was applied before; sending its replies now", update.update_id)
         plan = outbox.decode(stored, self.holder.catalog)
         await self.perform(update, plan, stored.version, settle=True)
 
     async def perform(
-        self, update: Update, plan: Plan, version: int | None, *, settle: bool = False
+        self, update: Incoming, plan: Plan, version: int | None, *, settle: bool = False
     ) -> None:
         """Make the plan's Bot API calls; state is already committed.
 
@@ -294,7 +291,7 @@ class Turn(BotBase):
         if version is not None and (settle or tracked is not None):
             await self._settle(update, version, tracked)
 
-    async def _settle(self, update: Update, version: int, tracked: int | None) -> None:
+    async def _settle(self, update: Incoming, version: int, tracked: int | None) -> None:
         """Record that the replies went, retrying a store that fails for a moment.
 
         Without it the newest question's buttons would answer "That question
@@ -318,13 +315,13 @@ class Turn(BotBase):
             await asyncio.sleep(delay)
             delay *= 4
 
-    async def _send_replies(self, update: Update, plan: Plan) -> int | None:
+    async def _send_replies(self, update: Incoming, plan: Plan) -> int | None:
         """The answer to a press, the edits, the files and the messages; the id of the
         message that carries the live buttons, if one was sent."""
         chat = update.effective_chat
         assert chat is not None
         if update.callback_query is not None:
-            await answer_query(update.callback_query, plan.callback_text)
+            await self.answer_press(update.callback_query, plan.callback_text)
         sends = list(plan.sends)
         for edit in plan.edits:
             if not await self._edit(chat.id, edit) and edit.fallback:
@@ -396,11 +393,11 @@ class Turn(BotBase):
         with contextlib.suppress(TelegramError):
             await self.call("sendMessage", chat_id=chat_id, text=escape(text))
 
-    async def in_group(self, update: Update) -> None:
+    async def in_group(self, update: Incoming) -> None:
         """Groups get a pointer to a private chat; nothing about them is stored."""
         message = update.message
         if update.callback_query is not None:
-            await answer_query(update.callback_query, None)
+            await self.answer_press(update.callback_query)
             return
         if message is None or command_of(message) is None:
             return
@@ -410,4 +407,6 @@ class Turn(BotBase):
         link = f"https://t.me/{self.app.bot.username}"
         text = escape(words.t(UI.TELEGRAM_GROUP, link=link))
         with contextlib.suppress(TelegramError):
-            await message.reply_text(text, parse_mode=ParseMode.HTML)
+            await self.call(
+                "sendMessage", chat_id=message.chat.id, text=text, parse_mode=ParseMode.HTML
+            )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot.channels.telegram.turns import NotApplied
+from bot.store import jsontext
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class WebhookServer:
             log.warning("refused a webhook request whose body did not arrive in time")
             return web.Response(status=408)
         try:
-            data = json.loads(body)
+            data = jsontext.loads(body)
         except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep JSON
             log.warning("refused a webhook body that is not JSON (%s)", type(exc).__name__)
             return web.Response(status=400, text="not an update")

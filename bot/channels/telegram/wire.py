@@ -11,17 +11,11 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from telegram import (
-    CallbackQuery,
-    MaybeInaccessibleMessage,
-    Message,
-)
-from telegram.error import TelegramError
-
 from bot.advice.engine import Session, SessionError
 from bot.channels.telegram.dialogue import (
     Buttons,
 )
+from bot.channels.telegram.incoming import Message
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +78,6 @@ def command_of(message: Message) -> tuple[str, str] | None:
     return name, payload.strip()
 
 
-async def answer_query(query: CallbackQuery, text: str | None) -> None:
-    """Every press must be answered, or the button spins for the person."""
-    try:
-        await query.answer(text[:200] if text else None)
-    except TelegramError as exc:
-        log.debug("could not answer a button press: %s", exc)
-
-
 def keyboard(buttons: Buttons | None) -> dict[str, Any] | None:
     """An inline keyboard as the Bot API's JSON.
     https://core.telegram.org/bots/api#inlinekeyboardmarkup
@@ -103,17 +89,6 @@ def keyboard(buttons: Buttons | None) -> dict[str, Any] | None:
             [{"text": label, "callback_data": data} for label, data in row] for row in buttons
         ]
     }
-
-
-def buttons_of(message: MaybeInaccessibleMessage | None) -> Buttons:
-    """The inline keyboard a message shows, as rows of (label, callback data)."""
-    markup = getattr(message, "reply_markup", None)
-    if markup is None:
-        return []
-    return [
-        [(button.text, button.callback_data) for button in row if button.callback_data]
-        for row in markup.inline_keyboard
-    ]
 
 
 def seconds(value: object) -> float:
