@@ -134,10 +134,13 @@ def write_project(root: Path, *, with_project_flows: bool = False) -> tuple[Path
     (flows / "bench.yaml").write_text(flow_yaml(), encoding="utf-8")
     (content / "en" / "bench.yaml").write_text(content_yaml(), encoding="utf-8")
     shipped = PROJECT_ROOT / "content" / "en"
-    wanted = ("ui.yaml", "levels.yaml")
+    wanted = ["ui.yaml", "levels.yaml"]
     if with_project_flows:
         shutil.copy(PROJECT_ROOT / "flows" / "plan.yaml", flows / "plan.yaml")
-        wanted = (*wanted, "plan.yaml")
+        # plan's own wording, and the texts flows share (places, synonyms); not
+        # the other flows' own files
+        others = {f"{p.stem}.yaml" for p in (PROJECT_ROOT / "flows").glob("*.yaml")} - {"plan.yaml"}
+        wanted = sorted({*wanted, *(p.name for p in shipped.glob("*.yaml"))} - others)
     for name in wanted:
         shutil.copy(shipped / name, content / "en" / name)
     return flows, content

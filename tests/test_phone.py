@@ -20,8 +20,10 @@ from bot.advice.engine import Session
 from bot.advice.explore import Explorer
 from bot.advice.render import CARD_LIMIT, CARD_REASONS, Renderer, plain
 from bot.advice.uitext import UI
+from bot.channels.telegram import files
 from bot.flows.catalog import CompiledFlow
 from bot.flows.model import QuestionKind
+from bot.results import report
 
 from fakebotapi import ChatMessage, FakeBotAPI
 from support import fixture_catalog, load_flow_text, mini_text
@@ -198,10 +200,12 @@ def card_data(message: ChatMessage, prefix: str) -> str:
 
 
 async def test_pdf_shows_progress_is_built_once_and_failures_are_told(
-    fake_api: FakeBotAPI, db: Path
+    fake_api: FakeBotAPI, db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """'Making your PDF…' at once; a repeat tap re-sends Telegram's copy; a failure is said."""
-    async with running(fake_api, db):
+    """'Making your PDF…' at once; a later tap re-sends Telegram's copy; failures are said,
+    making apart from sending."""
+    monkeypatch.setattr(files, "MERGE_SECONDS", 0.0)  # every tap sends: see the next test
+    async with running(fake_api, db) as bot:
         for answer in FOOTPATH:
             await say(fake_api, USER, answer)
         shown = card(fake_api, USER)
@@ -225,7 +229,35 @@ async def test_pdf_shows_progress_is_built_once_and_failures_are_told(
         fake_api.fail_next("sendDocument", status=500)
         fake_api.press(USER, pdf, message_id=shown.message_id)
         await fake_api.wait_idle(timeout=30)
+        assert "your PDF is ready but Telegram would not take it" in last_text(fake_api, USER)
+        bot._files.clear()  # no copy at Telegram: the files must be made again
+        monkeypatch.setattr(report, "result_page", broken_page)
+        fake_api.press(USER, pdf, message_id=shown.message_id)
+        await fake_api.wait_idle(timeout=30)
         assert "couldn't make the file" in last_text(fake_api, USER)
+
+
+def broken_page(*args: object) -> object:
+    raise RuntimeError("the page could not be laid out")
+
+
+async def test_taps_in_quick_succession_make_one_pdf(fake_api: FakeBotAPI, db: Path) -> None:
+    """Ten impatient taps: one PDF and one picture; the other taps are told where it is."""
+    async with running(fake_api, db):
+        for answer in FOOTPATH:
+            await say(fake_api, USER, answer)
+        shown = card(fake_api, USER)
+        pdf = card_data(shown, "pdf:")
+        for _ in range(10):
+            fake_api.press(USER, pdf, message_id=shown.message_id)
+        await fake_api.wait_for(
+            lambda calls: any(c.method == "sendPhoto" and c.ok for c in calls), timeout=60
+        )
+        await fake_api.wait_idle(timeout=30)
+    chat = fake_api.chat(USER)
+    assert len([m for m in chat.messages if m.kind == "document"]) == 1
+    assert len([c for c in fake_api.calls_of("sendPhoto") if c.ok]) == 1
+    assert str(chat.callback_answers).count("Your PDF is just above") == 9
 
 
 # -- 8. /summary in every state -------------------------------------------------------

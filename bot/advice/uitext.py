@@ -111,6 +111,8 @@ class UI(StrEnum):
     REPORT_CAPTION = "ui.report.caption"
     REPORT_FAILED = "ui.report.failed"
     REPORT_MAKING = "ui.report.making"
+    REPORT_NOT_SENT = "ui.report.not_sent"
+    REPORT_SENT_ABOVE = "ui.report.sent_above"
     TELEGRAM_TO_CARD = "ui.telegram.to_card"
     TELEGRAM_WAS = "ui.telegram.was"
     TELEGRAM_RESTART_CONFIRM = "ui.telegram.restart_confirm"

@@ -63,6 +63,7 @@ class BotBase:
     _webhook: WebhookServer | None
     _drawer: ProcessPoolExecutor | None
     _files: dict[tuple[str, str], tuple[str, str]]
+    _sent_files: dict[tuple[int, str, str], float]
     _reloading: asyncio.Lock
     _reload_asked: int
     _reload_began: int
@@ -76,6 +77,8 @@ class BotBase:
         async def handle(self, update: Incoming) -> None: ...
 
         async def admin(self, update: Incoming, command: str, argument: str) -> None: ...
+
+        def sent_lately(self, chat_id: int, keepsake: Keepsake) -> bool: ...
 
         async def send_keepsake(
             self, chat_id: int, keepsake: Keepsake, shown: Message | None

@@ -108,6 +108,8 @@ class TelegramBot(Intake, Turn, Admin, Files):
         self._webhook: WebhookServer | None = None  # set by start_webhook
         self._drawer: ProcessPoolExecutor | None = None
         self._files: dict[tuple[str, str], tuple[str, str]] = {}
+        self._sent_files: dict[tuple[int, str, str], float] = {}
+        """When each chat was last sent each result's files (``Files.sent_lately``)."""
         """Telegram's file ids of sent results, by result key and locale, oldest first."""
         self._reloading = asyncio.Lock()
         self._reload_asked = 0

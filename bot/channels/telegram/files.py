@@ -6,6 +6,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 from telegram import InputFile
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 
 FILE_CACHE_SIZE = 1000
 """Results whose sent files are remembered; each is two short ids."""
+MERGE_SECONDS = 10.0
+"""A press of a result's PDF button this soon after its files were sent to the same
+chat sends nothing again: an impatient double tap, or ten, makes one PDF, and the
+press is answered "Your PDF is above". Later presses send Telegram's copy."""
 DRAWER_NICENESS = 10
 """How far the drawing process steps back: a PDF may take a moment longer, but a
 person waiting for the next question should not wait behind it for a core."""
@@ -38,6 +43,15 @@ person waiting for the next question should not wait behind it for a core."""
 
 class Files(BotBase):
     """The files part of ``TelegramBot``: results sent as a PDF and a picture."""
+
+    def sent_lately(self, chat_id: int, keepsake: Keepsake) -> bool:
+        """Whether this chat was sent this result's files within ``MERGE_SECONDS``.
+
+        A chat's updates take turns, so a tap made while its files are being
+        made is read after they were sent, and finds them here.
+        """
+        sent = self._sent_files.get((chat_id, keepsake.key, keepsake.locale))
+        return sent is not None and time.monotonic() - sent < MERGE_SECONDS
 
     async def send_keepsake(self, chat_id: int, keepsake: Keepsake, shown: Message | None) -> None:
         """The result as a PDF and a picture: made once, off the event loop, then re-sent.
@@ -63,12 +77,17 @@ class Files(BotBase):
             await self.send_files(chat_id, keepsake, words)
         except Exception as exc:
             if isinstance(exc, TelegramError):
+                # Made (or sent before), but Telegram would not take it now.
                 log.warning("could not send the result files (%s)", exc)
+                told = UI.REPORT_NOT_SENT
             else:
                 log.error("could not make the result files (%s)", where(exc))
-            await self.quietly(
-                "sendMessage", chat_id=chat_id, text=escape(words.t(UI.REPORT_FAILED))
-            )
+                told = UI.REPORT_FAILED
+            await self.quietly("sendMessage", chat_id=chat_id, text=escape(words.t(told)))
+        else:
+            self._sent_files[(chat_id, keepsake.key, keepsake.locale)] = time.monotonic()
+            while len(self._sent_files) > FILE_CACHE_SIZE:
+                self._sent_files.pop(next(iter(self._sent_files)))
         finally:
             if buttons and message_id is not None:
                 await self.quietly(

@@ -320,18 +320,24 @@ class Turn(BotBase):
         message that carries the live buttons, if one was sent."""
         chat = update.effective_chat
         assert chat is not None
+        keepsake = plan.keepsake
         if update.callback_query is not None:
-            await self.answer_press(update.callback_query, plan.callback_text)
+            told = plan.callback_text
+            if keepsake is not None and self.sent_lately(chat.id, keepsake):
+                # The same files moments ago: say where they are, send nothing again.
+                told = Renderer(self.holder.catalog, keepsake.locale).t(UI.REPORT_SENT_ABOVE)
+                keepsake = None
+            await self.answer_press(update.callback_query, told)
         sends = list(plan.sends)
         for edit in plan.edits:
             if not await self._edit(chat.id, edit) and edit.fallback:
                 # The only copy of a question or a result: it must reach the person.
                 sends.insert(0, Send(edit.text or "", edit.buttons, edit.track))
 
-        if plan.keepsake is not None:
+        if keepsake is not None:
             query = update.callback_query
             shown = query.message if query is not None else None
-            await self.send_keepsake(chat.id, plan.keepsake, shown)
+            await self.send_keepsake(chat.id, keepsake, shown)
         tracked: int | None = None
         for send in sends:
             try:
