@@ -52,7 +52,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -qq --disable-pip-version-check -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
-## bench: load benchmark, ours vs peers through the real stack (~5 min; BENCH_ARGS=--quick for ~30 s)
+## bench: load benchmark, ours vs peers through the real stack, 50 and 500 users (~9 min; BENCH_ARGS=--quick for ~2 min)
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
