@@ -26,6 +26,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,32 +38,44 @@ from fakebotapi import FakeBotAPI
 
 OTHERS = 5
 MAKERS = 3
-ANSWERS = ("6", "3", "1", "2", "3")
-"""After the first question: place not given, the decision is made by us, no handover,
-nobody was asked; a result follows."""
+ANSWERS = ("6", "3", "1", "1", "2", "3")
+"""After the first question: place not given, the decision is made by us, the change
+is still ahead, no handover, nobody was asked; a result follows."""
 
 
-def sent(api: FakeBotAPI, chat: int) -> int:
-    """How many messages the bot has sent the chat."""
-    return len(api.chat(chat).messages)
+def changes(api: FakeBotAPI, chat: int) -> int:
+    """How many messages the bot has sent the chat, and texts it has edited there."""
+    return sum(1 + len(m.history) for m in api.chat(chat).messages)
 
 
-async def replied(api: FakeBotAPI, chat: int, count: int, give_up: float) -> bool:
-    """Wait until the bot has sent the chat ``count`` messages (woken by the fake)."""
+def last_id(api: FakeBotAPI, chat: int) -> int:
+    """The id of the bot's last message in the chat (0 before any)."""
+    messages = api.chat(chat).messages
+    return messages[-1].message_id if messages else 0
 
-    def shown(_: object) -> bool:
-        return sent(api, chat) >= count
 
+def answered(api: FakeBotAPI, chat: int, before: int) -> bool:
+    """Whether the bot has put up its next question, or the result, since message ``before``:
+    a new message, or the last one edited into a result (it offers the PDF)."""
+    messages = api.chat(chat).messages
+    if not messages:
+        return False
+    last = messages[-1]
+    return last.message_id > before or any((d or "").startswith("pdf:") for _, d in last.buttons())
+
+
+async def holds(api: FakeBotAPI, test: Callable[[], bool], give_up: float) -> bool:
+    """Wait until ``test()`` holds (woken by the fake); False if ``give_up`` comes first."""
     try:
-        await api.wait_for(shown, give_up - time.monotonic())
+        await api.wait_for(lambda _: test(), give_up - time.monotonic())
     except TimeoutError:
         return False
     return True
 
 
-STEPS = (("/start plan", 2), ("{chat}-{n}", 1), *((answer, 1) for answer in ANSWERS))
-"""What a chat types and how many messages the bot sends back for each: the flow's
-title and first question, then one question after another, then the result."""
+STEPS = ("/start plan", "{chat}-{n}", *ANSWERS)
+"""What a chat types: the flow, its first answer, then the rest; a result follows.
+Each is answered with a new question or the result (sent, or edited into place)."""
 
 
 THINK = 0.25
@@ -75,15 +88,15 @@ async def answer_flow(
     api: FakeBotAPI, chat: int, n: int, latencies: list[float], think: float = 0.0
 ) -> bool:
     """Go through the flow once, timing the bot's first reply to each message."""
-    for text, replies in STEPS:
+    for text in STEPS:
         await asyncio.sleep(think)
-        before = sent(api, chat)
+        before, shown = changes(api, chat), last_id(api, chat)
         began = time.monotonic()
         api.send_text(chat, text.format(chat=chat, n=n), language_code="cy")
-        if not await replied(api, chat, before + 1, began + 30):
+        if not await holds(api, lambda b=before: changes(api, chat) > b, began + 30):
             return False
         latencies.append((time.monotonic() - began) * 1000)
-        if not await replied(api, chat, before + replies, began + 30):
+        if not await holds(api, lambda s=shown: answered(api, chat, s), began + 30):
             return False
     return True
 
@@ -108,9 +121,11 @@ async def pdf_maker(
         data = next((d for _, d in card.buttons() if d and d.startswith("pdf:")), None)
         if data is None:
             return
-        before = sent(api, here)
+        before = len(api.chat(here).messages)
         api.press(here, data, message_id=card.message_id)
-        if not await replied(api, here, before + 2, time.monotonic() + 60):  # PDF and picture
+        if not await holds(  # the PDF and the picture
+            api, lambda h=here, b=before: len(api.chat(h).messages) >= b + 2, time.monotonic() + 60
+        ):
             return
         made.append(1)
         n += 1
@@ -193,8 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if not args.postgres:
-        print(json.dumps(asyncio.run(measure(args.seconds))))
-        return 0
+        return report(asyncio.run(measure(args.seconds)))
     import pgserver
 
     cluster = pgserver.start()
@@ -202,9 +216,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no PostgreSQL server: {cluster}", file=sys.stderr)
         return 1
     try:
-        print(json.dumps(asyncio.run(measure(args.seconds, cluster.database()))))
+        return report(asyncio.run(measure(args.seconds, cluster.database())))
     finally:
         cluster.close()
+
+
+def report(figures: dict[str, Any]) -> int:
+    """Print the figures; fail if no PDF was made, which would make them meaningless."""
+    print(json.dumps(figures))
+    if not figures["pdfs_made"]:
+        print(
+            "no PDF was made: ANSWERS in bench/pdfs.py no longer lead the plan flow to a"
+            " result (a question was added or its options changed)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

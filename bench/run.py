@@ -1065,6 +1065,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         problems += problems_of(out, f"{users} users: ")
+        # figures that could not be had (memory, loader, engine, PDFs) fail the run too
+        problems += [f"{k}: {v}" for k, v in out["config"].items() if k.endswith("_error")]
     print("\nIssue 23's targets, in each configuration of this run:")
     for users, out in runs.items():
         print(f" {users} users per bot:")
