@@ -1072,7 +1072,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f" {users} users per bot:")
         print("\n".join(targets(out)))
     if problems:
-        print("\nPROBLEMS: " + "; ".join(problems))
+        print("\nPROBLEMS: " + "; ".join(dict.fromkeys(problems)))
     print()
     first = runs[args.configs[0]]
     if len(runs) > 1:
