@@ -289,3 +289,20 @@ def test_a_broken_copy_of_the_handover_promises_gets_a_counterexample(
     assert said, out
     assert "answering " in said[0]
     assert "handover=" in said[0]
+
+
+def test_never_include_is_checked_against_the_texts_shown() -> None:
+    """A text a result must never show is reported with a path that shows it; kept, silent."""
+    promise = (
+        "guarantees:\n"
+        "  - id: shared_only_when_coproducing\n"
+        "    if_recommend: [{level}]\n"
+        "    never_include: [mini.c.shared]\n"
+    )
+    text = mini_text() + promise.format(level="co_produce")
+    errs, _ = findings(text)
+    assert len(errs) == 1, errs
+    assert errs[0].startswith(f"flow.yaml:{line_of(text, '- id: shared_only_when_coproducing')}")
+    assert "guarantee 'shared_only_when_coproducing' is broken: answering" in errs[0]
+    assert "gives co_produce with mini.c.shared" in errs[0]
+    assert findings(mini_text() + promise.format(level="inform")) == ([], [])
