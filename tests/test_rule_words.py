@@ -12,6 +12,7 @@ from bot.flows.content import TextEntry
 from bot.flows.model import Condition
 from bot.flows.plain import WORD_IDS, FlowWords, as_value, check_plain, english_words
 from bot.flows.yamltext import YamlProblem, parse
+from bot.sources import project_catalog
 
 from support import fixture_catalog, load_flow_text, mini_catalog, mini_text
 
@@ -191,3 +192,18 @@ def test_the_add_a_question_recipe_says_what_admins_had_to_ask_a_developer() -> 
     assert "Welsh yes/no answers need synonyms" in flat
     assert "content/cy/synonyms.yaml" in flat
     assert re.search(r"`make test`\. It takes about \d+ minutes on a 2-core", flat)
+
+
+@pytest.mark.parametrize(
+    ("locale", "never"), [("en", "never show ‘"), ("cy", "peidio byth â dangos ‘")]
+)
+def test_a_promise_never_to_show_a_text_says_so(locale: str, never: str) -> None:
+    """The plan flow's 'an inform result never asks people' reads as words, not ids."""
+    catalog = project_catalog()
+    flow = catalog.flows["plan"].model
+    guarantee = next(g for g in flow.guarantees if g.id == "inform_does_not_ask")
+    said = FlowWords(flow, lambda i: catalog.text(locale, i))
+    sentence = said.promise(guarantee, {})
+    step = catalog.text(locale, guarantee.never_include[0])
+    assert f"{never}{step}’" in sentence
+    assert "plan.step" not in sentence

@@ -158,6 +158,7 @@ class UI(StrEnum):
     WORDS_NEVER = "ui.words.never"
     WORDS_MUST_CAUTION = "ui.words.must_caution"
     WORDS_MUST_SHOW = "ui.words.must_show"
+    WORDS_NEVER_SHOW = "ui.words.never_show"
     WORDS_GOES_TO = "ui.words.goes_to"
     WORDS_GOES_TO_WHEN = "ui.words.goes_to_when"
     WORDS_RESULT = "ui.words.result"

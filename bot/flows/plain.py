@@ -300,6 +300,7 @@ W_ADVICE_IS = WORDS + "advice_is"
 W_NEVER = WORDS + "never"
 W_MUST_CAUTION = WORDS + "must_caution"
 W_MUST_SHOW = WORDS + "must_show"
+W_NEVER_SHOW = WORDS + "never_show"
 W_GOES_TO = WORDS + "goes_to"
 W_GOES_TO_WHEN = WORDS + "goes_to_when"
 W_RESULT = WORDS + "result"
@@ -561,5 +562,8 @@ class FlowWords:
         )
         promises.extend(
             _fill(self.say(W_MUST_SHOW), text=self.say(t)) for t in guarantee.must_include
+        )
+        promises.extend(
+            _fill(self.say(W_NEVER_SHOW), text=self.say(t)) for t in guarantee.never_include
         )
         return f"{head}: {'; '.join(promises)}."
