@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -80,8 +81,10 @@ def test_terminal_asks_the_place_once_across_restarts(advisor_project: Path) -> 
         check=True,
     ).stdout
     first, again = shown.split(fixture_catalog().text("en", UI.TERMINAL_RESTARTED))
-    assert WHERE in first
-    assert WHERE not in again
+    asked = re.compile(rf"Question \d+ of about \d+: {re.escape(WHERE)}")
+    assert asked.search(first)
+    assert f"Kept from last time: {WHERE} → Wales." in again
+    assert not asked.search(again), "not asked again"
     assert "Is the decision still open?" in again
 
 
@@ -99,6 +102,27 @@ async def test_telegram_asks_the_place_once_per_conversation(
         await say(fake_api, USER, "/restart")
         await tap(fake_api, USER, "Yes, start again")
         await say(fake_api, USER, "The car park")
-        assert "Is the decision still open?" in last_text(fake_api, USER)
-        asked = [t for t in fake_api.chat(USER).texts if t and WHERE in t]
+        shown = last_text(fake_api, USER)
+        assert "Is the decision still open?" in shown
+        # Question 1, then 3: the question says why, and how to change it.
+        assert shown.startswith("Question 3 of about")
+        assert f"Kept from last time: {WHERE.rstrip('?')}? → Wales. Go back to change it." in shown
+        asked = [t for t in fake_api.chat(USER).texts if t and WHERE in t and "Kept" not in t]
         assert len(asked) == 1
+        await tap(fake_api, USER, "Open in part")
+        assert "Kept from last time" not in last_text(fake_api, USER), "said once"
+
+
+def test_the_note_goes_with_the_step_that_filled_it_in() -> None:
+    """Only the question right after a filled-in one says so; back and storage clear it."""
+    catalog = fixture_catalog()
+    flow = catalog.flows["plan"]
+    first = walk("plan", FOOTPATH, catalog)
+    fresh = walk("plan", FOOTPATH[:2], catalog)
+    assert fresh.filled == (), "answered by the person, not filled in"
+    again = engine.start(flow, engine.carried(first.to_json()))
+    step = engine.answer(flow, again, "the car park", "en", "skip").session
+    assert step.filled == ("where",)
+    assert Session.from_json(step.to_json()).filled == ("where",)
+    assert engine.back(flow, step).session.filled == ()
+    assert engine.answer(flow, step, "made", "en", "skip", by_id=True).session.filled == ()

@@ -47,6 +47,9 @@ class Session:
     answers: Mapping[str, Answer] = field(default_factory=lambda: MappingProxyType({}))
     draft: tuple[str, ...] = ()
     kept: Mapping[str, Answer] = field(default_factory=lambda: MappingProxyType({}))
+    filled: tuple[str, ...] = ()
+    """Questions the last step answered from ``kept``, in order: the next question
+    says so, or the count would jump from 1 to 3 with no word of why."""
 
     @property
     def finished(self) -> bool:
@@ -63,7 +66,7 @@ class Session:
             "answers": {k: list(v) if isinstance(v, tuple) else v for k, v in self.answers.items()},
             "draft": list(self.draft),
             "kept": {k: list(v) if isinstance(v, tuple) else v for k, v in self.kept.items()},
-        }
+        } | ({"filled": list(self.filled)} if self.filled else {})
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Session:
@@ -82,6 +85,7 @@ class Session:
                 answers=MappingProxyType(answers),
                 draft=tuple(str(d) for d in data.get("draft", ())),
                 kept=MappingProxyType(kept),
+                filled=tuple(str(f) for f in data.get("filled", ())),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise SessionError(f"malformed session: {exc}") from None
@@ -387,6 +391,7 @@ def back(flow: CompiledFlow, session: Session) -> Step:
             answers=MappingProxyType(answers),
             draft=previous if isinstance(previous, tuple) else (),
             kept=MappingProxyType(kept),
+            filled=(),
         )
     )
 
@@ -448,6 +453,7 @@ def _advance(
         answers=MappingProxyType(answers),
         draft=(),
         kept=kept,
+        filled=(),
     )
     target = option_next
     if target is None:
@@ -468,7 +474,9 @@ def _prefill(flow: CompiledFlow, session: Session) -> Session:
         step = choose(flow, session, value)
     else:
         return session
-    return step.session if step.accepted else session
+    if not step.accepted:
+        return session
+    return replace(step.session, filled=(question.id, *step.session.filled))
 
 
 def resume(flow: CompiledFlow, session: Session) -> tuple[Session, bool]:

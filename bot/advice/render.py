@@ -110,7 +110,11 @@ class Renderer:
         """The session's current question; the session must not be finished."""
         question = flow.questions[session.question or ""]
         model = question.model
-        notes = []
+        notes = [
+            self.t(UI.QUESTION_KEPT, said=self.said(flow, q, session.answers[q]))
+            for q in session.filled
+            if q in session.answers
+        ]
         if model.kind is QuestionKind.MULTI:
             notes.append(self.t(UI.QUESTION_PICK_MANY))
         elif model.kind is QuestionKind.TEXT:

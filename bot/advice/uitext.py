@@ -33,6 +33,7 @@ class UI(StrEnum):
     QUESTION_PICK_MANY = "ui.question.pick_many"
     QUESTION_TYPE_TEXT = "ui.question.type_text"
     QUESTION_OPTIONAL = "ui.question.optional"
+    QUESTION_KEPT = "ui.question.kept"
     HINT_CHOICE = "ui.hint.choice"
     HINT_MULTI_UNKNOWN = "ui.hint.multi_unknown"
     HINT_AMBIGUOUS = "ui.hint.ambiguous"

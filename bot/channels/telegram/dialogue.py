@@ -287,8 +287,9 @@ class Advisor:
             escape(prompt.text),
         ]
         notes = list(prompt.notes)
-        if prompt.kind is QuestionKind.MULTI:
-            notes = [words.t(UI.TELEGRAM_TAP_DONE)]
+        if prompt.kind is QuestionKind.MULTI:  # on a phone, the picks are tapped
+            pick = words.t(UI.QUESTION_PICK_MANY)
+            notes = [n for n in notes if n != pick] + [words.t(UI.TELEGRAM_TAP_DONE)]
         lines.extend(f"<i>{escape(note)}</i>" for note in notes)
         return "\n".join(lines)
 
