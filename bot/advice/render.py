@@ -325,8 +325,12 @@ class Renderer:
         if result.reasons:
             blocks.append(Block(BlockKind.HEADING, self.heading(flow, "why", UI.RESULT_WHY)))
             items = []
+            quoted: set[str] = set()
             for reason in result.reasons:
-                said = "; ".join(self.said(flow, q, answers[q]) for q in reason.cited)
+                # Each answer is quoted once, under the first reason that rests on it.
+                fresh = [q for q in reason.cited if q not in quoted]
+                quoted.update(fresh)
+                said = "; ".join(self.said(flow, q, answers[q]) for q in fresh)
                 text = self.t(reason.text)
                 if said:
                     text += "\n" + self.t(UI.RESULT_YOU_SAID, answers=said)
@@ -338,9 +342,31 @@ class Renderer:
             )
             for caution in result.cautions:
                 blocks.extend(self._caution(caution))
-        for key in (Detail.WOULD_CHANGE, Detail.NEXT_STEPS, Detail.WHERE, Detail.ANSWERS):
+        for key in (Detail.WOULD_CHANGE, Detail.NEXT_STEPS, Detail.WHERE):
             blocks.extend(self.detail(flow, result, key) or [])
+        rest = [(q, value) for q, value in result.answers if q not in _cited(result)]
+        if rest:
+            blocks.append(Block(BlockKind.HEADING, self.answers_heading(flow, result)))
+            blocks.append(
+                Block(
+                    BlockKind.BULLETS,
+                    items=tuple(self.said(flow, q, value) for q, value in rest),
+                    user_text=True,
+                )
+            )
         return blocks
+
+    def answers_heading(self, flow: CompiledFlow, result: Result) -> str:
+        """The heading of ``result``'s list of answers: "Your other answers" when the
+        reasons quote some (the list leaves those out, so nothing is said twice)."""
+        if _cited(result):
+            return self.t(UI.RESULT_OTHER_ANSWERS)
+        return self.heading(flow, "answers", UI.RESULT_ANSWERS)
+
+
+def _cited(result: Result) -> set[str]:
+    """The questions whose answers the reasons quote ("You said: ...")."""
+    return {q for reason in result.reasons for q in reason.cited}
 
 
 BUTTON_LABEL = 32

@@ -25,6 +25,7 @@ class UI(StrEnum):
     RESULT_LADDER = "ui.result.ladder"
     RESULT_SPECTRUM = "ui.result.spectrum"
     RESULT_ANSWERS = "ui.result.answers"
+    RESULT_OTHER_ANSWERS = "ui.result.other_answers"
     RESULT_MORE_REASONS = "ui.result.more_reasons"
     RESULT_MORE_CAUTIONS = "ui.result.more_cautions"
     RESULT_SKIPPED = "ui.result.skipped"

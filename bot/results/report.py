@@ -599,7 +599,7 @@ def result_page(catalog: Catalog, flow: CompiledFlow, session: Session, locale: 
     return Page(
         title=words.t(UI.REPORT_TITLE, flow=words.t(flow.model.title)),
         blocks=tuple(words.result(flow, result)),
-        answers=words.heading(flow, "answers", UI.RESULT_ANSWERS),
+        answers=words.answers_heading(flow, result),
         levels=tuple(
             (level.value, words.t(recommendations[level].label))
             for level in Level
