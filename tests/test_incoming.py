@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.channels.telegram.incoming import Chat, Person, parse
+from bot.channels.telegram.wire import reply_to
 
 PRESS = {
     "update_id": 7,
@@ -97,3 +98,33 @@ def test_other_kinds_of_update_have_no_chat() -> None:
 def test_a_field_of_the_wrong_type_is_refused(broken: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="expected"):
         parse(broken)
+
+
+def test_a_reply_goes_to_the_topic_and_quotes_the_message() -> None:
+    """In a forum topic the group pointer answers in that topic, as reply_text did."""
+    update = parse(
+        {
+            "update_id": 10,
+            "message": {
+                "message_id": 31,
+                "date": 1,
+                "chat": {"id": -100, "type": "supergroup", "is_forum": True},
+                "from": {"id": 5, "is_bot": False, "first_name": "B"},
+                "message_thread_id": 7,
+                "is_topic_message": True,
+                "text": "/start",
+            },
+        }
+    )
+    assert update.message is not None
+    assert reply_to(update.message) == {
+        "chat_id": -100,
+        "message_thread_id": 7,
+        "reply_parameters": {"message_id": 31, "allow_sending_without_reply": True},
+        "parse_mode": "HTML",
+    }
+    plain = parse(
+        {"update_id": 11, "message": {"message_id": 2, "chat": {"id": 5, "type": "private"}}}
+    )
+    assert plain.message is not None
+    assert plain.message.thread_id is None

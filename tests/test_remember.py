@@ -6,11 +6,13 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from bot.advice import engine
 from bot.advice.engine import Session
 from bot.advice.uitext import UI
+from bot.channels.telegram.dialogue import result_key
 from bot.sources import PROJECT_ROOT
 
 from fakebotapi import FakeBotAPI
@@ -126,3 +128,20 @@ def test_the_note_goes_with_the_step_that_filled_it_in() -> None:
     assert Session.from_json(step.to_json()).filled == ("where",)
     assert engine.back(flow, step).session.filled == ()
     assert engine.answer(flow, step, "made", "en", "skip", by_id=True).session.filled == ()
+
+
+def test_resuming_keeps_whether_the_last_step_filled_anything_in() -> None:
+    """A place picked by hand is never called 'kept from last time' after a resume, and the
+    note never changes a result's key (its PDF and detail buttons)."""
+    catalog = fixture_catalog()
+    flow = catalog.flows["plan"]
+    by_hand = walk("plan", FOOTPATH[:2], catalog)
+    assert by_hand.filled == ()
+    resumed, changed = engine.resume(flow, by_hand)
+    assert not changed
+    assert resumed.filled == ()
+    first = walk("plan", FOOTPATH, catalog)
+    again = engine.start(flow, engine.carried(first.to_json()))
+    filled = engine.answer(flow, again, "the car park", "en", "skip").session
+    assert engine.resume(flow, filled)[0].filled == ("where",)
+    assert result_key(replace(first, filled=("where",))) == result_key(first)

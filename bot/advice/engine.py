@@ -506,7 +506,9 @@ def resume(flow: CompiledFlow, session: Session) -> tuple[Session, bool]:
         session.history,
         dict(session.answers),
     )
-    return replayed, changed
+    # The replay fills in remembered answers afresh; whether the last step did is
+    # the stored session's to say (an answer typed just now is no "last time").
+    return replace(replayed, filled=() if changed else session.filled), changed
 
 
 def _replay(

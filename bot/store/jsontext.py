@@ -6,8 +6,11 @@ encoder and decoder were a tenth of the CPU per update in the profile
 (docs/operations.md), orjson does the same in a fraction of it. orjson
 refuses what Telegram may still send or a person type: a lone surrogate
 (``"\\ud800"``), which ``json`` reads and writes as an escape. That text
-falls back to ``json``, so the two give the same values. It lives with the
-stores, which keep JSON too, and which the Telegram channel already uses.
+falls back to ``json`` (escaped, as no database can hold it raw), so the two
+read back the same values. Unlike ``json``, whole numbers of 2**64 and more
+read as floats and NaN writes as null: Telegram's ids and the bot's own
+values are far from either. It lives with the stores, which keep JSON too,
+and which the Telegram channel already uses.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ def dumps(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
     except TypeError:  # a lone surrogate, a key that is not text
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        # Escaped: a raw lone surrogate is text no database encoding can hold.
+        return json.dumps(value, separators=(",", ":"))
 
 
 def dumps_bytes(value: Any) -> bytes:

@@ -15,7 +15,6 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from telegram import BotCommand
-from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application
 
@@ -31,6 +30,7 @@ from bot.channels.telegram.dialogue import (
 from bot.channels.telegram.html import split_messages
 from bot.channels.telegram.incoming import Incoming, Message, Press
 from bot.channels.telegram.turns import ChatTurns
+from bot.channels.telegram.wire import reply_to
 from bot.flows.catalog import LoadReport
 from bot.settings import Settings
 from bot.store.conversations import Store
@@ -116,9 +116,7 @@ class BotBase:
     async def reply(self, message: Message, text: str) -> None:
         for part in split_messages([escape(text)]):
             try:
-                await self.call(
-                    "sendMessage", chat_id=message.chat.id, text=part, parse_mode=ParseMode.HTML
-                )
+                await self.call("sendMessage", text=part, **reply_to(message))
             except TelegramError as exc:
                 log.warning("could not send a reply (%s)", exc)
                 return

@@ -781,7 +781,9 @@ RESULT_PRESSES = ("pdf:", "v:", "again:", "menu")
 
 def result_key(session: Session) -> str:
     """A short fingerprint of a finished session, carried by its result's buttons."""
-    data = json.dumps(session.to_json(), sort_keys=True, ensure_ascii=False)
+    shown = session.to_json()
+    shown.pop("filled", None)  # how the last step went, not what the result is
+    data = json.dumps(shown, sort_keys=True, ensure_ascii=False)
     return f"{zlib.crc32(data.encode()):08x}"
 
 

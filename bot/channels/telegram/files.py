@@ -76,7 +76,10 @@ class Files(BotBase):
         try:
             await self.send_files(chat_id, keepsake, words)
         except Exception as exc:
-            if isinstance(exc, TelegramError):
+            if isinstance(exc, TelegramError) and self.sent_lately(chat_id, keepsake):
+                # The PDF went; only the picture did not. Nothing to apologise for.
+                log.warning("could not send the result's picture (%s)", exc)
+            elif isinstance(exc, TelegramError):
                 # Made (or sent before), but Telegram would not take it now.
                 log.warning("could not send the result files (%s)", exc)
                 told = UI.REPORT_NOT_SENT
@@ -84,10 +87,6 @@ class Files(BotBase):
                 log.error("could not make the result files (%s)", where(exc))
                 told = UI.REPORT_FAILED
             await self.quietly("sendMessage", chat_id=chat_id, text=escape(words.t(told)))
-        else:
-            self._sent_files[(chat_id, keepsake.key, keepsake.locale)] = time.monotonic()
-            while len(self._sent_files) > FILE_CACHE_SIZE:
-                self._sent_files.pop(next(iter(self._sent_files)))
         finally:
             if buttons and message_id is not None:
                 await self.quietly(
@@ -104,6 +103,7 @@ class Files(BotBase):
         sent = self._files.get(cache_key)
         if sent is not None:
             await self.call("sendDocument", chat_id=chat_id, document=sent[0], caption=caption)
+            self._note_sent(chat_id, keepsake)
             await self.call("sendPhoto", chat_id=chat_id, photo=sent[1])
             return
         from bot.results.report import draw, result_page
@@ -116,11 +116,20 @@ class Files(BotBase):
         document = await bot.send_document(
             chat_id, InputFile(pdf, filename=f"{name}.pdf"), caption=caption
         )
+        self._note_sent(chat_id, keepsake)
         photo = await bot.send_photo(chat_id, InputFile(picture, filename=f"{name}.png"))
         if document.document is not None and photo.photo:
             self._files[cache_key] = (document.document.file_id, photo.photo[-1].file_id)
             while len(self._files) > FILE_CACHE_SIZE:
                 self._files.pop(next(iter(self._files)))
+
+    def _note_sent(self, chat_id: int, keepsake: Keepsake) -> None:
+        """Remember that this chat has this result's PDF now (``sent_lately``)."""
+        key = (chat_id, keepsake.key, keepsake.locale)
+        self._sent_files.pop(key, None)  # to the end: the oldest are forgotten first
+        self._sent_files[key] = time.monotonic()
+        while len(self._sent_files) > FILE_CACHE_SIZE:
+            self._sent_files.pop(next(iter(self._sent_files)))
 
     def drawer(self) -> ProcessPoolExecutor:
         """The process that draws result files, started at the first PDF.

@@ -43,6 +43,8 @@ class Message:
     text: str | None = None
     buttons: Buttons | None = None
     """The inline keyboard it shows, as rows of (label, callback data)."""
+    thread_id: int | None = None
+    """The forum topic it was sent in, where a reply must go too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,7 @@ def _message(data: object) -> Message:
         from_user=_person(sender) if sender is not None else None,
         text=_optional_str(data.get("text")),
         buttons=_buttons(data.get("reply_markup")),
+        thread_id=_int(data["message_thread_id"]) if data.get("is_topic_message") else None,
     )
 
 

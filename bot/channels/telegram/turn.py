@@ -34,6 +34,7 @@ from bot.channels.telegram.turns import NotApplied
 from bot.channels.telegram.wire import (
     command_of,
     keyboard,
+    reply_to,
     session_of,
     storable,
     where,
@@ -413,6 +414,4 @@ class Turn(BotBase):
         link = f"https://t.me/{self.app.bot.username}"
         text = escape(words.t(UI.TELEGRAM_GROUP, link=link))
         with contextlib.suppress(TelegramError):
-            await self.call(
-                "sendMessage", chat_id=message.chat.id, text=text, parse_mode=ParseMode.HTML
-            )
+            await self.call("sendMessage", text=text, **reply_to(message))

@@ -78,6 +78,17 @@ def command_of(message: Message) -> tuple[str, str] | None:
     return name, payload.strip()
 
 
+def reply_to(message: Message) -> dict[str, Any]:
+    """A reply's parameters: the chat and forum topic of ``message``, quoting it
+    (what python-telegram-bot's ``reply_text`` did), sent anyway if it is gone."""
+    return {
+        "chat_id": message.chat.id,
+        "message_thread_id": message.thread_id,
+        "reply_parameters": {"message_id": message.message_id, "allow_sending_without_reply": True},
+        "parse_mode": "HTML",
+    }
+
+
 def keyboard(buttons: Buttons | None) -> dict[str, Any] | None:
     """An inline keyboard as the Bot API's JSON.
     https://core.telegram.org/bots/api#inlinekeyboardmarkup
