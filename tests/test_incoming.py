@@ -128,3 +128,4 @@ def test_a_reply_goes_to_the_topic_and_quotes_the_message() -> None:
     )
     assert plain.message is not None
     assert plain.message.thread_id is None
+    assert reply_to(plain.message)["reply_parameters"] is None, "no quote in a private chat"

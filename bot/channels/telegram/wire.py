@@ -79,12 +79,18 @@ def command_of(message: Message) -> tuple[str, str] | None:
 
 
 def reply_to(message: Message) -> dict[str, Any]:
-    """A reply's parameters: the chat and forum topic of ``message``, quoting it
-    (what python-telegram-bot's ``reply_text`` did), sent anyway if it is gone."""
+    """A reply's parameters: the chat and forum topic of ``message``, quoting it in a
+    group, where many talk (what python-telegram-bot's ``reply_text`` did), and sent
+    anyway if it is gone."""
+    quote = (
+        {"message_id": message.message_id, "allow_sending_without_reply": True}
+        if message.chat.type != "private"
+        else None
+    )
     return {
         "chat_id": message.chat.id,
         "message_thread_id": message.thread_id,
-        "reply_parameters": {"message_id": message.message_id, "allow_sending_without_reply": True},
+        "reply_parameters": quote,
         "parse_mode": "HTML",
     }
 
