@@ -230,6 +230,12 @@ async def test_pdf_shows_progress_is_built_once_and_failures_are_told(
         fake_api.press(USER, pdf, message_id=shown.message_id)
         await fake_api.wait_idle(timeout=30)
         assert "your PDF is ready but Telegram would not take it" in last_text(fake_api, USER)
+        fake_api.fail_next("sendPhoto", status=500)
+        told = len(fake_api.chat(USER).messages)
+        fake_api.press(USER, pdf, message_id=shown.message_id)
+        await fake_api.wait_idle(timeout=30)
+        new = fake_api.chat(USER).messages[told:]
+        assert [m.kind for m in new] == ["document"], "the PDF went; no apology for the picture"
         bot._files.clear()  # no copy at Telegram: the files must be made again
         monkeypatch.setattr(report, "result_page", broken_page)
         fake_api.press(USER, pdf, message_id=shown.message_id)

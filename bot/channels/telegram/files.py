@@ -35,7 +35,7 @@ FILE_CACHE_SIZE = 1000
 MERGE_SECONDS = 10.0
 """A press of a result's PDF button this soon after its files were sent to the same
 chat sends nothing again: an impatient double tap, or ten, makes one PDF, and the
-press is answered "Your PDF is above". Later presses send Telegram's copy."""
+press is answered "Your PDF is just above". Later presses send Telegram's copy."""
 DRAWER_NICENESS = 10
 """How far the drawing process steps back: a PDF may take a moment longer, but a
 person waiting for the next question should not wait behind it for a core."""
@@ -73,10 +73,13 @@ class Files(BotBase):
             )
         # cosmetic: never in the way of the file
         await self.quietly("sendChatAction", chat_id=chat_id, action=ChatAction.UPLOAD_DOCUMENT)
+        began = time.monotonic()
         try:
             await self.send_files(chat_id, keepsake, words)
         except Exception as exc:
-            if isinstance(exc, TelegramError) and self.sent_lately(chat_id, keepsake):
+            told: UI | None = None
+            went = self._sent_files.get((chat_id, keepsake.key, keepsake.locale), -1.0) >= began
+            if isinstance(exc, TelegramError) and went:
                 # The PDF went; only the picture did not. Nothing to apologise for.
                 log.warning("could not send the result's picture (%s)", exc)
             elif isinstance(exc, TelegramError):
@@ -86,7 +89,8 @@ class Files(BotBase):
             else:
                 log.error("could not make the result files (%s)", where(exc))
                 told = UI.REPORT_FAILED
-            await self.quietly("sendMessage", chat_id=chat_id, text=escape(words.t(told)))
+            if told is not None:
+                await self.quietly("sendMessage", chat_id=chat_id, text=escape(words.t(told)))
         finally:
             if buttons and message_id is not None:
                 await self.quietly(
