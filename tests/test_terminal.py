@@ -177,3 +177,23 @@ def test_stats_on_a_file_that_is_no_database(tmp_path: Path) -> None:
     assert b"not a SQLite database" in done.stderr
     assert stat.S_IMODE(other.stat().st_mode) == 0o644
     assert other.read_text() == "not a database\n" * 100
+
+
+def test_after_the_result_a_stray_line_gets_a_short_answer_not_the_result_again() -> None:
+    status, out = converse(["the hall", "1", "1,2", "yes", "thanks", "help"])
+    assert status == 0
+    assert out.count("Recommendation: Co-produce") == 1
+    after = out.split("Type restart to begin again, or quit to leave.", 1)[1]
+    assert "This conversation has reached its advice." in after
+    assert "There is no extra help for this question" not in after, "there is no question"
+
+
+def test_the_goodbye_says_the_files_hold_the_answers_when_files_were_written(
+    tmp_path: Path,
+) -> None:
+    feed = iter(["the hall", "1", "1,2", "yes", "quit"])
+    out = io.StringIO()
+    Terminal(mini_catalog(), "en", lambda: next(feed, None), out, save_to=tmp_path).run("mini")
+    assert "Nothing you typed here was stored" not in out.getvalue()
+    assert out.getvalue().rstrip().endswith("only the files named above hold your answers.")
+    assert len(list(tmp_path.glob("*.pdf"))) == 1

@@ -60,6 +60,7 @@ class UI(StrEnum):
     TERMINAL_COMMANDS = "ui.terminal.commands"
     TERMINAL_PICK_FLOW = "ui.terminal.pick_flow"
     TERMINAL_BYE = "ui.terminal.bye"
+    TERMINAL_BYE_SAVED = "ui.terminal.bye_saved"
     TERMINAL_UNKNOWN_FLOW = "ui.terminal.unknown_flow"
     TERMINAL_RESTARTED = "ui.terminal.restarted"
     TERMINAL_AGAIN = "ui.terminal.again"

@@ -40,6 +40,8 @@ class Terminal:
         self.read = read
         self.out = out
         self.save_to = save_to
+        self.saved = 0
+        """Result files written in this run, which hold the answers."""
         self.commands = {
             name: {_plain(self.words.t(ui)), ui.value.rsplit(".", 1)[1]}
             for name, ui in (
@@ -100,18 +102,22 @@ class Terminal:
         self.say()
         self.say(self.words.t(flow.model.title))
         session = engine.start(flow)
+        shown: Session | None = None
         while True:
-            if session.finished:
+            if session.finished and session is not shown:
                 self.say()
                 self.say(plain(self.words.result(flow, engine.result(flow, session))))
                 self.save(flow, session)
                 self.say()
                 self.say(self.words.t(UI.TERMINAL_AGAIN))
-            else:
+                shown = session  # said once: what is typed after it gets a short answer
+            elif not session.finished:
                 self.show(self.words.prompt(flow, session))
             line = self.read()
             if line is None or self.command(line) == "quit":
-                self.say(self.words.t(UI.TERMINAL_BYE))
+                # Files written hold the answers: the goodbye must not say nothing was kept.
+                bye = UI.TERMINAL_BYE_SAVED if self.saved else UI.TERMINAL_BYE
+                self.say(self.words.t(bye))
                 return 0
             session = self.handle(flow, session, line)
 
@@ -129,6 +135,7 @@ class Terminal:
         png_path = self.save_to / f"{stem}.png"
         _write_private(pdf_path, pdf)
         _write_private(png_path, picture)
+        self.saved += 1
         self.say()
         self.say(self.words.t(UI.TERMINAL_SAVED, pdf=pdf_path, png=png_path))
 
@@ -143,7 +150,8 @@ class Terminal:
         if command == "help":
             question = engine.current(flow, session)
             help_id = question.model.help if question else None
-            self.say(self.words.t(help_id) if help_id else self.words.t(UI.HINT_NO_HELP))
+            if question is not None:  # after the result there is no question to help with
+                self.say(self.words.t(help_id) if help_id else self.words.t(UI.HINT_NO_HELP))
             self.say(self.words.t(UI.TERMINAL_COMMANDS))
             return session
         # Ids too: scripts and scenario tests drive the terminal by option id.
