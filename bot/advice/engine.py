@@ -649,6 +649,10 @@ def read_words(
     - a typed duration ("3 months") that one option's ``days`` holds;
     - the words of a label before its comma ("Yes" of "Yes, mostly") when
       no other option's label starts the same or holds those words;
+    - two or more words (not counting fillers) lifted in order from the
+      labels or synonyms of one option only, negations and all, and at least
+      half of that phrase ("not that I know of" of "No, or not that I know
+      of"; never "never heard" of "Yes, but they never heard back");
     - words found in the labels or synonyms of one option only, that are
       not all fillers, cover at least half of that phrase's words, and
       leave out none of its negations ("sure" never picks "Not sure").
@@ -689,9 +693,18 @@ def read_words(
         if len(headed) == 1 and meant <= set(headed):
             return Reading(headed[0])
         return Reading(candidates=tuple(dict.fromkeys((*headed, *holding))))
+    content = [w for w in typed if w not in vocab.fillers]
+    runs = [(p.split(), value) for p, value in phrases.items() if _runs_in(typed, p.split())]
+    quoting = {value for _, value in runs}
+    covers = any(
+        2 * len(content) >= len([w for w in said if w not in vocab.fillers]) for said, _ in runs
+    )
+    if len(quoting) == 1 and len(content) >= 2 and covers:
+        # Words lifted in order from one option's label or synonym, found in no
+        # other's: "not that I know of" is that option, negation and all.
+        return Reading(quoting.pop())
     if any(w in vocab.negations for w in typed):
         return Reading(candidates=holding)
-    content = [w for w in typed if w not in vocab.fillers]
     if len(holding) != 1 or not content:
         return Reading(candidates=holding)
     option = holding[0]
@@ -704,6 +717,12 @@ def read_words(
         if not turned and 2 * len(content) >= len(meaning):
             return Reading(option)
     return Reading(candidates=holding)
+
+
+def _runs_in(typed: Sequence[str], said: Sequence[str]) -> bool:
+    """Whether ``typed`` is a run of ``said``'s words, in order and side by side."""
+    size = len(typed)
+    return any(list(said[i : i + size]) == list(typed) for i in range(len(said) - size + 1))
 
 
 def _turned(phrase: str, typed: Sequence[str], vocab: Vocabulary) -> bool:
