@@ -672,10 +672,11 @@ def read_words(
     if exact is not None:
         return Reading(exact)
     typed = words.split()
+    # Fillers the label lacks do not stop a match: "we will stay involved" is "We stay
+    # involved". The words that carry meaning must all be there.
+    needed = {w for w in typed if w not in vocab.fillers} or set(typed)
     holding = tuple(
-        dict.fromkeys(
-            value for phrase, value in phrases.items() if set(typed) <= set(phrase.split())
-        )
+        dict.fromkeys(value for phrase, value in phrases.items() if needed <= set(phrase.split()))
     )
     length = days_in(words, vocab.numbers, vocab.units, vocab.fillers, vocab.alone)
     if length is not None:
@@ -710,7 +711,7 @@ def read_words(
     option = holding[0]
     for phrase, value in phrases.items():
         said = phrase.split()
-        if value != option or not set(typed) <= set(said):
+        if value != option or not needed <= set(said):
             continue
         turned = _turned(phrase, typed, vocab)
         meaning = [w for w in said if w not in vocab.fillers]
