@@ -875,7 +875,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(default 50,500, issue 23's two configurations; quick 50)",
     )
     parser.add_argument(
-        "--seconds", type=float, help="measured seconds per bot (default 18; quick 2)"
+        "--seconds", type=float, help="measured seconds per bot (default 12; quick 2)"
     )
     parser.add_argument(
         "--rounds", type=int, help="slices per bot, rotating the order (default 3; quick 1)"
