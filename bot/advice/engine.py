@@ -672,9 +672,10 @@ def read_words(
     if exact is not None:
         return Reading(exact)
     typed = words.split()
+    content = [w for w in typed if w not in vocab.fillers]
     # Fillers the label lacks do not stop a match: "we will stay involved" is "We stay
     # involved". The words that carry meaning must all be there.
-    needed = {w for w in typed if w not in vocab.fillers} or set(typed)
+    needed = set(content) or set(typed)
     holding = tuple(
         dict.fromkeys(value for phrase, value in phrases.items() if needed <= set(phrase.split()))
     )
@@ -694,7 +695,6 @@ def read_words(
         if len(headed) == 1 and meant <= set(headed):
             return Reading(headed[0])
         return Reading(candidates=tuple(dict.fromkeys((*headed, *holding))))
-    content = [w for w in typed if w not in vocab.fillers]
     runs = [(p.split(), value) for p, value in phrases.items() if _runs_in(typed, p.split())]
     quoting = {value for _, value in runs}
     covers = any(

@@ -344,7 +344,8 @@ class Renderer:
                 blocks.extend(self._caution(caution))
         for key in (Detail.WOULD_CHANGE, Detail.NEXT_STEPS, Detail.WHERE):
             blocks.extend(self.detail(flow, result, key) or [])
-        rest = [(q, value) for q, value in result.answers if q not in _cited(result)]
+        cited = _cited(result)
+        rest = [(q, value) for q, value in result.answers if q not in cited]
         if rest:
             blocks.append(Block(BlockKind.HEADING, self.answers_heading(flow, result)))
             blocks.append(

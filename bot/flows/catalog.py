@@ -161,6 +161,7 @@ def _ahead(ways: Mapping[str, tuple[str, ...]]) -> dict[str, int]:
     answer later "of about 6", when a typical path asks about ten. A way
     straight to the result is left out of the mean, so a question that may
     lead on never says it is the last one.
+
     Iterative, deepest first: a chain of hundreds of questions must not
     exhaust Python's recursion limit. Checks refuse loops before compiling.
     """

@@ -108,9 +108,9 @@ class TelegramBot(Intake, Turn, Admin, Files):
         self._webhook: WebhookServer | None = None  # set by start_webhook
         self._drawer: ProcessPoolExecutor | None = None
         self._files: dict[tuple[str, str], tuple[str, str]] = {}
+        """Telegram's file ids of sent results, by result key and locale, oldest first."""
         self._sent_files: dict[tuple[int, str, str], float] = {}
         """When each chat was last sent each result's files (``Files.sent_lately``)."""
-        """Telegram's file ids of sent results, by result key and locale, oldest first."""
         self._reloading = asyncio.Lock()
         self._reload_asked = 0
         """Reloads asked for so far; ``_reload_began`` is how many the latest load covers."""

@@ -11,6 +11,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from telegram.constants import ParseMode
+
 from bot.advice.engine import Session, SessionError
 from bot.channels.telegram.dialogue import (
     Buttons,
@@ -91,7 +93,7 @@ def reply_to(message: Message) -> dict[str, Any]:
         "chat_id": message.chat.id,
         "message_thread_id": message.thread_id,
         "reply_parameters": quote,
-        "parse_mode": "HTML",
+        "parse_mode": ParseMode.HTML,
     }
 
 
