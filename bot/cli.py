@@ -132,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --export: the git version to list changes against (default: HEAD)",
     )
     studio.add_argument(
+        "--lang",
+        metavar="LOCALE",
+        help="with --export: the language of the pack's own headings and labels, such as cy "
+        "(default: the flows' default language); the flow's texts show in every language",
+    )
+    studio.add_argument(
         "--db",
         nargs="?",
         const=CONFIGURED_DB,
@@ -244,7 +250,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         return run_bot()
     if args.command == "studio" and args.export is not None:
-        return studio_export(args.export, args.since)
+        return studio_export(args.export, args.since, args.lang)
     if args.command == "studio":
         return studio(args.port, args.db)
     if args.command == "health":
@@ -437,13 +443,17 @@ def run_bot() -> int:
     return asyncio.run(serve(settings, report.catalog))
 
 
-def studio_export(folder: Path, since: str) -> int:
+def studio_export(folder: Path, since: str, locale: str | None = None) -> int:
     """Write the sign-off pack, one HTML file per flow; 1 if the flows do not load."""
     import asyncio
 
-    from bot.channels.studio.export import export
+    from bot.channels.studio.export import UnknownLanguage, export
 
-    written, problems = asyncio.run(export(folder, since))
+    try:
+        written, problems = asyncio.run(export(folder, since, locale))
+    except UnknownLanguage as exc:
+        print(f"studio --export: {exc}", file=sys.stderr)
+        return 2
     if not written:
         _print_findings(problems)
         print("no pages written: fix the errors above first", file=sys.stderr)

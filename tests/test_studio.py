@@ -215,6 +215,7 @@ def test_stats_charts_from_the_usage_events(tmp_path: Path, project: Path) -> No
     asyncio.run(record_usage(db, flow_id, first, level))
     with running_studio(project, db) as studio:
         status, page = get(studio.url + "/stats")
+        welsh = html.unescape(get(studio.url + "/stats?lang=cy&days=7")[1])
     assert status == 200
     text = html.unescape(page)
     assert "3 started, 2 reached the advice." in text
@@ -222,6 +223,12 @@ def test_stats_charts_from_the_usage_events(tmp_path: Path, project: Path) -> No
     assert f"{first}: {catalog.text('en', flow.model.questions[0].text)}" in text
     assert "4242" not in text
     assert "900" not in text
+    # In Welsh: the studio's words and the flow's (its questions, levels), the period kept.
+    assert "Dechreuodd 3, a chyrhaeddodd 2 y cyngor." in welsh
+    assert "Y 7 diwrnod diwethaf" in welsh
+    assert f"{first}: {catalog.text('cy', flow.model.questions[0].text)}" in welsh
+    assert catalog.text("cy", flow.model.recommendations[level].label) in welsh
+    assert 'href="/stats?days=30&lang=cy"' in welsh  # the other periods keep the language
 
 
 # --- The words on the pages, on the mini flow ---------------------------------
@@ -265,7 +272,7 @@ def test_explain_names_the_rule_and_each_cautions_cause() -> None:
 
 def test_flow_view_words_rules_cautions_and_guarantees() -> None:
     catalog = mini_catalog()
-    view = flow_view(catalog, catalog.flows["mini"], [])
+    view = flow_view(catalog, catalog.flows["mini"], [], "en")
     assert [r.sentences for r in view.rules] == [
         ("Recommend Inform when: the answer to ‘Is it open?’ is no.",),
         (
@@ -294,6 +301,7 @@ def test_findings_belong_to_the_flow_named_by_their_file() -> None:
     statuses, other = flow_statuses(catalog, ["mini", "draft"], findings)
     mini, draft = statuses
     assert (mini.flow_id, mini.errors, mini.warnings, mini.live) == ("mini", 1, 1, True)
-    assert mini.status == "errors: the last good version is shown"
-    assert (draft.flow_id, draft.live, draft.status) == ("draft", False, "errors: cannot be loaded")
+    assert catalog.text("en", mini.status) == "errors: the last good version is shown"
+    assert (draft.flow_id, draft.live) == ("draft", False)
+    assert catalog.text("en", draft.status) == "errors: cannot be loaded"
     assert [f.file for f in other] == ["content/en/ui.yaml"]

@@ -131,7 +131,7 @@ def test_changes_list_the_added_question_its_caution_texts_and_the_scenario(
     )
     [scenario] = found.scenarios
     assert scenario.name == "First options all the way"
-    assert "stops at question 'equality'" in scenario.after
+    assert "stops at question ‘equality’" in scenario.after
     assert "(rule " in scenario.before
     # Nothing changed: nothing listed, and the scenario ends the same.
     same = compare_flows(old, old, "plan", scenarios_of(before))
@@ -148,7 +148,7 @@ def test_changes_page_over_http_and_a_bad_ref(edited: Path) -> None:
         assert "stops at question" in page
         status, page = get(f"{studio.url}/changes/plan?ref=--output=/tmp/x")
         assert status == 200
-        assert "is not a git ref" in page
+        assert "is not a git version" in page
         status, page = get(f"{studio.url}/changes/plan?ref=no-such-tag")
         assert "could not be read" in page
 
@@ -201,10 +201,15 @@ def test_acceptance_changes_view_in_a_browser_and_the_export_from_file(
                 assert questions.get_by_role("rowheader", name="equality").is_visible()
                 scenarios = page.locator("table.scenarios")
                 row = scenarios.get_by_role("row").filter(has_text="First options all the way")
-                assert "stops at question 'equality'" in row.inner_text()
+                assert "stops at question ‘equality’" in row.inner_text()
                 assert_accessible(page)
                 page.goto(f"{studio.url}/try/plan?lang=cy")
                 assert page.get_by_role("link", name="Neidio i'r cynnwys").count() == 1
+                assert_accessible(page)
+                page.goto(f"{studio.url}/flows/plan")
+                page.get_by_role("link", name="Cymraeg").first.click()
+                page.get_by_role("link", name="Beth sydd wedi newid ers y fersiwn yn git").click()
+                assert page.get_by_role("heading", name="Cwestiynau").is_visible()
                 assert_accessible(page)
             subprocess.run(
                 [sys.executable, "-m", "bot", "studio", "--export", str(out)],
@@ -301,3 +306,90 @@ def test_the_welsh_try_page_shows_no_english(tmp_path: Path) -> None:
             for phrase in ("Trying", "Language:", "Why this advice", "Skip to content", "chose"):
                 assert phrase not in text
             assert '<html lang="cy"' in page
+
+
+ENGLISH_CELLS = re.compile(
+    r"(?s)<(style|script|svg|del|ins|code)\b[^>]*>.*?</\1>"
+    r'|<(td|th|span)\b[^>]*(?:lang="en"|class="(?:logic|finding)")[^>]*>.*?</\2>'
+)
+"""What a Welsh page may show in English: the English column, ids and logic, git's versions."""
+
+
+def studio_phrases(locale: str) -> dict[str, str]:
+    """The studio's own texts in ``locale``, as the files have them."""
+    catalog = read_place(resolve(ROOT)).unwrap()
+    return {
+        text_id: text
+        for text_id, text in catalog.texts[locale].items()
+        if text_id.startswith("ui.studio.")
+    }
+
+
+def english_left(page: str) -> list[str]:
+    """The studio's English phrases (two words or more, or a heading) a Welsh page still shows."""
+    english, welsh = studio_phrases("en"), studio_phrases("cy")
+    text = html.unescape(re.sub(r"<[^>]+>", " ", ENGLISH_CELLS.sub(" ", page)))
+    text = " ".join(text.split())
+    found = []
+    for text_id, sentence in english.items():
+        if welsh.get(text_id) == sentence:
+            continue  # the same in both ("Diagram")
+        for piece in re.split(r"\{[a-z_]+\}", sentence):
+            piece = piece.strip(" .:;,()‘’")
+            if (len(piece.split()) >= 2 or piece[:1].isupper()) and re.search(
+                rf"(?<!\w){re.escape(piece)}(?!\w)", text
+            ):
+                found.append(piece)
+    return found
+
+
+def test_every_admin_page_and_the_pack_speak_welsh(edited: Path, tmp_path: Path) -> None:
+    """?lang=cy on every studio page, and --lang cy for the pack: the studio's own headings,
+    labels and change kinds are its Welsh texts, links keep the language, and no English
+    phrase of the studio's is left outside the English column."""
+    pages = {}
+    with running_studio(edited) as studio:
+        for path in (
+            "/",
+            "/flows/plan",
+            "/changes/plan",
+            "/changes/plan?ref=no-such-tag",
+            "/stats",
+            "/flows/nope",
+        ):
+            joiner = "&" if "?" in path else "?"
+            status, page = get(f"{studio.url}{path}{joiner}lang=cy")
+            assert status == (404 if path == "/flows/nope" else 200), path
+            pages[path] = page
+        status, english = get(f"{studio.url}/flows/plan")
+    for path, page in pages.items():
+        assert '<html lang="cy"' in page, path
+        assert english_left(page) == [], path
+        assert 'href="/stats?lang=cy"' in page, path  # the menu keeps the language
+    assert "Rheolau canlyniad" in pages["/flows/plan"]
+    assert "Outcome rules" in english
+    assert "Outcome rules" in english_left(english)  # the check can fail
+    changes = pages["/changes/plan"]
+    assert "plan: beth sydd wedi newid ers HEAD" in changes
+    assert "ychwanegwyd</span>: cwestiwn newydd" in changes
+    assert "yn aros wrth y cwestiwn ‘equality’" in changes
+    assert (
+        "Nid oedd modd darllen y fersiwn yn no-such-tag" in pages["/changes/plan?ref=no-such-tag"]
+    )
+    assert "Nid oes llif ‘nope’ wedi'i lwytho." in html.unescape(pages["/flows/nope"])
+    assert 'name="lang" value="cy"' in changes  # comparing again stays in Welsh
+
+    out = tmp_path / "pack"
+    env = {**os.environ, **fixture_env(edited)}
+    command = [sys.executable, "-m", "bot", "studio", "--export", str(out), "--lang", "cy"]
+    done = subprocess.run(command, cwd=edited, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    pack = (out / "plan.html").read_text(encoding="utf-8")
+    assert '<html lang="cy"' in pack
+    assert "pecyn cymeradwyo" in pack
+    assert english_left(pack) == []
+    wrong = subprocess.run(
+        [*command[:-1], "xx"], cwd=edited, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert wrong.returncode == 2
+    assert "there are no texts in 'xx' (there are: en, cy)" in wrong.stderr

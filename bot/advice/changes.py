@@ -15,15 +15,16 @@ thing in the same words is no change a reader would see.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from bot.advice.engine import Result
 from bot.advice.scenarios import Scenario, run_scenario
+from bot.advice.uitext import UI, fill
 from bot.flows.catalog import Catalog, CompiledFlow
 from bot.flows.checks import text_refs
-from bot.flows.model import Flow, Option, Question
+from bot.flows.model import Flow, Option, Question, QuestionKind
 from bot.flows.plain import FlowWords
 
 
@@ -45,10 +46,16 @@ class Change:
     name: str
     """The part's id (an option's is ``question.option``; a text's, its text id)."""
     kind: Kind
-    what: str
-    """What differs, in a few words: ``its condition``, ``its wording (cy)``."""
+    what: UI
+    """The id of what differs in a few words (``where it leads``, ``reworded ({locale})``)."""
     before: str = ""
     after: str = ""
+    values: tuple[tuple[str, str], ...] = ()
+    """The values ``what``'s text takes: ``(("locale", "cy"),)``."""
+
+    @property
+    def said(self) -> dict[str, str]:
+        return dict(self.values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +91,21 @@ class FlowChanges:
 PARTS = ("question", "option", "rule", "caution", "guarantee", "text")
 """The parts in the order a page lists them."""
 PART_NAMES = {
-    "question": "Questions",
-    "option": "Options",
-    "rule": "Outcome rules",
-    "caution": "Cautions",
-    "guarantee": "Guarantees",
-    "text": "Texts",
+    "question": UI.STUDIO_QUESTIONS,
+    "option": UI.STUDIO_OPTIONS,
+    "rule": UI.STUDIO_RULES,
+    "caution": UI.STUDIO_CAUTIONS,
+    "guarantee": UI.STUDIO_GUARANTEES,
+    "text": UI.STUDIO_TEXTS,
 }
+"""The heading of each part's changes: a text id."""
+KIND_NAMES = {
+    Kind.ADDED: UI.STUDIO_CHANGE_ADDED,
+    Kind.REMOVED: UI.STUDIO_CHANGE_REMOVED,
+    Kind.REWORDED: UI.STUDIO_CHANGE_REWORDED,
+    Kind.CHANGED: UI.STUDIO_CHANGE_CHANGED,
+}
+"""Each kind of change in words: a text id."""
 
 
 def compare_flows(
@@ -101,53 +116,92 @@ def compare_flows(
     base: str = "HEAD",
     note: str = "",
     commit: str = "",
+    locale: str | None = None,
 ) -> FlowChanges:
-    """``flow_id`` in ``new`` against ``old`` (None: it did not exist or did not load)."""
+    """``flow_id`` in ``new`` against ``old`` (None: it did not exist or did not load).
+
+    Questions, rules and advice are quoted in ``locale``'s words (the
+    default locale's if None); texts are compared in every locale.
+    """
+    said = locale or new.default_locale
     after = new.flows[flow_id]
     before = old.flows.get(flow_id) if old is not None else None
     changes: list[Change] = []
     if before is None:
-        changes.append(Change("question", flow_id, Kind.ADDED, "the whole flow is new"))
+        changes.append(Change("question", flow_id, Kind.ADDED, UI.STUDIO_WHAT_NEW_FLOW))
         changes.extend(
-            Change("question", q.id, Kind.ADDED, "new question", after=_question(new, after, q))
+            Change(
+                "question",
+                q.id,
+                Kind.ADDED,
+                UI.STUDIO_WHAT_NEW_QUESTION,
+                after=_question(new, said, q),
+            )
             for q in after.model.questions
         )
     else:
         assert old is not None
-        changes += _questions(old, new, before.model, after.model)
-        changes += _rules(old, new, before.model, after.model)
-        changes += _cautions(old, new, before.model, after.model)
-        changes += _guarantees(old, new, before.model, after.model)
-        changes += _texts(old, new, before.model, after.model)
+        pair = _Pair(old, new, before.model, after.model, said)
+        changes += _questions(pair)
+        changes += _rules(pair)
+        changes += _cautions(pair)
+        changes += _guarantees(pair)
+        changes += _texts(pair)
     mine = [s for s in scenarios if s.flow == flow_id]
-    differing = _scenarios(old, new, before, after, mine)
+    differing = _scenarios(old, new, before, after, mine, said)
     return FlowChanges(flow_id, base, commit, tuple(changes), tuple(differing), len(mine), note)
 
 
 # --- Structure ---------------------------------------------------------------
 
 
-def _words(catalog: Catalog, flow: Flow) -> FlowWords:
-    locale = catalog.default_locale
-    return FlowWords(flow, lambda text_id: catalog.text(locale, text_id))
+@dataclass(frozen=True, slots=True)
+class _Pair:
+    """The two versions being compared, and the locale whose words quote them."""
+
+    old: Catalog
+    new: Catalog
+    before: Flow
+    after: Flow
+    locale: str
+
+    def old_text(self, text_id: str) -> str:
+        return self.old.text(self.locale, text_id)
+
+    def new_text(self, text_id: str) -> str:
+        return self.new.text(self.locale, text_id)
+
+    def old_words(self) -> FlowWords:
+        return FlowWords(self.before, self.old_text)
+
+    def new_words(self) -> FlowWords:
+        return FlowWords(self.after, self.new_text)
 
 
-def _question(catalog: Catalog, flow: CompiledFlow, question: Question) -> str:
-    locale = catalog.default_locale
+def _question(catalog: Catalog, locale: str, question: Question) -> str:
     labels = ", ".join(catalog.text(locale, o.label) for o in question.options)
     text = catalog.text(locale, question.text)
     return f"{text} ({labels})" if labels else text
 
 
-def _questions(old: Catalog, new: Catalog, before: Flow, after: Flow) -> list[Change]:
+QUESTION_KINDS = {
+    QuestionKind.CHOICE: UI.STUDIO_KIND_CHOICE,
+    QuestionKind.MULTI: UI.STUDIO_KIND_MULTI,
+    QuestionKind.TEXT: UI.STUDIO_KIND_TEXT,
+}
+"""How each kind of question is answered, in words: a text id."""
+
+
+def _questions(pair: _Pair) -> list[Change]:
     found: list[Change] = []
+    before, after = pair.before, pair.after
     was = {q.id: q for q in before.questions}
     now = {q.id: q for q in after.questions}
-    old_words, new_words = _words(old, before), _words(new, after)
+    old_words, new_words = pair.old_words(), pair.new_words()
     if before.start != after.start:
         found.append(
             Change(
-                "question", "start", Kind.CHANGED, "the first question", before.start, after.start
+                "question", "start", Kind.CHANGED, UI.STUDIO_WHAT_START, before.start, after.start
             )
         )
     for qid, question in now.items():
@@ -157,8 +211,8 @@ def _questions(old: Catalog, new: Catalog, before: Flow, after: Flow) -> list[Ch
                     "question",
                     qid,
                     Kind.ADDED,
-                    "new question",
-                    after=_question(new, new.flows[after.id], question),
+                    UI.STUDIO_WHAT_NEW_QUESTION,
+                    after=_question(pair.new, pair.locale, question),
                 )
             )
             continue
@@ -169,24 +223,24 @@ def _questions(old: Catalog, new: Catalog, before: Flow, after: Flow) -> list[Ch
                     "question",
                     qid,
                     Kind.CHANGED,
-                    "how it is answered",
-                    prior.kind.value,
-                    question.kind.value,
+                    UI.STUDIO_WHAT_KIND,
+                    pair.new_text(QUESTION_KINDS[prior.kind]),
+                    pair.new_text(QUESTION_KINDS[question.kind]),
                 )
             )
         way_before, way_after = old_words.way_on(prior), new_words.way_on(question)
         if way_before != way_after:
             found.append(
-                Change("question", qid, Kind.CHANGED, "where it leads", way_before, way_after)
+                Change("question", qid, Kind.CHANGED, UI.STUDIO_WHAT_LEADS, way_before, way_after)
             )
-        found += _options(old, new, qid, prior, question)
+        found += _options(pair, qid, prior, question)
     found.extend(
         Change(
             "question",
             qid,
             Kind.REMOVED,
-            "question removed",
-            before=_question(old, old.flows[before.id], q),
+            UI.STUDIO_WHAT_QUESTION_REMOVED,
+            before=_question(pair.old, pair.locale, q),
         )
         for qid, q in was.items()
         if qid not in now
@@ -199,7 +253,7 @@ def _questions(old: Catalog, new: Catalog, before: Flow, after: Flow) -> list[Ch
                 "question",
                 "order",
                 Kind.CHANGED,
-                "the order of the questions",
+                UI.STUDIO_WHAT_ORDER,
                 ", ".join(was_order),
                 ", ".join(now_order),
             )
@@ -207,23 +261,33 @@ def _questions(old: Catalog, new: Catalog, before: Flow, after: Flow) -> list[Ch
     return found
 
 
-def _options(
-    old: Catalog, new: Catalog, qid: str, prior: Question, question: Question
-) -> list[Change]:
+def _options(pair: _Pair, qid: str, prior: Question, question: Question) -> list[Change]:
     found: list[Change] = []
     was = {o.id: o for o in prior.options}
     now = {o.id: o for o in question.options}
+    yes, no = pair.new_text(UI.WORDS_YES), pair.new_text(UI.WORDS_NO)
     for oid, option in now.items():
         name = f"{qid}.{oid}"
-        label = new.text(new.default_locale, option.label)
         if oid not in was:
-            found.append(Change("option", name, Kind.ADDED, "new option", after=label))
+            found.append(
+                Change(
+                    "option",
+                    name,
+                    Kind.ADDED,
+                    UI.STUDIO_WHAT_NEW_OPTION,
+                    after=pair.new_text(option.label),
+                )
+            )
             continue
         before = was[oid]
         for what, a, b in (
-            ("where it leads", before.next or "", option.next or ""),
-            ("the facts it sets", _sets(before), _sets(option)),
-            ("whether it excludes the others", str(before.exclusive), str(option.exclusive)),
+            (UI.STUDIO_WHAT_LEADS, before.next or "", option.next or ""),
+            (UI.STUDIO_WHAT_SETS, _sets(before), _sets(option)),
+            (
+                UI.STUDIO_WHAT_EXCLUSIVE,
+                yes if before.exclusive else no,
+                yes if option.exclusive else no,
+            ),
         ):
             if a != b:
                 found.append(Change("option", name, Kind.CHANGED, what, a, b))
@@ -232,8 +296,8 @@ def _options(
             "option",
             f"{qid}.{oid}",
             Kind.REMOVED,
-            "option removed",
-            before=old.text(old.default_locale, o.label),
+            UI.STUDIO_WHAT_OPTION_REMOVED,
+            before=pair.old_text(o.label),
         )
         for oid, o in was.items()
         if oid not in now
@@ -245,27 +309,43 @@ def _sets(option: Option) -> str:
     return ", ".join(f"{k} = {v}" for k, v in sorted(option.set.items()))
 
 
-def _rules(old: Catalog, new: Catalog, before: Flow, after: Flow) -> list[Change]:
-    old_words, new_words = _words(old, before), _words(new, after)
-    was = {o.id: (n, o) for n, o in enumerate(before.outcomes, 1)}
-    now = {o.id: (n, o) for n, o in enumerate(after.outcomes, 1)}
+RULE_LISTS = {
+    "reasons": UI.STUDIO_WHAT_REASONS,
+    "would_change": UI.STUDIO_WHAT_WOULD_CHANGE,
+    "next_steps": UI.STUDIO_WHAT_NEXT_STEPS,
+}
+"""The lists a rule gives with its advice, and the words for a change to each."""
+
+
+def _rules(pair: _Pair) -> list[Change]:
+    old_words, new_words = pair.old_words(), pair.new_words()
+    was = {o.id: (n, o) for n, o in enumerate(pair.before.outcomes, 1)}
+    now = {o.id: (n, o) for n, o in enumerate(pair.after.outcomes, 1)}
+
+    def place(number: int) -> str:
+        return fill(pair.new_text(UI.STUDIO_PLACE), {"number": number})
+
     found: list[Change] = []
     for rid, (number, rule) in now.items():
         sentence = new_words.rule(rule)
         if rid not in was:
-            found.append(Change("rule", rid, Kind.ADDED, f"new rule {number}", after=sentence))
+            found.append(
+                Change(
+                    "rule",
+                    rid,
+                    Kind.ADDED,
+                    UI.STUDIO_WHAT_NEW_RULE,
+                    after=sentence,
+                    values=(("number", str(number)),),
+                )
+            )
             continue
         prior_number, prior = was[rid]
         prior_sentence = old_words.rule(prior)
         if prior_sentence != sentence:
             found.append(
                 Change(
-                    "rule",
-                    rid,
-                    Kind.CHANGED,
-                    "what it recommends, or when",
-                    prior_sentence,
-                    sentence,
+                    "rule", rid, Kind.CHANGED, UI.STUDIO_WHAT_RECOMMENDS, prior_sentence, sentence
                 )
             )
         if prior_number != number:
@@ -274,73 +354,71 @@ def _rules(old: Catalog, new: Catalog, before: Flow, after: Flow) -> list[Change
                     "rule",
                     rid,
                     Kind.CHANGED,
-                    "its place in the order",
-                    f"rule {prior_number}",
-                    f"rule {number}",
+                    UI.STUDIO_WHAT_PLACE,
+                    place(prior_number),
+                    place(number),
                 )
             )
-        for what in ("reasons", "would_change", "next_steps"):
-            a = _listed(old, old_words, getattr(prior, what))
-            b = _listed(new, new_words, getattr(rule, what))
+        for field, what in RULE_LISTS.items():
+            a = _listed(pair.old_text, old_words, getattr(prior, field))
+            b = _listed(pair.new_text, new_words, getattr(rule, field))
             if a != b:
-                found.append(
-                    Change(
-                        "rule",
-                        rid,
-                        Kind.CHANGED,
-                        f"its {what.replace('_', ' ')}",
-                        " | ".join(a),
-                        " | ".join(b),
-                    )
-                )
+                found.append(Change("rule", rid, Kind.CHANGED, what, " | ".join(a), " | ".join(b)))
     found.extend(
-        Change("rule", rid, Kind.REMOVED, f"rule {n} removed", before=old_words.rule(r))
+        Change(
+            "rule",
+            rid,
+            Kind.REMOVED,
+            UI.STUDIO_WHAT_RULE_REMOVED,
+            before=old_words.rule(r),
+            values=(("number", str(n)),),
+        )
         for rid, (n, r) in was.items()
         if rid not in now
     )
     return found
 
 
-def _listed(catalog: Catalog, words: FlowWords, items: Sequence[object]) -> list[str]:
+def _listed(text: Callable[[str], str], words: FlowWords, items: Sequence[object]) -> list[str]:
     """Each reason or step as its words, with its condition in words when it has one."""
     out = []
     for item in items:
         if isinstance(item, str):
-            out.append(catalog.text(catalog.default_locale, item))
+            out.append(text(item))
         else:
-            text = catalog.text(catalog.default_locale, item.text)  # type: ignore[attr-defined]
-            out.append(f"{text} ({words.shown_when(item.when)})")  # type: ignore[attr-defined]
+            said = text(item.text)  # type: ignore[attr-defined]
+            out.append(f"{said} ({words.shown_when(item.when)})")  # type: ignore[attr-defined]
     return out
 
 
-def _cautions(old: Catalog, new: Catalog, before: Flow, after: Flow) -> list[Change]:
-    old_words, new_words = _words(old, before), _words(new, after)
-    was = {c.id: c for c in before.cautions}
-    now = {c.id: c for c in after.cautions}
+def _cautions(pair: _Pair) -> list[Change]:
+    old_words, new_words = pair.old_words(), pair.new_words()
+    was = {c.id: c for c in pair.before.cautions}
+    now = {c.id: c for c in pair.after.cautions}
     found: list[Change] = []
     for cid, caution in now.items():
-        title = new.text(new.default_locale, caution.title)
         if cid not in was:
+            title = pair.new_text(caution.title)
             found.append(
                 Change(
                     "caution",
                     cid,
                     Kind.ADDED,
-                    "new caution",
+                    UI.STUDIO_WHAT_NEW_CAUTION,
                     after=f"{title}. {new_words.shown_when(caution.when)}",
                 )
             )
             continue
         a, b = old_words.shown_when(was[cid].when), new_words.shown_when(caution.when)
         if a != b:
-            found.append(Change("caution", cid, Kind.CHANGED, "when it is shown", a, b))
+            found.append(Change("caution", cid, Kind.CHANGED, UI.STUDIO_WHAT_SHOWN_WHEN, a, b))
     found.extend(
         Change(
             "caution",
             cid,
             Kind.REMOVED,
-            "caution removed",
-            before=old.text(old.default_locale, c.title),
+            UI.STUDIO_WHAT_CAUTION_REMOVED,
+            before=pair.old_text(c.title),
         )
         for cid, c in was.items()
         if cid not in now
@@ -348,27 +426,27 @@ def _cautions(old: Catalog, new: Catalog, before: Flow, after: Flow) -> list[Cha
     return found
 
 
-def _guarantees(old: Catalog, new: Catalog, before: Flow, after: Flow) -> list[Change]:
-    old_words, new_words = _words(old, before), _words(new, after)
-    old_titles = {c.id: old.text(old.default_locale, c.title) for c in before.cautions}
-    new_titles = {c.id: new.text(new.default_locale, c.title) for c in after.cautions}
-    was = {g.id: g for g in before.guarantees}
-    now = {g.id: g for g in after.guarantees}
+def _guarantees(pair: _Pair) -> list[Change]:
+    old_words, new_words = pair.old_words(), pair.new_words()
+    old_titles = {c.id: pair.old_text(c.title) for c in pair.before.cautions}
+    new_titles = {c.id: pair.new_text(c.title) for c in pair.after.cautions}
+    was = {g.id: g for g in pair.before.guarantees}
+    now = {g.id: g for g in pair.after.guarantees}
     found: list[Change] = []
     for gid, guarantee in now.items():
         b = new_words.promise(guarantee, new_titles)
         if gid not in was:
-            found.append(Change("guarantee", gid, Kind.ADDED, "new promise", after=b))
+            found.append(Change("guarantee", gid, Kind.ADDED, UI.STUDIO_WHAT_NEW_PROMISE, after=b))
             continue
         a = old_words.promise(was[gid], old_titles)
         if a != b:
-            found.append(Change("guarantee", gid, Kind.CHANGED, "what it promises", a, b))
+            found.append(Change("guarantee", gid, Kind.CHANGED, UI.STUDIO_WHAT_PROMISES, a, b))
     found.extend(
         Change(
             "guarantee",
             gid,
             Kind.REMOVED,
-            "promise removed",
+            UI.STUDIO_WHAT_PROMISE_REMOVED,
             before=old_words.promise(g, old_titles),
         )
         for gid, g in was.items()
@@ -377,26 +455,44 @@ def _guarantees(old: Catalog, new: Catalog, before: Flow, after: Flow) -> list[C
     return found
 
 
-def _texts(old: Catalog, new: Catalog, before: Flow, after: Flow) -> list[Change]:
+def _texts(pair: _Pair) -> list[Change]:
     """Every text either version uses, in every locale: reworded, new or gone."""
-    ids = dict.fromkeys([t for t, _ in text_refs(before)] + [t for t, _ in text_refs(after)])
+    refs = [t for t, _ in text_refs(pair.before)] + [t for t, _ in text_refs(pair.after)]
+    ids = dict.fromkeys(refs)
     found: list[Change] = []
-    for locale in new.locales:
-        was, now = old.texts.get(locale, {}), new.texts.get(locale, {})
+    for locale in pair.new.locales:
+        was, now = pair.old.texts.get(locale, {}), pair.new.texts.get(locale, {})
+        where = (("locale", locale),)
         for text_id in ids:
             a, b = was.get(text_id), now.get(text_id)
             if a == b:
                 continue
             if a is None:
                 found.append(
-                    Change("text", text_id, Kind.ADDED, f"new text ({locale})", after=b or "")
+                    Change(
+                        "text",
+                        text_id,
+                        Kind.ADDED,
+                        UI.STUDIO_WHAT_NEW_TEXT,
+                        after=b or "",
+                        values=where,
+                    )
                 )
             elif b is None:
                 found.append(
-                    Change("text", text_id, Kind.REMOVED, f"text removed ({locale})", before=a)
+                    Change(
+                        "text",
+                        text_id,
+                        Kind.REMOVED,
+                        UI.STUDIO_WHAT_TEXT_REMOVED,
+                        before=a,
+                        values=where,
+                    )
                 )
             else:
-                found.append(Change("text", text_id, Kind.REWORDED, f"reworded ({locale})", a, b))
+                found.append(
+                    Change("text", text_id, Kind.REWORDED, UI.STUDIO_WHAT_REWORDED, a, b, where)
+                )
     return found
 
 
@@ -409,11 +505,12 @@ def _scenarios(
     before: CompiledFlow | None,
     after: CompiledFlow,
     scenarios: Sequence[Scenario],
+    locale: str,
 ) -> list[ScenarioChange]:
     differing = []
     for scenario in scenarios:
-        now = _advice(new, after, scenario)
-        then = _advice(old, before, _for(before, scenario))
+        now = _advice(new, after, scenario, new, locale)
+        then = _advice(old, before, _for(before, scenario), new, locale)
         if now[0] != then[0]:
             differing.append(
                 ScenarioChange(scenario.name, f"{scenario.file}:{scenario.line}", then[1], now[1])
@@ -433,19 +530,32 @@ def _for(flow: CompiledFlow | None, scenario: Scenario) -> Scenario:
 
 
 def _advice(
-    catalog: Catalog | None, flow: CompiledFlow | None, scenario: Scenario
+    catalog: Catalog | None,
+    flow: CompiledFlow | None,
+    scenario: Scenario,
+    speaker: Catalog,
+    locale: str,
 ) -> tuple[object, str]:
-    """What a scenario reaches, to compare (every text id of the advice), and to show."""
+    """What a scenario reaches, to compare (every text id of the advice), and to show.
+
+    ``speaker`` is the catalog whose studio words are used: the version
+    compared with may be older than those words.
+    """
+
+    def say(text_id: str, **values: object) -> str:
+        return fill(speaker.text(locale, text_id), values)
+
     if catalog is None or flow is None:
-        return None, "no such flow"
+        shown = say(UI.STUDIO_NO_SUCH_FLOW)
+        return None, shown
     outcome = run_scenario(catalog, scenario)
     if outcome.result is None:
         if outcome.ran_out_at:
             question = flow.questions.get(outcome.ran_out_at)
-            text = catalog.text(catalog.default_locale, question.model.text) if question else ""
-            shown = f"stops at question '{outcome.ran_out_at}' ({text}): no answer for it"
+            text = catalog.text(locale, question.model.text) if question else ""
+            shown = say(UI.STUDIO_STOPS_AT, question=outcome.ran_out_at, text=text)
         else:
-            shown = "does not reach advice: " + "; ".join(outcome.problems)
+            shown = say(UI.STUDIO_NO_ADVICE_BECAUSE, problems="; ".join(outcome.problems))
         return shown, shown
     result = outcome.result
     key = (
@@ -458,16 +568,33 @@ def _advice(
         result.would_change,
         result.next_steps,
     )
-    return key, summary(catalog, flow, result)
+    return key, summary(catalog, flow, result, locale, speaker)
 
 
-def summary(catalog: Catalog, flow: CompiledFlow, result: Result) -> str:
-    """``Consult (rule not_ready); cautions: Stepping back is not empowerment``."""
-    locale = catalog.default_locale
+def summary(
+    catalog: Catalog,
+    flow: CompiledFlow,
+    result: Result,
+    locale: str | None = None,
+    speaker: Catalog | None = None,
+) -> str:
+    """``Consult (rule not_ready); cautions: Stepping back is not empowerment``.
+
+    The advice in ``catalog``'s words; the words around it in ``speaker``'s
+    (``catalog``'s if None), in ``locale`` (the default locale's if None).
+    """
+    said = locale or catalog.default_locale
+    around = speaker or catalog
     name = result.headline or flow.model.recommendations[result.level].label
-    line = f"{catalog.text(locale, name)} (rule {result.outcome_id})"
-    titles = [catalog.text(locale, c.title) for c in result.cautions]
-    return line + "; cautions: " + (", ".join(titles) if titles else "none")
+    titles = [catalog.text(said, c.title) for c in result.cautions]
+    return fill(
+        around.text(said, UI.STUDIO_ADVICE_SUMMARY),
+        {
+            "advice": catalog.text(said, name),
+            "rule": result.outcome_id,
+            "cautions": ", ".join(titles) if titles else around.text(said, UI.STUDIO_NONE),
+        },
+    )
 
 
 def by_part(changes: FlowChanges) -> Mapping[str, list[Change]]:

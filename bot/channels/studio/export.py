@@ -15,11 +15,10 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
-
-from bot.advice.changes import PART_NAMES, FlowChanges, by_part, summary
+from bot.advice.changes import KIND_NAMES, PART_NAMES, FlowChanges, by_part, summary
 from bot.advice.scenarios import Scenario, run_scenario
 from bot.advice.uitext import UI
+from bot.channels.studio.pages import PageWords, templates
 from bot.channels.studio.versions import VersionError, changes_since, read_scenarios
 from bot.channels.studio.views import flow_view
 from bot.child_loader import load_in_child
@@ -27,6 +26,10 @@ from bot.flows.catalog import Catalog, CompiledFlow
 from bot.flows.findings import Finding, Severity
 from bot.flows.graph import to_dot
 from bot.results.pictures import PictureError, svg, svg_element
+
+
+class UnknownLanguage(LookupError):
+    """``--lang`` named a language the content has no texts for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,30 +43,20 @@ class ScenarioRun:
     problems: tuple[str, ...]
 
 
-def templates() -> jinja2.Environment:
-    """The studio's templates, escaped as the server's are."""
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("bot.channels.studio", "templates"),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
 def scenario_runs(
-    catalog: Catalog, flow: CompiledFlow, scenarios: list[Scenario]
+    catalog: Catalog, flow: CompiledFlow, scenarios: list[Scenario], locale: str | None = None
 ) -> list[ScenarioRun]:
     """Each of the flow's scenarios run now: CPU work, so the caller runs it in a thread."""
+    said = locale or catalog.default_locale
     runs = []
     for scenario in scenarios:
         if scenario.flow != flow.id:
             continue
         outcome = run_scenario(catalog, scenario)
         advice = (
-            summary(catalog, flow, outcome.result)
+            summary(catalog, flow, outcome.result, said)
             if outcome.result is not None
-            else "does not reach advice"
+            else catalog.text(said, UI.STUDIO_NO_ADVICE)
         )
         runs.append(
             ScenarioRun(
@@ -83,9 +76,12 @@ async def page(
     findings: list[Finding],
     scenarios: list[Scenario],
     since: str = "HEAD",
+    locale: str | None = None,
 ) -> str:
-    """One flow's sign-off page, whole."""
-    dot = to_dot(flow.model, catalog.texts.get(catalog.default_locale))
+    """One flow's sign-off page, whole: its own words in ``locale`` (the default if None)."""
+    lang = locale if locale in catalog.texts else catalog.default_locale
+    words = PageWords.of(catalog, lang)
+    dot = to_dot(flow.model, catalog.texts.get(lang))
     try:
         picture = svg_element(await asyncio.to_thread(svg, dot)).replace(
             "<svg", '<svg role="img" aria-labelledby="diagram-caption"', 1
@@ -96,21 +92,25 @@ async def page(
     changes: FlowChanges | None = None
     changes_problem = ""
     try:
-        changes = await changes_since(catalog, flow.id, since)
+        changes = await changes_since(catalog, flow.id, since, lang)
     except VersionError as exc:
-        changes_problem = str(exc)
-    runs = await asyncio.to_thread(scenario_runs, catalog, flow, scenarios)
+        changes_problem = words.plain(exc.text_id, **exc.values)
+    runs = await asyncio.to_thread(scenario_runs, catalog, flow, scenarios, lang)
     return (
         templates()
         .get_template("export.html")
         .render(
-            view=flow_view(catalog, flow, findings),
+            lang=lang,
+            t=words,
+            title=catalog.text(lang, flow.model.title),
+            view=flow_view(catalog, flow, findings, lang),
             picture=picture,
             picture_problem=problem,
             changes=changes,
             changes_problem=changes_problem,
             parts=by_part(changes) if changes is not None else {},
             part_names=PART_NAMES,
+            kind_names=KIND_NAMES,
             base=since,
             runs=runs,
             language_names={loc: catalog.text(loc, UI.LANGUAGE_NAME) for loc in catalog.locales},
@@ -118,8 +118,13 @@ async def page(
     )
 
 
-async def export(folder: Path, since: str = "HEAD") -> tuple[list[Path], list[Finding]]:
+async def export(
+    folder: Path, since: str = "HEAD", locale: str | None = None
+) -> tuple[list[Path], list[Finding]]:
     """Write ``folder/<flow>.html`` for every flow that loads; the files and the load's findings.
+
+    The pack's own words (headings, labels) are in ``locale``; the flow's
+    questions, options and rules are shown in every language side by side.
 
     The flows are loaded as the bot loads them (strictly, in a child
     process): a pack is for signing off, so a flow with errors gets none.
@@ -127,11 +132,14 @@ async def export(folder: Path, since: str = "HEAD") -> tuple[list[Path], list[Fi
     report = await load_in_child()
     if report.catalog is None:
         return [], report.findings
+    if locale is not None and locale not in report.catalog.texts:
+        known = ", ".join(report.catalog.locales)
+        raise UnknownLanguage(f"there are no texts in '{locale}' (there are: {known})")
     scenarios = await asyncio.to_thread(read_scenarios)
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     written = []
     for flow in report.catalog.flows.values():
-        text = await page(report.catalog, flow, report.findings, scenarios, since)
+        text = await page(report.catalog, flow, report.findings, scenarios, since, locale)
         path = folder / f"{flow.id}.html"
         await asyncio.to_thread(path.write_text, text, encoding="utf-8")
         written.append(path)

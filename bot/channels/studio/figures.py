@@ -47,8 +47,10 @@ def _bars(counts: dict[str, int], order: list[str], names: dict[str, str]) -> li
     return [Bar(names.get(k, k), counts[k], counts[k] / top) for k in keys]
 
 
-async def read_figures(store: Store, days: float, catalog: Catalog | None) -> list[FlowChart]:
-    """Every flow's charts for the last ``days`` days, from the store's usage events."""
+async def read_figures(
+    store: Store, days: float, catalog: Catalog | None, locale: str | None = None
+) -> list[FlowChart]:
+    """Every flow's charts for the last ``days`` days, named in ``locale``'s words."""
     rows = await store.timed_events_since(time.time() - days * 86400)
     totals = tally((flow, kind, question, value) for _, flow, kind, question, value in rows)
     per_day: dict[str, dict[str, dict[str, int]]] = {}
@@ -67,15 +69,13 @@ async def read_figures(store: Store, days: float, catalog: Catalog | None) -> li
         title = flow_id
         if compiled is not None and catalog is not None:
             text = catalog.text
-            locale = catalog.default_locale
+            said = locale or catalog.default_locale
             model = compiled.model
-            title = text(locale, model.title)
-            level_names = {
-                lv.value: text(locale, r.label) for lv, r in model.recommendations.items()
-            }
+            title = text(said, model.title)
+            level_names = {lv.value: text(said, r.label) for lv, r in model.recommendations.items()}
             question_order = list(compiled.questions)
-            question_names = {q.id: f"{q.id}: {text(locale, q.text)}" for q in model.questions}
-            caution_names = {c.id: text(locale, c.title) for c in model.cautions}
+            question_names = {q.id: f"{q.id}: {text(said, q.text)}" for q in model.questions}
+            caution_names = {c.id: text(said, c.title) for c in model.cautions}
         levels = list(level_names) or sorted(figures.recommendations)
         days_seen = per_day.get(flow_id, {})
         top = max((n for counts in days_seen.values() for n in counts.values()), default=0) or 1

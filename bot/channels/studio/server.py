@@ -29,15 +29,15 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from aiohttp import web
 from yarl import URL
 
 from bot.advice import engine
-from bot.advice.changes import PART_NAMES, by_part
+from bot.advice.changes import KIND_NAMES, PART_NAMES, by_part
 from bot.advice.engine import Session, SessionError, Step
 from bot.advice.render import Renderer
 from bot.advice.uitext import UI
+from bot.channels.studio.pages import FALLBACK_LOCALE, PageWords, link, templates
 from bot.channels.studio.versions import VersionError, changes_since
 from bot.channels.studio.views import explain, flow_statuses, flow_view
 from bot.child_loader import load_in_child
@@ -62,14 +62,6 @@ TEXTAREA_FROM = 200
 
 STATS_DAYS = 30.0
 
-_ENGLISH = {
-    UI.STUDIO_NAME: "Engagement Advisor studio",
-    UI.STUDIO_SKIP: "Skip to content",
-    UI.STUDIO_FLOWS: "Flows",
-    UI.STUDIO_STATS: "Usage figures",
-}
-"""The menu's words before any texts have loaded (the first load failed): nothing else to say."""
-
 _SCRIPT = (files("bot.channels.studio") / "static" / "studio.js").read_bytes()
 
 
@@ -83,7 +75,10 @@ class Loaded:
     loaded_at: float = 0.0
     generation: int = 0
     """Counts the loads, so a page can tell that the files were read again."""
-    pictures: dict[str, str] = field(default_factory=dict)
+    pictures: dict[tuple[str, str], str] = field(default_factory=dict)
+    """Each flow's diagram, drawn in one language: by (flow id, locale)."""
+    fallback: PageWords | None = None
+    """The pages' words while no catalog has loaded: the English in the files, as they are."""
 
 
 class Studio:
@@ -96,13 +91,7 @@ class Studio:
         self._signature: tuple[tuple[str, int, int], ...] = ()
         self._key = secrets.token_bytes(32)
         self._pictures_lock = asyncio.Lock()
-        self.templates = jinja2.Environment(
-            loader=jinja2.PackageLoader("bot.channels.studio", "templates"),
-            autoescape=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            undefined=jinja2.StrictUndefined,
-        )
+        self.templates = templates()
 
     # --- Loading and watching ------------------------------------------------
 
@@ -120,6 +109,10 @@ class Studio:
         if report.catalog is not None:
             self.loaded.catalog = report.catalog
             self.loaded.pictures = {}
+        elif self.loaded.catalog is None:
+            self.loaded.fallback = await asyncio.to_thread(
+                PageWords.of, None, FALLBACK_LOCALE, resolve(None).content_dir
+            )
         log.info("flows loaded: %d finding(s)", len(report.findings))
         return True
 
@@ -134,51 +127,73 @@ class Studio:
 
     # --- Pages -----------------------------------------------------------------
 
-    def page(self, template: str, status: int = 200, **values: Any) -> web.Response:
+    def language(self, request: web.Request) -> str:
+        """The page's language: ``?lang=`` when the flows have it, else the default locale."""
         catalog = self.loaded.catalog
-        values.setdefault("lang", "en")
+        if catalog is None:
+            return FALLBACK_LOCALE
+        asked = request.query.get("lang", "")
+        return asked if asked in catalog.texts else catalog.default_locale
+
+    def words(self, locale: str) -> PageWords:
+        """The studio's own words in ``locale``."""
+        if self.loaded.catalog is None and self.loaded.fallback is not None:
+            return self.loaded.fallback
+        return PageWords.of(self.loaded.catalog, locale)
+
+    def page(
+        self, request: web.Request, template: str, status: int = 200, **values: Any
+    ) -> web.Response:
+        """A page in the language the request asked for, with the menu and the language links."""
+        catalog = self.loaded.catalog
+        lang = values.setdefault("lang", self.language(request))
+        default = catalog.default_locale if catalog is not None else FALLBACK_LOCALE
+        locales = catalog.locales if catalog is not None else ()
+        names = {loc: catalog.text(loc, UI.LANGUAGE_NAME) for loc in locales} if catalog else {}
+        query = {k: v for k, v in request.query.items() if k != "lang"}
+
+        def here(path: str, **extra: str) -> str:
+            return link(path, lang, default, **extra)
+
         values.setdefault("follow", False)
+        values.setdefault("switch", len(locales) > 1)
         values.setdefault("generation", self.loaded.generation)
-        values.setdefault("locales", catalog.locales if catalog is not None else ())
-        values.setdefault("chrome", self.chrome(values["lang"]))
+        values.setdefault("locales", locales)
+        values.setdefault("language_names", names)
+        values.setdefault("t", self.words(lang))
+        values.setdefault("here", here)
+        values.setdefault("default_lang", default)
         values.setdefault(
-            "language_names",
-            {loc: catalog.text(loc, UI.LANGUAGE_NAME) for loc in catalog.locales}
-            if catalog is not None
-            else {},
+            "languages",
+            [(loc, names[loc], link(request.path, loc, default, **query)) for loc in locales],
         )
         html = self.templates.get_template(template).render(**values)
         return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
-
-    def chrome(self, locale: str) -> dict[str, str]:
-        """The studio's own words around every page (name, skip link, menu) in ``locale``."""
-        catalog = self.loaded.catalog
-
-        def say(text_id: UI) -> str:
-            return catalog.text(locale, text_id) if catalog is not None else _ENGLISH[text_id]
-
-        return {
-            "name": say(UI.STUDIO_NAME),
-            "skip": say(UI.STUDIO_SKIP),
-            "flows": say(UI.STUDIO_FLOWS),
-            "stats": say(UI.STUDIO_STATS),
-        }
 
     def broken(self) -> bool:
         """Whether the files as they are now have errors, so the last good version is served."""
         return any(f.severity is Severity.ERROR for f in self.loaded.findings)
 
-    def missing(self, what: str) -> web.Response:
-        return self.page("message.html", status=404, title="Not found", message=what)
+    def missing(self, request: web.Request, flow_id: str) -> web.Response:
+        words = self.words(self.language(request))
+        return self.page(
+            request,
+            "message.html",
+            status=404,
+            title=words.plain(UI.STUDIO_NOT_FOUND),
+            message=words.plain(UI.STUDIO_NO_FLOW, flow=flow_id),
+        )
 
     async def index(self, request: web.Request) -> web.Response:
+        lang = self.language(request)
         statuses, other = flow_statuses(
-            self.loaded.catalog, self.loaded.flow_files, self.loaded.findings
+            self.loaded.catalog, self.loaded.flow_files, self.loaded.findings, lang
         )
         return self.page(
+            request,
             "index.html",
             follow=True,
-            title="Flows",
+            title=self.words(lang).plain(UI.STUDIO_FLOWS),
             flows=statuses,
             other=other,
             loaded_at=time.strftime("%H:%M:%S", time.localtime(self.loaded.loaded_at)),
@@ -191,14 +206,17 @@ class Studio:
     async def flow(self, request: web.Request) -> web.Response:
         flow_id = request.match_info["flow"]
         flow = self.flow_or_none(flow_id)
-        if flow is None or self.loaded.catalog is None:
-            return self.missing(f"No flow '{flow_id}' is loaded.")
-        picture, problem = await self.picture(flow)
-        view = flow_view(self.loaded.catalog, flow, self.loaded.findings)
+        catalog = self.loaded.catalog
+        if flow is None or catalog is None:
+            return self.missing(request, flow_id)
+        lang = self.language(request)
+        picture, problem = await self.picture(flow, lang)
+        view = flow_view(catalog, flow, self.loaded.findings, lang)
         return self.page(
+            request,
             "flow.html",
             follow=True,
-            title=view.title.by_locale[0],
+            title=catalog.text(lang, flow.model.title),
             view=view,
             picture=picture,
             picture_problem=problem,
@@ -210,54 +228,53 @@ class Studio:
         flow_id = request.match_info["flow"]
         catalog = self.loaded.catalog
         if self.flow_or_none(flow_id) is None or catalog is None:
-            return self.missing(f"No flow '{flow_id}' is loaded.")
+            return self.missing(request, flow_id)
+        lang = self.language(request)
+        words = self.words(lang)
         ref = request.query.get("ref", "").strip() or "HEAD"
+        values: dict[str, Any] = {"flow_id": flow_id, "base": ref[:100], "commit": ""}
         try:
-            found = await changes_since(catalog, flow_id, ref)
+            found = await changes_since(catalog, flow_id, ref, lang)
         except VersionError as exc:
-            return self.page(
-                "changes.html",
-                title=f"{flow_id}: changes",
-                flow_id=flow_id,
-                base=ref[:100],
-                commit="",
-                problem=str(exc),
-            )
+            values["problem"] = words.plain(exc.text_id, **exc.values)
+        else:
+            values |= {
+                "commit": found.commit,
+                "problem": "",
+                "changes": found,
+                "parts": by_part(found),
+                "part_names": PART_NAMES,
+                "kind_names": KIND_NAMES,
+            }
         return self.page(
+            request,
             "changes.html",
-            title=f"{flow_id}: changes since {ref}",
-            flow_id=flow_id,
-            base=ref,
-            commit=found.commit,
-            problem="",
-            changes=found,
-            parts=by_part(found),
-            part_names=PART_NAMES,
+            title=words.plain(UI.STUDIO_CHANGES_TITLE, flow=flow_id, base=values["base"]),
+            **values,
         )
 
-    async def picture(self, flow: CompiledFlow) -> tuple[str, str]:
-        """The flow's SVG (drawn once per loaded version), or why it could not be drawn."""
+    async def picture(self, flow: CompiledFlow, locale: str) -> tuple[str, str]:
+        """The flow's SVG in ``locale`` (drawn once per loaded version), or why it could not be."""
         catalog = self.loaded.catalog
         assert catalog is not None
         async with self._pictures_lock:
             pictures = self.loaded.pictures
-            if flow.id not in pictures:
-                dot = to_dot(flow.model, catalog.texts.get(catalog.default_locale))
+            if (flow.id, locale) not in pictures:
+                dot = to_dot(flow.model, catalog.texts.get(locale))
                 try:
-                    pictures[flow.id] = _inline(await asyncio.to_thread(svg, dot), flow.id)
+                    drawn = await asyncio.to_thread(svg, dot)
                 except PictureError as exc:
                     return "", str(exc)
-            return pictures[flow.id], ""
+                pictures[flow.id, locale] = _inline(drawn, flow.id)
+            return pictures[flow.id, locale], ""
 
     async def try_flow(self, request: web.Request) -> web.Response:
         flow_id = request.match_info["flow"]
         flow = self.flow_or_none(flow_id)
         catalog = self.loaded.catalog
         if flow is None or catalog is None:
-            return self.missing(f"No flow '{flow_id}' is loaded.")
-        locale = request.query.get("lang", catalog.default_locale)
-        if locale not in catalog.texts:
-            locale = catalog.default_locale
+            return self.missing(request, flow_id)
+        locale = self.language(request)
         words = Renderer(catalog, locale)
         notice = ""
         session = engine.start(flow)
@@ -278,18 +295,13 @@ class Studio:
                 if step.problem is not None:
                     problem = words.problem(flow, session, step.problem)
         return self.page(
+            request,
             "try.html",
             title=words.t(flow.model.title),
             flow=flow,
             lang=locale,
-            locale=locale,
+            switch=False,  # the page has its own, beside what is being tried
             last_good=words.t(UI.STUDIO_LAST_GOOD) if self.broken() else "",
-            said={
-                "trying": words.t(UI.STUDIO_TRYING, version=flow.version),
-                "language": words.t(UI.STUDIO_LANGUAGE),
-                "why": words.t(UI.STUDIO_WHY),
-                "no_caution": words.t(UI.STUDIO_NO_CAUTION),
-            },
             state=self.seal(session),
             notice=notice,
             problem=problem,
@@ -297,11 +309,14 @@ class Studio:
         )
 
     async def stats(self, request: web.Request) -> web.Response:
+        words = self.words(self.language(request))
+        title = words.plain(UI.STUDIO_STATS)
         if self.store is None:
             return self.page(
+                request,
                 "message.html",
-                title="Usage figures",
-                message="Start the studio with --db PATH_OR_URL to see the bot's usage figures.",
+                title=title,
+                message=words.plain(UI.STUDIO_NO_STORE, option="--db PATH_OR_URL"),
             )
         try:
             days = max(1.0, min(366.0, float(request.query.get("days", STATS_DAYS))))
@@ -309,8 +324,8 @@ class Studio:
             days = STATS_DAYS
         from bot.channels.studio.figures import read_figures
 
-        figures = await read_figures(self.store, days, self.loaded.catalog)
-        return self.page("stats.html", title="Usage figures", days=days, figures=figures)
+        figures = await read_figures(self.store, days, self.loaded.catalog, words.locale)
+        return self.page(request, "stats.html", title=title, days=days, figures=figures)
 
     async def generation(self, request: web.Request) -> web.Response:
         """Which load the studio is on; studio.js reloads a page when it changes."""

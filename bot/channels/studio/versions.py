@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from bot.advice.changes import FlowChanges, compare_flows
 from bot.advice.loader import Source, load
 from bot.advice.scenarios import Scenario, parse_scenarios
+from bot.advice.uitext import UI, fill
 from bot.flows.catalog import Catalog
 from bot.flows.findings import Finding, Severity
 from bot.sources import GLOSSARY, Place, read_source, resolve
@@ -32,7 +33,16 @@ REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/~^@{}-]{0,99}")
 
 
 class VersionError(Exception):
-    """The other version could not be read; the message says why, in words."""
+    """The other version could not be read: the id of the words saying why, and their values.
+
+    The words are the studio's texts, so the page says it in its own language;
+    what git itself printed is passed on as git said it.
+    """
+
+    def __init__(self, text_id: UI, **values: object) -> None:
+        super().__init__(text_id, values)
+        self.text_id = text_id
+        self.values = values
 
 
 class _Proved(dict[str, list[Finding]]):
@@ -54,16 +64,18 @@ async def _git(cwd: Path, *args: str) -> bytes:
             stderr=asyncio.subprocess.PIPE,
         )
     except OSError as exc:
-        raise VersionError(f"git could not be run ({exc.strerror})") from None
+        raise VersionError(UI.STUDIO_GIT_MISSING, reason=exc.strerror) from None
     try:
         out, err = await asyncio.wait_for(child.communicate(), GIT_SECONDS)
     except TimeoutError:
         child.kill()
         await child.wait()
-        raise VersionError(f"git took more than {GIT_SECONDS:g} s") from None
+        raise VersionError(UI.STUDIO_GIT_SLOW, seconds=f"{GIT_SECONDS:g}") from None
     if child.returncode != 0:
         said = err.decode("utf-8", "replace").strip().splitlines()
-        raise VersionError(said[0] if said else f"git {args[0]} failed")
+        if said:
+            raise VersionError(UI.STUDIO_GIT_SAID, message=said[0])
+        raise VersionError(UI.STUDIO_GIT_FAILED, command=args[0])
     return out
 
 
@@ -80,7 +92,7 @@ class OldVersion:
 async def read_version(ref: str, place: Place | None = None) -> OldVersion:
     """The flows and texts of ``place`` as committed at ``ref``, loaded leniently."""
     if not REF.fullmatch(ref):
-        raise VersionError(f"'{ref[:40]}' is not a git ref (such as HEAD, a tag or a commit)")
+        raise VersionError(UI.STUDIO_NOT_REF, ref=ref[:40])
     place = place or resolve(None)
     folder = place.content_dir if place.content_dir.is_dir() else Path.cwd()
     top = Path((await _git(folder, "rev-parse", "--show-toplevel")).decode().strip())
@@ -90,7 +102,7 @@ async def read_version(ref: str, place: Place | None = None) -> OldVersion:
     content_dir = _inside(top, place.content_dir)
     wanted = [str(d) for d in (flows_dir, content_dir) if d is not None]
     if not wanted:
-        raise VersionError("the flows are not inside a git repository")
+        raise VersionError(UI.STUDIO_NOT_REPO)
     listing = await _git(top, "ls-tree", "-r", "-z", "--name-only", commit, "--", *wanted)
     flows: list[Source] = []
     content: list[Source] = []
@@ -139,16 +151,30 @@ def read_scenarios(place: Place | None = None) -> list[Scenario]:
     return scenarios
 
 
-async def changes_since(catalog: Catalog, flow_id: str, ref: str = "HEAD") -> FlowChanges:
-    """``flow_id`` as loaded now against its version at ``ref``, with the scenarios it changes."""
+async def changes_since(
+    catalog: Catalog, flow_id: str, ref: str = "HEAD", locale: str | None = None
+) -> FlowChanges:
+    """``flow_id`` as loaded now against its version at ``ref``, with the scenarios it changes.
+
+    Quoted in ``locale``'s words (the default locale's if None).
+    """
     old = await read_version(ref)
+    said = locale or catalog.default_locale
+
+    def say(text_id: UI, **values: object) -> str:
+        return fill(catalog.text(said, text_id), values)
+
     note = ""
     if old.catalog is None:
         first = next((f for f in old.findings if f.severity is Severity.ERROR), None)
-        note = f"the version at {ref} does not load" + (f" ({first})" if first else "")
+        note = (
+            say(UI.STUDIO_NOTE_UNLOADABLE_BECAUSE, ref=ref, finding=first)
+            if first
+            else say(UI.STUDIO_NOTE_UNLOADABLE, ref=ref)
+        )
     elif flow_id not in old.catalog.flows:
-        note = f"there is no flow '{flow_id}' at {ref}"
+        note = say(UI.STUDIO_NOTE_MISSING, flow=flow_id, ref=ref)
     scenarios = await asyncio.to_thread(read_scenarios)
     return await asyncio.to_thread(
-        compare_flows, old.catalog, catalog, flow_id, scenarios, ref, note, old.commit
+        compare_flows, old.catalog, catalog, flow_id, scenarios, ref, note, old.commit, said
     )

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from bot.advice.changes import QUESTION_KINDS
 from bot.advice.engine import Result
 from bot.advice.render import Renderer
 from bot.advice.uitext import UI
@@ -53,18 +54,22 @@ class FlowStatus:
         return sum(f.severity is Severity.WARNING for f in self.findings)
 
     @property
-    def status(self) -> str:
+    def status(self) -> UI:
+        """The id of the words for where the flow stands."""
         if self.errors and self.live:
-            return "errors: the last good version is shown"
+            return UI.STUDIO_STATUS_BROKEN
         if self.errors:
-            return "errors: cannot be loaded"
+            return UI.STUDIO_STATUS_UNLOADABLE
         if self.warnings:
-            return "ok, with warnings"
-        return "ok"
+            return UI.STUDIO_STATUS_WARNINGS
+        return UI.STUDIO_STATUS_OK
 
 
 def flow_statuses(
-    catalog: Catalog | None, flow_files: Iterable[str], findings: Sequence[Finding]
+    catalog: Catalog | None,
+    flow_files: Iterable[str],
+    findings: Sequence[Finding],
+    locale: str | None = None,
 ) -> tuple[list[FlowStatus], list[Finding]]:
     """Every flow (loaded, or only on disk) with the findings in its files, and the rest.
 
@@ -82,7 +87,9 @@ def flow_statuses(
     for flow_id in ids:
         title = flow_id
         if catalog is not None and flow_id in catalog.flows:
-            title = catalog.text(catalog.default_locale, catalog.flows[flow_id].model.title)
+            title = catalog.text(
+                locale or catalog.default_locale, catalog.flows[flow_id].model.title
+            )
         live = catalog is not None and flow_id in catalog.flows
         statuses.append(FlowStatus(flow_id, title, live, tuple(_ordered(mine[flow_id]))))
     return statuses, _ordered(other)
@@ -160,8 +167,10 @@ class FlowView:
     guarantees: tuple[GuaranteeView, ...]
 
 
-def flow_view(catalog: Catalog, flow: CompiledFlow, findings: Sequence[Finding]) -> FlowView:
-    """The flow page's content.
+def flow_view(
+    catalog: Catalog, flow: CompiledFlow, findings: Sequence[Finding], locale: str
+) -> FlowView:
+    """The flow page's content; its own words (how a question leads on) in ``locale``.
 
     Every guarantee of a loaded flow is proved: the loader refuses a flow
     with a broken one. While an edit breaks one, the check's finding (with
@@ -174,11 +183,11 @@ def flow_view(catalog: Catalog, flow: CompiledFlow, findings: Sequence[Finding])
 
     model = flow.model
     said = [flow_words(catalog, flow, loc) for loc in locales]
-    first = said[0]
+    page = flow_words(catalog, flow, locale)
     questions = []
     for question in flow.questions.values():
         q = question.model
-        way_on = first.way_on(q) or "to the next question in the file"
+        way_on = page.way_on(q) or catalog.text(locale, UI.STUDIO_NEXT_IN_FILE)
         options = tuple(
             OptionView(
                 o.id,
@@ -192,7 +201,7 @@ def flow_view(catalog: Catalog, flow: CompiledFlow, findings: Sequence[Finding])
             QuestionView(
                 q.id,
                 question.number,
-                q.kind.value,
+                catalog.text(locale, QUESTION_KINDS[q.kind]),
                 wording(q.text),
                 wording(q.help) if q.help else None,
                 options,
