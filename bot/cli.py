@@ -422,11 +422,17 @@ def run_bot() -> int:
     """The Telegram channel, until SIGTERM."""
     import asyncio
 
+    # aiohttp (the transport, the webhook server) builds a FrozenList only for
+    # its signals, never per call, and frozenlist's compiled build is C++:
+    # importing it maps libstdc++, about 1 MB resident, for nothing. Its own
+    # switch, read when aiohttp first imports it (below, with bot.service).
+    os.environ.setdefault("FROZENLIST_NO_EXTENSIONS", "1")
     from bot import logs
     from bot.child_loader import load_in_child
-    from bot.service import defer_sighup, serve
+    from bot.service import defer_sighup, limit_malloc_arenas, serve
 
     defer_sighup()
+    limit_malloc_arenas()
     try:
         settings = from_env(environment())
     except SettingsError as exc:

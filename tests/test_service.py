@@ -64,6 +64,9 @@ async def test_run_serves_and_stops_cleanly_on_sigterm(
             ),
             timeout=30,
         )
+        # Lean while serving: frozenlist's C++ build (libstdc++, ~1 MB) not loaded.
+        maps = await asyncio.to_thread(Path(f"/proc/{process.pid}/maps").read_text, "utf-8")
+        assert "libstdc++" not in maps
         process.send_signal(signal.SIGHUP)
         assert process.stderr is not None
         before = await asyncio.wait_for(read_until(process.stderr, "reloaded 2 flow(s)"), 30)
@@ -245,3 +248,21 @@ async def test_sighup_while_starting_reloads_once_started(
             process.kill()
             await process.wait()
     assert process.returncode == 0
+
+
+@pytest.mark.parametrize(("operator", "capped"), [(None, True), ("4", False)])
+def test_malloc_arenas_are_capped_unless_the_operator_set_them(
+    operator: str | None, capped: bool
+) -> None:
+    """One malloc arena for the bot (each thread's own grew to megabytes in the bench),
+    unless the environment's MALLOC_ARENA_MAX already says how many."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    if operator is not None:
+        env["MALLOC_ARENA_MAX"] = operator
+    code = "from bot.service import limit_malloc_arenas; print(limit_malloc_arenas())"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == str(capped), done.stderr

@@ -33,6 +33,12 @@ from bot.store.conversations import (
 from bot.store.usage import Event
 
 BUSY_TIMEOUT_MS = 5000
+CACHE_KIB = 512
+"""SQLite's page cache for the connection, in KiB (its default is 2,000). An
+update touches a few pages: a conversation's row and the right-hand ends of the
+append-only tables. The default cache filled with pages read once and added
+about 1 MB to the bot's peak memory under the bench's load; a page that falls
+out is read again from the operating system's file cache."""
 SQLITE_HEADER = b"SQLite format 3\x00"
 """The first bytes of every SQLite database file (https://sqlite.org/fileformat.html)."""
 
@@ -165,6 +171,7 @@ class SQLiteStore:
         """The connection's settings, then its schema: migrated, or only checked to read."""
         db.row_factory = aiosqlite.Row
         await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         store = cls(db, path)
         if read_only:
             found = await store.schema_version()

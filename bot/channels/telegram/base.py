@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from telegram import BotCommand
@@ -36,6 +35,8 @@ from bot.settings import Settings
 from bot.store.conversations import Store
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from bot.channels.telegram.admin import Reloaded
     from bot.channels.telegram.intake import PollWindow
     from bot.channels.telegram.webhook import WebhookServer

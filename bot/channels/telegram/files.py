@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 from telegram import InputFile
 from telegram.constants import ChatAction
@@ -27,6 +26,9 @@ from bot.channels.telegram.wire import (
     keyboard,
     where,
 )
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +143,13 @@ class Files(BotBase):
         Drawing holds the GIL for most of a second; in a thread it slowed
         every other chat's replies (bench/pdfs.py). In a process of its own
         it runs on another core, at a lower priority than the replies.
-        Spawned, not forked: this process has threads.
+        Spawned, not forked: this process has threads. ``multiprocessing``
+        and the process pool are imported here, at the first PDF: a bot
+        that never draws one does not hold them (0.4 MB).
         """
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         if self._drawer is not None and getattr(self._drawer, "_broken", False):
             # A crashed drawer fails every later job; its successor starts afresh.
             self._drawer.shutdown(wait=False, cancel_futures=True)
