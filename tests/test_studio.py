@@ -205,6 +205,25 @@ def test_a_breaking_edit_shows_its_finding_and_try_keeps_working(tmp_path: Path,
             time.sleep(0.5)
 
 
+def test_a_studio_whose_first_load_fails_still_speaks_from_the_files(tmp_path: Path) -> None:
+    """No catalog has loaded yet: the pages use the English in content/en/ui.yaml as it is,
+    never bare text ids, and say what is wrong."""
+    from support import make_fixture_project
+
+    project = make_fixture_project(tmp_path / "project")
+    flow_file = project / "flows" / "plan.yaml"
+    text = flow_file.read_text(encoding="utf-8")
+    flow_file.write_text(re.sub(r"(?m)^start: .*$", "start: no_such_question", text), "utf-8")
+    with running_studio(project) as studio:
+        status, page = get(studio.url + "/?lang=cy")
+    assert status == 200
+    shown = html.unescape(page)
+    assert "<h1>Flows</h1>" in shown
+    assert "errors: cannot be loaded" in shown
+    assert "no_such_question" in shown
+    assert "ui.studio." not in shown
+
+
 def test_stats_charts_from_the_usage_events(tmp_path: Path, project: Path) -> None:
     """/stats charts outcomes over time and drop-off from the usage events, and no person."""
     catalog = catalog_of(project)
