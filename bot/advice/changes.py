@@ -20,8 +20,9 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from bot.advice.engine import Result
+from bot.advice.render import Renderer
 from bot.advice.scenarios import Scenario, run_scenario
-from bot.advice.uitext import UI, fill
+from bot.advice.uitext import UI
 from bot.flows.catalog import Catalog, CompiledFlow
 from bot.flows.checks import text_refs
 from bot.flows.model import Flow, Option, Question, QuestionKind
@@ -323,7 +324,7 @@ def _rules(pair: _Pair) -> list[Change]:
     now = {o.id: (n, o) for n, o in enumerate(pair.after.outcomes, 1)}
 
     def place(number: int) -> str:
-        return fill(pair.new_text(UI.STUDIO_PLACE), {"number": number})
+        return Renderer(pair.new, pair.locale).t(UI.STUDIO_PLACE, number=number)
 
     found: list[Change] = []
     for rid, (number, rule) in now.items():
@@ -542,9 +543,7 @@ def _advice(
     compared with may be older than those words.
     """
 
-    def say(text_id: str, **values: object) -> str:
-        return fill(speaker.text(locale, text_id), values)
-
+    say = Renderer(speaker, locale).t
     if catalog is None or flow is None:
         shown = say(UI.STUDIO_NO_SUCH_FLOW)
         return None, shown
@@ -584,16 +583,14 @@ def summary(
     (``catalog``'s if None), in ``locale`` (the default locale's if None).
     """
     said = locale or catalog.default_locale
-    around = speaker or catalog
     name = result.headline or flow.model.recommendations[result.level].label
     titles = [catalog.text(said, c.title) for c in result.cautions]
-    return fill(
-        around.text(said, UI.STUDIO_ADVICE_SUMMARY),
-        {
-            "advice": catalog.text(said, name),
-            "rule": result.outcome_id,
-            "cautions": ", ".join(titles) if titles else around.text(said, UI.STUDIO_NONE),
-        },
+    words = Renderer(speaker or catalog, said)
+    return words.t(
+        UI.STUDIO_ADVICE_SUMMARY,
+        advice=catalog.text(said, name),
+        rule=result.outcome_id,
+        cautions=", ".join(titles) if titles else words.t(UI.STUDIO_NONE),
     )
 
 

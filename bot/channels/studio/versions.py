@@ -19,8 +19,9 @@ from pathlib import Path, PurePosixPath
 
 from bot.advice.changes import FlowChanges, compare_flows
 from bot.advice.loader import Source, load
+from bot.advice.render import Renderer
 from bot.advice.scenarios import Scenario, parse_scenarios
-from bot.advice.uitext import UI, fill
+from bot.advice.uitext import UI
 from bot.flows.catalog import Catalog
 from bot.flows.findings import Finding, Severity
 from bot.sources import GLOSSARY, Place, read_source, resolve
@@ -160,10 +161,7 @@ async def changes_since(
     """
     old = await read_version(ref)
     said = locale or catalog.default_locale
-
-    def say(text_id: UI, **values: object) -> str:
-        return fill(catalog.text(said, text_id), values)
-
+    say = Renderer(catalog, said).t
     note = ""
     if old.catalog is None:
         first = next((f for f in old.findings if f.severity is Severity.ERROR), None)
