@@ -98,8 +98,11 @@ class User:
     answered: int = 0
     results: int = 0
     carry: float = 0.0
-    query_ids: list[str] = field(default_factory=list)
     """Active seconds already waited on an action withdrawn at the end of a slice."""
+    query_ids: list[str] = field(default_factory=list)
+    step: int = 0
+    """Where in the conversation the update last handed out stands: 0 the start, k the
+    k-th press; the calls that follow are counted against it."""
 
     def next_message_id(self) -> int:
         self.message_ids += 1
@@ -120,6 +123,17 @@ class Window:
     stall: float = 0.0
     """Seconds: the longest the bot made no progress while it held handed-out updates."""
     results: int = 0
+    updates_by_step: Counter[int] = field(default_factory=Counter)
+    calls_by_step: Counter[int] = field(default_factory=Counter)
+    """Sends, edits and answers by the step of the update they answer (``User.step``)."""
+
+    def calls_per_conversation_update(self, steps: int) -> float | None:
+        """Calls per update over one whole conversation (the start and each press),
+        whatever mix of steps the slices happened to cut: users act in step with each
+        other, so a slice may hold more presses than starts, and presses cost more."""
+        if any(self.updates_by_step[k] == 0 for k in range(steps)):
+            return None
+        return sum(self.calls_by_step[k] / self.updates_by_step[k] for k in range(steps)) / steps
 
 
 @dataclass
@@ -303,6 +317,8 @@ class BotState:
         if user is None:
             self.anomaly("call for an unknown chat")
             return None
+        if self.measuring:
+            self.window.calls_by_step[user.step] += 1
         pending = user.pending
         if pending is not None and pending.handed is not None and pending.first is None:
             self._first_reply(pending, now)
@@ -390,8 +406,11 @@ class BotState:
                 pending.handed = now
                 self.in_flight += 1
                 self.handed_total += 1
+                step = 0 if pending.was_start else pending.presses_before + 1
+                pending.user.step = step
                 if self.measuring:
                     self.window.updates += 1
+                    self.window.updates_by_step[step] += 1
 
     async def deliver(self, connections: int = WEBHOOK_CONNECTIONS) -> None:
         """POST queued updates to the replicas until retired, up to ``connections`` at
@@ -504,6 +523,8 @@ class BotState:
             )
         if pending.first is None and pending.handed is not None:
             self._first_reply(pending, now)
+        if self.measuring:
+            self.window.calls_by_step[pending.presses_before + 1] += 1
         self.queries.pop(str(params.get("callback_query_id")), None)
         with contextlib.suppress(ValueError):
             pending.user.query_ids.remove(str(pending.query_id))

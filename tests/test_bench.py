@@ -59,3 +59,7 @@ def test_a_short_bench_run_measures_ours_against_the_floor() -> None:
         figures["cpu_us_per_update"] / figures["floor_cpu_us_per_update"], 3
     )
     assert figures["bots"]["ours"]["answered_total"] > 0
+    # A start sends one message; a press answers it, marks the question and sends the
+    # next, the last one edits its question into the result: 15 calls for 6 updates.
+    whole = figures["bots"]["ours"]["calls_per_update_whole_conversation"]
+    assert abs(whole - 2.5) < 0.1, whole

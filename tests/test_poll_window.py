@@ -12,9 +12,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bot.channels.telegram import intake
 from bot.channels.telegram.intake import PollWindow
+
+from fakebotapi import FakeBotAPI
+from support import Database
+from telegram_support import running
 
 
 class Gates:
@@ -72,3 +80,34 @@ async def test_an_unstored_update_holds_the_offset_until_handled() -> None:
     assert window.offset() == 22
     assert not window.is_new(20)
     assert not window.is_new(21)
+
+
+async def test_a_busy_bot_holds_no_more_than_its_share_and_leaves_the_rest_with_telegram(
+    fake_api: FakeBotAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Taking every update offered let a bot under load hold hundreds at once, each
+    with its parsed update and session; the rest now wait, unconfirmed, with Telegram."""
+    monkeypatch.setattr(intake, "MAX_IN_HAND", 3)
+    db: Database = tmp_path / "advisor.sqlite3"
+    fake_api.delay("sendMessage", 0.3)
+    users = range(9001, 9009)
+    async with running(fake_api, db) as bot:
+        sent = [fake_api.send_text(user, "/start") for user in users]
+        most = left_with_telegram = 0
+        while answered(fake_api) != set(users):
+            window = bot._window
+            if window is not None:
+                most = max(most, len(window.in_hand))
+                unconfirmed = sum(1 for u in sent if not fake_api.is_confirmed(u))
+                left_with_telegram = max(left_with_telegram, unconfirmed)
+            await asyncio.sleep(0.01)
+        await fake_api.wait_idle()  # every chat answered: none was left behind
+        limits = [c.params.get("limit") for c in fake_api.calls_of("getUpdates")]
+    assert most == 3, f"the bot held {most} updates at once"
+    assert left_with_telegram >= len(users) - 3
+    assert all(isinstance(n, int) and n <= 3 for n in limits), limits
+    assert all(fake_api.is_confirmed(u) for u in sent)
+
+
+def answered(api: FakeBotAPI) -> set[int]:
+    return {c.params["chat_id"] for c in api.calls_of("sendMessage") if c.ok}

@@ -124,7 +124,6 @@ class TelegramBot(Intake, Turn, Admin, Files):
         how many updates had been stored when it last failed."""
         self._stored = 0
         """Updates handled to the end so far, the evidence that the database works."""
-        """Update id to its deliveries that failed while the database answered."""
         self.failed = False
 
     async def start(self) -> None:
