@@ -86,6 +86,36 @@ async def test_a_chat_waits_for_its_update_that_was_not_applied() -> None:
     assert applied[-1] == ("c", 5)
 
 
+async def test_updates_refused_while_one_waited_come_back_in_order_whatever_order_they_return() -> (
+    None
+):
+    """Three updates of a chat refused during an outage come back from the inbox, each
+    after its own pause: in any order, but only the lowest goes next. The chat used to
+    remember only the lowest refused update; once it was applied, the next two raced,
+    and a typed answer landed on the wrong question."""
+    turns = ChatTurns()
+    applied: list[int] = []
+
+    async def update(update_id: int, fail: bool = False) -> None:
+        async with turns.turn("a", update_id):
+            if fail:
+                raise NotApplied(update_id)
+            applied.append(update_id)
+
+    with pytest.raises(NotApplied):
+        await update(1, fail=True)
+    for later in (2, 3):
+        with pytest.raises(NotApplied):
+            await update(later)
+    await update(1)
+    with pytest.raises(NotApplied):
+        await update(3)  # its pause ended first: 2 still comes before it
+    await update(2)
+    await update(3)
+    await update(4)
+    assert applied == [1, 2, 3, 4]
+
+
 async def test_a_slow_chat_holds_up_nobody_else(fake_api: FakeBotAPI, tmp_path: Path) -> None:
     """While one person's press waits on a slow Bot API answer, another is answered."""
     async with running(fake_api, tmp_path / "db.sqlite3"):

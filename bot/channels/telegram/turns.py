@@ -37,22 +37,26 @@ class _Chat:
 
 
 BLOCK_SECONDS = 600.0
-"""How long a chat's later updates wait for one that was not applied to come back."""
+"""How long a chat's later updates wait for one that was not applied to come back,
+counted from when it was last refused."""
 
 
 class ChatTurns:
     """Turns per chat; a chat nobody holds or waits for costs nothing.
 
     An update that was not applied (``NotApplied``: the database was down, say)
-    comes back later from Telegram; until it does, the chat's later updates
-    are not applied either, or they would be applied before it, out of order.
+    comes back later, resent by Telegram or tried again from the inbox; until it
+    is applied, the chat's later updates are refused too, or they would be
+    applied before it, out of order. Each refused update keeps its own place:
+    they come back in whatever order their retries fall (each waits its own
+    pause), and only the lowest of them may go next.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._chats: dict[Hashable, _Chat] = {}
         self._order = itertools.count()
-        self._blocked: dict[Hashable, tuple[int, float]] = {}
-        """Chat -> (the lowest update id not applied, when)."""
+        self._blocked: dict[Hashable, dict[int, float]] = {}
+        """Chat -> each of its update ids not applied, and when it was refused."""
         self._clock = clock
 
     def busy(self, chat: Hashable) -> bool:
@@ -76,22 +80,40 @@ class ChatTurns:
         else:
             state.busy = True
         try:
-            blocked = self._blocked.get(chat)
-            if blocked is not None and self._clock() - blocked[1] > BLOCK_SECONDS:
-                blocked = None  # it will not come back (Telegram keeps updates a day at most)
-                del self._blocked[chat]
-            if blocked is not None and update_id > blocked[0]:
+            if self._comes_after_another(chat, update_id):
+                self._refused(chat, update_id)
                 raise NotApplied(update_id)  # an earlier update of this chat comes first
             try:
                 yield
             except NotApplied:
-                lowest = update_id if blocked is None else min(update_id, blocked[0])
-                self._blocked[chat] = (lowest, self._clock())
+                self._refused(chat, update_id)
                 raise
-            if blocked is not None:
-                del self._blocked[chat]  # the update that held the chat up is applied
+            self._applied(chat, update_id)
         finally:
             self._pass_on(chat, state)
+
+    def _comes_after_another(self, chat: Hashable, update_id: int) -> bool:
+        """Whether an earlier update of the chat was refused and has not been applied since."""
+        blocked = self._blocked.get(chat)
+        if not blocked:
+            return False
+        now = self._clock()
+        for gone in [u for u, when in blocked.items() if now - when > BLOCK_SECONDS]:
+            del blocked[gone]  # it will not come back (Telegram keeps updates a day at most)
+        if not blocked:
+            del self._blocked[chat]
+            return False
+        return update_id > min(blocked)
+
+    def _refused(self, chat: Hashable, update_id: int) -> None:
+        self._blocked.setdefault(chat, {})[update_id] = self._clock()
+
+    def _applied(self, chat: Hashable, update_id: int) -> None:
+        blocked = self._blocked.get(chat)
+        if blocked is not None:
+            blocked.pop(update_id, None)
+            if not blocked:
+                del self._blocked[chat]
 
     def _pass_on(self, chat: Hashable, state: _Chat) -> None:
         """Give the turn to the next live waiter, or free the chat."""
