@@ -1022,7 +1022,8 @@ TARGETS = (
     ("CPU per update ÷ the floor's", "ratio_to_floor", "<=", 0.7),
     ("Bot API calls per update, over a whole conversation", "calls_whole", "<=", 2.5),
     ("peak RSS − the floor's, MB", "rss_over_floor_mb", "<=", 10.0),
-    ("PostgreSQL CPU per update ÷ SQLite's", "pg_cpu_ratio_to_sqlite", "<=", 1.3),
+    # SQLite's work is done inside the bot; PostgreSQL's partly in its server: counted.
+    ("PostgreSQL CPU per update (bot + server) ÷ SQLite's", "pg_cpu_ratio_to_sqlite", "<=", 1.3),
     ("two webhook replicas' throughput ÷ one's", "two_replicas_ratio", ">=", 1.6),
 )
 """Issue 23's targets, each checked in every configuration of one run."""
@@ -1040,7 +1041,7 @@ def targets(out: dict[str, Any]) -> list[str]:
             if "ours" in bots and "floor" in bots
             else None
         ),
-        "pg_cpu_ratio_to_sqlite": out["postgres"].get("cpu_ratio_to_sqlite"),
+        "pg_cpu_ratio_to_sqlite": out["postgres"].get("cpu_ratio_to_sqlite_with_server"),
         "two_replicas_ratio": out["postgres"].get("two_replicas_throughput_ratio"),
     }
     lines = []

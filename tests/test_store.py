@@ -204,6 +204,49 @@ async def test_one_chat_is_serialised_across_processes(postgres_url: str) -> Non
         await two.close()
 
 
+async def test_a_turn_on_postgres_is_three_statements_and_never_decides_on_a_stale_read(
+    postgres_url: str,
+) -> None:
+    """The lease comes with the conversation and goes with ``settle``: three statements
+    a turn, not five. A conversation read with the lease that misses a write is refused
+    by the version check, and the turn's next read is fresh."""
+    store = await postgres.PostgresStore.open(postgres_url, pool_size=1)
+    other = await postgres.PostgresStore.open(postgres_url)
+    statements: list[str] = []
+    try:
+        async with store.serialised(61):
+            first = await store.load(61)
+            await store.apply(1, Conversation(61, session={"n": 1}, version=first.version))
+        async with store._pool.acquire() as db:  # the pool's one connection: every statement
+            db.add_query_logger(lambda query: statements.append(query.query))
+
+        async with store.serialised(61):
+            stored = await store.load(61)
+            assert (stored.session, stored.version) == ({"n": 1}, 1)
+            written = await store.apply(
+                2, Conversation(61, session={"n": 2}, version=stored.version), outbox="[]"
+            )
+            assert written is Applied.APPLIED
+            assert await store.settle(61, 2, 7)
+            # The chat is free once settled, before the turn has even ended.
+            async with asyncio.timeout(1), other.serialised(61):
+                pass
+        assert len(statements) == 3, statements
+
+        # A write the lease's read missed (another holder's, committed that instant).
+        async with store.serialised(61):
+            stale = await store.load(61)
+            async with other._pool.acquire() as db:
+                await db.execute("UPDATE conversations SET version = 3 WHERE chat_id = 61")
+            refused = await store.apply(3, Conversation(61, session={}, version=stale.version))
+            assert refused is Applied.CONFLICT
+            fresh = await store.load(61)
+            assert fresh.version == 3
+    finally:
+        await other.close()
+        await store.close()
+
+
 async def hold_elsewhere(url: str, chat_id: int, seconds: float) -> None:
     """A lease on the chat taken by a replica that then froze or died: never renewed."""
     other = await asyncpg.connect(url)

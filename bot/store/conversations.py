@@ -190,7 +190,9 @@ class Store(Protocol):
 
     async def settle(self, chat_id: int, version: int, prompt_message_id: int | None) -> bool:
         """The replies were sent: clear the outbox and, if given, remember which message
-        carries the live buttons; only if the chat is still at ``version``."""
+        carries the live buttons; only if the chat is still at ``version``. It is a
+        turn's last write: a store that holds the chat across processes lets it go
+        with it (``serialised``)."""
         ...
 
     async def forget(
