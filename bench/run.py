@@ -15,7 +15,7 @@ Then, in the same run: ours' memory with 0 .. 10,000 stored conversations, the
 time to load and prove a generated 300-question flow, and the engine's time
 per answer. The last line printed is one JSON object.
 
-    .venv/bin/python -m bench                 # the full run: 50 and 500 users (~9 minutes)
+    .venv/bin/python -m bench                 # the full run: 50 and 500 users (~6 minutes)
     .venv/bin/python bench/run.py             # the same
     .venv/bin/python -m bench --quick         # a ~2 minute smoke run
     .venv/bin/python -m bench --profile /tmp/prof   # also py-spy ours under load
