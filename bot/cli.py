@@ -409,11 +409,9 @@ def chat(flow_id: str | None, locale: str, save_to: Path | None, lenient: bool =
     if report.catalog is None:
         _print_findings(report.findings)
         return 1
-    if locale not in report.catalog.texts:
-        print(
-            f"no texts for language '{locale}'; have: {', '.join(report.catalog.locales)}",
-            file=sys.stderr,
-        )
+    missing = report.catalog.missing_language(locale)
+    if missing is not None:
+        print(missing, file=sys.stderr)
         return 2
     return Terminal(report.catalog, locale, stdin_reader(), sys.stdout, save_to).run(flow_id)
 

@@ -96,6 +96,14 @@ def test_plan_flow_from_a_pipe_reaches_a_recommendation(advisor_project: Path) -
     assert any(line.startswith("Recommendation: ") for line in done.stdout.splitlines())
 
 
+def test_a_language_without_texts_is_named_with_those_there_are(advisor_project: Path) -> None:
+    """The same one line as ``studio --export --lang``, and no chat begins."""
+    done = run_cli(["chat", "--lang", "xx"], "", project=advisor_project)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "there are no texts in 'xx' (there are: en, cy)"
+    assert done.stdout == ""
+
+
 def test_no_command_without_token_is_the_terminal_chat() -> None:
     """`python -m bot` (what make run starts) chats in the terminal when no token is set."""
     done = run_cli([], "quit\n")

@@ -118,6 +118,13 @@ class Catalog:
         others = sorted(loc for loc in self.texts if loc != self.default_locale)
         return (self.default_locale, *others)
 
+    def missing_language(self, locale: str) -> str | None:
+        """Why ``locale`` cannot be served, or None if it can: one wording for every
+        command that takes a language (``chat --lang``, ``studio --export --lang``)."""
+        if locale in self.texts:
+            return None
+        return f"there are no texts in '{locale}' (there are: {', '.join(self.locales)})"
+
     def text(self, locale: str, text_id: str) -> str:
         """The text for an id; the default locale's, then the id itself, if missing.
 

@@ -132,9 +132,9 @@ async def export(
     report = await load_in_child()
     if report.catalog is None:
         return [], report.findings
-    if locale is not None and locale not in report.catalog.texts:
-        known = ", ".join(report.catalog.locales)
-        raise UnknownLanguage(f"there are no texts in '{locale}' (there are: {known})")
+    missing = None if locale is None else report.catalog.missing_language(locale)
+    if missing is not None:
+        raise UnknownLanguage(missing)
     scenarios = await asyncio.to_thread(read_scenarios)
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     written = []
