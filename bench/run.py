@@ -878,7 +878,8 @@ def postgres_summary(results: dict[str, Any]) -> dict[str, Any]:
             + (two.get("db_server_cpu_us_per_update") or 0.0)
             + two["server_cpu_us_per_update"]
         )
-        cores = os.cpu_count() or 1
+        # The cores this process may use, less what other work took meanwhile.
+        cores = len(os.sched_getaffinity(0)) - two.get("other_load_cores", 0.0)
         out["two_replicas_bound_on_this_machine"] = round(
             cores * 1e6 / spent / one["updates_per_s"], 3
         )
@@ -1070,8 +1071,8 @@ def targets(out: dict[str, Any]) -> list[str]:
         ceiling = out["postgres"].get("two_replicas_bound_on_this_machine")
         if key == "two_replicas_ratio" and ceiling is not None:
             lines.append(
-                f"    at most {ceiling:g} on this machine's {os.cpu_count()} cores, which the"
-                " replicas share with the database server and the fake Telegram"
+                f"    at most {ceiling:g} on this machine's {len(os.sched_getaffinity(0))} cores,"
+                " which the replicas share with the database server and the fake Telegram"
             )
     return lines
 

@@ -116,6 +116,31 @@ async def test_updates_refused_while_one_waited_come_back_in_order_whatever_orde
     assert applied == [1, 2, 3, 4]
 
 
+async def test_a_chat_whose_refused_updates_went_to_another_replica_is_freed_in_time() -> None:
+    """With several replicas, a refused update may be resent to another and never come
+    back here. Each later update refused meanwhile must not start the wait afresh: the
+    chat is freed BLOCK_SECONDS after the first refusal, however many came since."""
+    now = [0.0]
+    turns = ChatTurns(clock=lambda: now[0])
+    applied: list[int] = []
+
+    async def update(update_id: int, fail: bool = False) -> None:
+        async with turns.turn("a", update_id):
+            if fail:
+                raise NotApplied(update_id)
+            applied.append(update_id)
+
+    with pytest.raises(NotApplied):
+        await update(1, fail=True)
+    for update_id, at in ((2, 300.0), (3, BLOCK_SECONDS - 1)):
+        now[0] = at
+        with pytest.raises(NotApplied):
+            await update(update_id)
+    now[0] = BLOCK_SECONDS + 1
+    await update(4)
+    assert applied == [4]
+
+
 async def test_a_slow_chat_holds_up_nobody_else(fake_api: FakeBotAPI, tmp_path: Path) -> None:
     """While one person's press waits on a slow Bot API answer, another is answered."""
     async with running(fake_api, tmp_path / "db.sqlite3"):

@@ -82,6 +82,21 @@ async def test_an_unstored_update_holds_the_offset_until_handled() -> None:
     assert not window.is_new(21)
 
 
+async def test_what_telegram_sends_again_from_the_offset_is_counted() -> None:
+    """While an unstored update holds the offset, getUpdates returns it and those above
+    it again; the loop asks for that many more than it has room for."""
+    gates = Gates()
+    window = PollWindow(gates.handle, gates.clear)
+    window.take(30, {"update_id": 30}, stored=False)
+    window.take(31, {"update_id": 31}, stored=True)
+    window.take(32, {"update_id": 32}, stored=True)
+    await gates.finish(32)
+    window.settle(time.monotonic())
+    assert window.offset() == 30
+    assert window.known_from(30) == 3  # 30 and 31 in hand, 32 handled
+    assert window.known_from(None) == 0
+
+
 async def test_a_busy_bot_holds_no_more_than_its_share_and_leaves_the_rest_with_telegram(
     fake_api: FakeBotAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -111,3 +126,23 @@ async def test_a_busy_bot_holds_no_more_than_its_share_and_leaves_the_rest_with_
 
 def answered(api: FakeBotAPI) -> set[int]:
     return {c.params["chat_id"] for c in api.calls_of("sendMessage") if c.ok}
+
+
+async def test_one_chat_tapping_on_behind_a_slow_reply_takes_no_place_from_others(
+    fake_api: FakeBotAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Updates waiting behind another of their own chat cannot run, so they take no
+    place: one person tapping on while their reply is slow holds up nobody else."""
+    monkeypatch.setattr(intake, "MAX_IN_HAND", 3)
+    db: Database = tmp_path / "advisor.sqlite3"
+    async with running(fake_api, db):
+        fake_api.hold("sendMessage", [9101])
+        fake_api.send_text(9101, "/start")
+        await fake_api.wait_for(lambda _: fake_api.held("sendMessage") == 1, timeout=10)
+        for n in range(6):
+            fake_api.send_text(9101, f"/help {n}")
+        other = fake_api.send_text(9102, "/start")
+        await fake_api.wait_for(lambda _: 9102 in answered(fake_api), timeout=10)
+        assert fake_api.is_confirmed(other)
+        assert fake_api.held("sendMessage") == 1, "the slow chat is still waiting"
+        fake_api.release("sendMessage")

@@ -247,6 +247,46 @@ async def test_a_turn_on_postgres_is_three_statements_and_never_decides_on_a_sta
         await store.close()
 
 
+async def test_a_lease_waited_for_reads_what_its_last_holder_settled(postgres_url: str) -> None:
+    """Replica B asks for the chat while A's settle, which lets the lease go, is still
+    running: B waits, and its read must show the settle (the outbox cleared, the new
+    message id), which moves no version for the check to catch. Read with the
+    statement's snapshot, B got the outbox A had already sent, and would send it again."""
+    a = await postgres.PostgresStore.open(postgres_url)
+    b = await postgres.PostgresStore.open(postgres_url)
+    settling = await asyncpg.connect(postgres_url)
+    try:
+        async with a.serialised(7):
+            first = await a.load(7)
+            await a.apply(100, Conversation(7, session={}, version=first.version), outbox='["x"]')
+            await a.settle(7, 1, 4)
+        async with a.serialised(7):
+            stored = await a.load(7)
+            await a.apply(101, Conversation(7, session={}, version=stored.version), outbox='["y"]')
+            held = postgres._TURN.get()
+            assert held is not None
+            # A's settle-and-release, caught in flight: its transaction still open.
+            in_flight = settling.transaction()
+            await in_flight.start()
+            await settling.fetchval(postgres._SETTLE_AND_RELEASE, 9, 7, 2, held.holder)
+            held.released = True
+
+            async def take() -> Conversation:
+                async with b.serialised(7):
+                    return await b.load(7)
+
+            waiting = asyncio.create_task(take())
+            await asyncio.sleep(0.3)
+            assert not waiting.done(), "B waits for the lease A is letting go"
+            await in_flight.commit()
+            read = await asyncio.wait_for(waiting, 5)
+        assert (read.version, read.prompt_message_id, read.outbox) == (2, 9, None)
+    finally:
+        await settling.close()
+        await a.close()
+        await b.close()
+
+
 async def hold_elsewhere(url: str, chat_id: int, seconds: float) -> None:
     """A lease on the chat taken by a replica that then froze or died: never renewed."""
     other = await asyncpg.connect(url)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import secrets
@@ -177,10 +178,20 @@ WITH lease AS (
     WHERE held.expires_at < clock_timestamp()
     RETURNING 1 AS taken
 )
-SELECT {COLUMNS} FROM lease LEFT JOIN conversations ON chat_id = $1
+SELECT c.* FROM lease LEFT JOIN LATERAL (
+    SELECT {COLUMNS} FROM conversations WHERE chat_id = $1 FOR SHARE
+) AS c ON true
 """
 """Take the chat's lease if it is free or its holder let it expire, and read the chat's
-conversation with it (all nulls if there is none); no row if the chat is held."""
+conversation with it (all nulls if there is none); no row if the chat is held.
+
+The read locks the row (``FOR SHARE``, for the statement's instant) for what that
+does under READ COMMITTED: a row written since the statement began is read as it
+is now, not as the statement's snapshot saw it (``FOR KEY SHARE`` would not: it
+does not conflict with an update that leaves the key alone, such as settle's). That matters when the
+lease was waited for: the last holder let it go in the statement that settled its
+turn, and the snapshot, taken before, would miss that settle (the outbox it cleared,
+the message it recorded), which changes no version for the check to catch."""
 
 _SETTLE = (
     "UPDATE conversations SET prompt_message_id = coalesce($1, prompt_message_id), "
@@ -197,12 +208,20 @@ SELECT count(*) FROM settled
 
 @dataclass(slots=True)
 class _Held:
-    """A chat whose lease this process holds: by which holder, and the conversation
-    read as the lease was taken, until the turn's first ``load`` takes it."""
+    """A chat's lease held by the turn running in this task: which store and chat,
+    by which holder, and the conversation read as the lease was taken, until the
+    turn's first ``load`` takes it."""
 
+    store: PostgresStore
+    chat_id: int
     holder: str
     row: asyncpg.Record | None
     released: bool = False
+
+
+_TURN: contextvars.ContextVar[_Held | None] = contextvars.ContextVar("_TURN", default=None)
+"""The lease of the turn running in this task (``serialised``): per task, not per chat,
+so two turns of one chat (a lease that lapsed and was taken over) never share one."""
 
 
 class PostgresStore:
@@ -221,8 +240,6 @@ class PostgresStore:
         """Names this process in reload notices, so it ignores its own."""
         self.lease = LEASE_SECONDS
         self.lease_wait = LEASE_WAIT_SECONDS
-        self._held: dict[int, _Held] = {}
-        """The chats whose turn runs in this process now (one turn per chat at a time)."""
 
     @classmethod
     async def open(
@@ -311,9 +328,9 @@ class PostgresStore:
         Statements are most of what PostgreSQL costs a turn, so the lease
         comes with the conversation (the turn's first ``load``) and goes with
         ``settle``, its last write: three statements a turn instead of five.
-        A conversation read as the lease is taken may miss a write the last
-        holder committed in that instant; the version check refuses a turn
-        decided on it, and the turn reads again.
+        The read that comes with the lease is current even when the lease was
+        waited for (``_TAKE_LEASE``), and each turn keeps its lease in its own
+        task's context, so a turn's ``load`` and ``settle`` never use another's.
         """
         holder = f"{self.replica}:{secrets.token_hex(6)}"
         loop = asyncio.get_running_loop()
@@ -324,14 +341,14 @@ class PostgresStore:
                 raise ChatHeldElsewhere(self.lease_wait)
             await asyncio.sleep(min(pause, max(deadline - loop.time(), 0)))
             pause = min(pause * 2, 0.25)
-        held = self._held[chat_id] = _Held(holder, row)
+        held = _Held(self, chat_id, holder, row)
+        turn = _TURN.set(held)
         keeper = loop.create_task(self._renew(chat_id, holder))
         try:
             yield
         finally:
             keeper.cancel()
-            if self._held.get(chat_id) is held:
-                del self._held[chat_id]
+            _TURN.reset(turn)
             if not held.released:
                 # Shielded: a turn cancelled on the way out still frees its chat.
                 await asyncio.shield(self._release(chat_id, holder))
@@ -357,6 +374,11 @@ class PostgresStore:
         except Exception as exc:  # the lease lapses by itself
             log.warning("could not release a chat's lease (%s); it lapses", type(exc).__name__)
 
+    def _turn(self, chat_id: int) -> _Held | None:
+        """The lease this task's turn holds on ``chat_id`` in this store, if any."""
+        held = _TURN.get()
+        return held if held is not None and held.store is self and held.chat_id == chat_id else None
+
     async def _fetchval(self, sql: str, *args: object) -> Any:
         async with self._pool.acquire() as db:
             return await db.fetchval(sql, *args)
@@ -377,7 +399,7 @@ class PostgresStore:
     async def load(self, chat_id: int) -> Conversation:
         """The chat's conversation, or an empty one at version 0; the first load of a
         turn is the one read with its lease (``serialised``)."""
-        held = self._held.get(chat_id)
+        held = self._turn(chat_id)
         if held is not None and held.row is not None:
             row, held.row = held.row, None
             return Conversation(chat_id) if row["version"] is None else from_row(chat_id, row)
@@ -465,7 +487,7 @@ class PostgresStore:
     async def settle(self, chat_id: int, version: int, prompt_message_id: int | None) -> bool:
         """The replies were sent (see ``Store.settle``); the chat's lease, if this
         process holds it, goes in the same statement."""
-        held = self._held.get(chat_id)
+        held = self._turn(chat_id)
         async with self._connection() as db:
             if held is None or held.released:
                 status = await db.execute(_SETTLE, prompt_message_id, chat_id, version)

@@ -28,8 +28,12 @@ FALLBACK_LOCALE = "en"
 """Whose words the pages use when no catalog has loaded since the studio started."""
 
 
+@functools.cache
 def templates() -> jinja2.Environment:
-    """The studio's templates: escaped, strict about unknown names, the text ids at hand."""
+    """The studio's templates: escaped, strict about unknown names, the text ids at hand.
+
+    One environment per process, for the server and every page of an export
+    alike: Jinja compiles a template once per environment."""
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("bot.channels.studio", "templates"),
         autoescape=True,

@@ -43,15 +43,17 @@ asking twenty times a second."""
 POLL_LIMIT = 100
 """Updates taken at once; each waits for its chat's turn, chats side by side."""
 MAX_IN_HAND = 50
-"""The most updates the poll loop holds at once; the rest wait with Telegram,
-unconfirmed, and are asked for as these finish. One core handles them no
-faster for holding more: taking every update offered, a bot under load held
-hundreds, each with its parsed update, stored session and replies being
-built, and at 500 users peaked 13 MB above a bare python-telegram-bot bot,
-against 9 MB with fifty in hand, at no more CPU per update
-(docs/operations.md). A slow update (a PDF being drawn, a reply waiting out
-a 429) takes one place of the fifty; other chats wait only while fifty are
-that slow at once."""
+"""The most updates the poll loop takes from Telegram to handle at once; the rest
+wait with Telegram, unconfirmed, and are asked for as these finish. One core
+handles them no faster for holding more: taking every update offered, a bot
+under load held hundreds, each with its parsed update, stored session and
+replies being built, and at 500 users peaked 13 MB above a bare
+python-telegram-bot bot, against 9 MB with fifty in hand, at no more CPU per
+update (docs/operations.md). A slow update (a PDF being drawn, a reply
+waiting out a 429) takes one place of the fifty; updates waiting behind
+another of their own chat take none, so one person tapping on during a PDF
+holds up nobody else. (Updates the inbox kept over a restart, and stored
+ones tried again, are handled whatever the count.)"""
 RETRY_SECONDS = (1.0, 10.0)
 """The first pause before a stored update that failed is tried again, and the longest:
 the pause doubles each time (Telegram, keeping it, would have resent it too)."""
@@ -92,7 +94,7 @@ class Intake(BotBase):
             while not self._stopping.is_set():
                 self.last_poll = time.monotonic()
                 await self._settle_window(window)
-                room = MAX_IN_HAND - len(window.in_hand)
+                room = await self._room(window)
                 if room <= 0:
                     # Enough in hand: the rest waits with Telegram, unconfirmed, rather
                     # than in this process's memory (see MAX_IN_HAND). The loop still
@@ -111,7 +113,9 @@ class Intake(BotBase):
                         # them again; so do not wait for more then (see below).
                         timeout=0 if window.unstored_in_hand() else POLL_SECONDS,
                         allowed_updates=["message", "callback_query"],
-                        limit=min(POLL_LIMIT, room),
+                        # From the offset Telegram sends again those not yet confirmed;
+                        # they take no place, so ask for that many more.
+                        limit=min(POLL_LIMIT, room + window.known_from(window.offset())),
                         read_timeout=POLL_SECONDS + 10,
                     )
                     delay = 1.0
@@ -181,6 +185,13 @@ class Intake(BotBase):
                 window.take(update_id, data, stored=True)
         if kept:
             log.info("handling %d update(s) kept in the inbox", len(kept))
+
+    async def _room(self, window: PollWindow) -> int:
+        """Places free for new updates (``MAX_IN_HAND``). Updates just taken first reach
+        their chat's turn, so that those waiting behind another of their own chat,
+        which take no place, are known."""
+        await asyncio.sleep(0)
+        return MAX_IN_HAND - len(window.in_hand) + self.turns.waiting()
 
     async def _take(self, window: PollWindow, batch: object) -> bool:
         """Keep the updates of a getUpdates answer not yet seen, and start each; whether
@@ -423,6 +434,13 @@ class PollWindow:
         for handle in self.retries.values():
             handle.cancel()
         self.retries.clear()
+
+    def known_from(self, offset: int | None) -> int:
+        """How many updates at or above ``offset`` the loop already has (in hand, handled
+        or waiting to be tried again): a getUpdates from ``offset`` returns them too."""
+        if offset is None:
+            return 0
+        return sum(1 for u in {*self.in_hand, *self.handled, *self.stored} if u >= offset)
 
     def unstored_in_hand(self) -> bool:
         return any(u not in self.stored for u in self.in_hand)

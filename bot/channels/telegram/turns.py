@@ -37,8 +37,8 @@ class _Chat:
 
 
 BLOCK_SECONDS = 600.0
-"""How long a chat's later updates wait for one that was not applied to come back,
-counted from when it was last refused."""
+"""How long a chat's later updates wait for those not applied to come back, counted
+from the first of them: with several replicas, one may be resent to another."""
 
 
 class ChatTurns:
@@ -55,9 +55,14 @@ class ChatTurns:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._chats: dict[Hashable, _Chat] = {}
         self._order = itertools.count()
-        self._blocked: dict[Hashable, dict[int, float]] = {}
-        """Chat -> each of its update ids not applied, and when it was refused."""
+        self._blocked: dict[Hashable, tuple[float, set[int]]] = {}
+        """Chat -> since when its updates are refused, and the ids not applied since."""
         self._clock = clock
+        self._swept = clock()
+
+    def waiting(self) -> int:
+        """How many updates wait for their chat's turn, behind another of the same chat."""
+        return sum(len(state.waiting) for state in self._chats.values())
 
     def busy(self, chat: Hashable) -> bool:
         """Whether an update of ``chat`` is being handled now."""
@@ -95,24 +100,30 @@ class ChatTurns:
     def _comes_after_another(self, chat: Hashable, update_id: int) -> bool:
         """Whether an earlier update of the chat was refused and has not been applied since."""
         blocked = self._blocked.get(chat)
-        if not blocked:
+        if blocked is None:
             return False
-        now = self._clock()
-        for gone in [u for u, when in blocked.items() if now - when > BLOCK_SECONDS]:
-            del blocked[gone]  # it will not come back (Telegram keeps updates a day at most)
-        if not blocked:
+        if self._clock() - blocked[0] > BLOCK_SECONDS:
+            # They will not come back here (resent to another replica, or given up):
+            # waiting longer would hold the chat for good.
             del self._blocked[chat]
             return False
-        return update_id > min(blocked)
+        return update_id > min(blocked[1])
 
     def _refused(self, chat: Hashable, update_id: int) -> None:
-        self._blocked.setdefault(chat, {})[update_id] = self._clock()
+        now = self._clock()
+        if now - self._swept > BLOCK_SECONDS:  # chats gone quiet while blocked
+            self._swept = now
+            for gone in [
+                c for c, (since, _) in self._blocked.items() if now - since > BLOCK_SECONDS
+            ]:
+                del self._blocked[gone]
+        self._blocked.setdefault(chat, (now, set()))[1].add(update_id)
 
     def _applied(self, chat: Hashable, update_id: int) -> None:
         blocked = self._blocked.get(chat)
         if blocked is not None:
-            blocked.pop(update_id, None)
-            if not blocked:
+            blocked[1].discard(update_id)
+            if not blocked[1]:
                 del self._blocked[chat]
 
     def _pass_on(self, chat: Hashable, state: _Chat) -> None:
