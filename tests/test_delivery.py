@@ -141,6 +141,35 @@ async def test_a_chat_whose_refused_updates_went_to_another_replica_is_freed_in_
     assert applied == [4]
 
 
+async def test_an_outage_longer_than_the_wait_still_keeps_a_chat_in_order() -> None:
+    """The lowest refused update that keeps coming back refused (the database down for
+    longer than BLOCK_SECONDS) is not lost elsewhere: the chat stays blocked behind it."""
+    now = [0.0]
+    turns = ChatTurns(clock=lambda: now[0])
+    applied: list[int] = []
+
+    async def update(update_id: int, fail: bool = False) -> None:
+        async with turns.turn("a", update_id):
+            if fail:
+                raise NotApplied(update_id)
+            applied.append(update_id)
+
+    with pytest.raises(NotApplied):
+        await update(1, fail=True)
+    with pytest.raises(NotApplied):
+        await update(2)
+    for at in (300.0, 599.0, 900.0, 1200.0):  # 1 is tried again, and fails again
+        now[0] = at
+        with pytest.raises(NotApplied):
+            await update(1, fail=True)
+    now[0] = 1201.0
+    with pytest.raises(NotApplied):
+        await update(2)  # its retry came first: 1 still comes before it
+    await update(1)
+    await update(2)
+    assert applied == [1, 2]
+
+
 async def test_a_slow_chat_holds_up_nobody_else(fake_api: FakeBotAPI, tmp_path: Path) -> None:
     """While one person's press waits on a slow Bot API answer, another is answered."""
     async with running(fake_api, tmp_path / "db.sqlite3"):

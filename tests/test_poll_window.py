@@ -135,14 +135,21 @@ async def test_one_chat_tapping_on_behind_a_slow_reply_takes_no_place_from_other
     place: one person tapping on while their reply is slow holds up nobody else."""
     monkeypatch.setattr(intake, "MAX_IN_HAND", 3)
     db: Database = tmp_path / "advisor.sqlite3"
-    async with running(fake_api, db):
+    async with running(fake_api, db) as bot:
         fake_api.hold("sendMessage", [9101])
         fake_api.send_text(9101, "/start")
         await fake_api.wait_for(lambda _: fake_api.held("sendMessage") == 1, timeout=10)
-        for n in range(6):
+        for n in range(3):
             fake_api.send_text(9101, f"/help {n}")
         other = fake_api.send_text(9102, "/start")
         await fake_api.wait_for(lambda _: 9102 in answered(fake_api), timeout=10)
         assert fake_api.is_confirmed(other)
         assert fake_api.held("sendMessage") == 1, "the slow chat is still waiting"
+        # A flood from one chat is not taken whole: at most as many again may wait.
+        for n in range(12):
+            fake_api.send_text(9101, f"/help more {n}")
+        await asyncio.sleep(0.5)
+        window = bot._window
+        assert window is not None
+        assert 3 < len(window.in_hand) <= 2 * 3, len(window.in_hand)
         fake_api.release("sendMessage")

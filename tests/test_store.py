@@ -287,6 +287,39 @@ async def test_a_lease_waited_for_reads_what_its_last_holder_settled(postgres_ur
         await b.close()
 
 
+async def test_settling_locks_the_lease_before_the_conversation(postgres_url: str) -> None:
+    """The order a lease is taken in (lease row, then conversation): a settle that held
+    the conversation while it waited for the lease row could deadlock with a replica
+    taking over a lapsed lease, which holds the lease row and waits for the conversation."""
+    store = await postgres.PostgresStore.open(postgres_url)
+    lease_holder = await asyncpg.connect(postgres_url)
+    prober = await asyncpg.connect(postgres_url)
+    try:
+        async with store.serialised(8):
+            first = await store.load(8)
+            await store.apply(1, Conversation(8, session={}, version=first.version))
+            held = postgres._TURN.get()
+            assert held is not None
+            locking = lease_holder.transaction()
+            await locking.start()
+            await lease_holder.execute("SELECT 1 FROM chat_leases WHERE chat_id = 8 FOR UPDATE")
+            settling = asyncio.create_task(store.settle(8, 1, 3))
+            try:
+                await asyncio.sleep(0.3)
+                assert not settling.done(), "the settle waits for the lease row"
+                # ...and has not locked the conversation meanwhile.
+                await prober.execute(
+                    "SELECT 1 FROM conversations WHERE chat_id = 8 FOR UPDATE NOWAIT"
+                )
+            finally:
+                await locking.commit()
+            assert await asyncio.wait_for(settling, 5)
+    finally:
+        await prober.close()
+        await lease_holder.close()
+        await store.close()
+
+
 async def hold_elsewhere(url: str, chat_id: int, seconds: float) -> None:
     """A lease on the chat taken by a replica that then froze or died: never renewed."""
     other = await asyncpg.connect(url)

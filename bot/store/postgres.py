@@ -198,12 +198,18 @@ _SETTLE = (
     "outbox = NULL, outbox_update = NULL WHERE chat_id = $2 AND version = $3"
 )
 _SETTLE_AND_RELEASE = f"""
-WITH settled AS ({_SETTLE} RETURNING 1), released AS (
-    DELETE FROM chat_leases WHERE chat_id = $2 AND holder = $4
+WITH released AS (
+    DELETE FROM chat_leases WHERE chat_id = $2 AND holder = $4 RETURNING 1
+), settled AS (
+    {_SETTLE} AND (SELECT count(*) FROM released) >= 0 RETURNING 1
 )
 SELECT count(*) FROM settled
 """
-"""Settle the turn and let its chat go, in one statement: settling is a turn's last write."""
+"""Settle the turn and let its chat go, in one statement: settling is a turn's last write.
+
+The lease row is locked before the conversation's (the settle waits on what the
+release returned), the order ``_TAKE_LEASE`` locks them in: a lapsed holder settling
+as another replica takes the chat over would otherwise wait on each other."""
 
 
 @dataclass(slots=True)
@@ -336,7 +342,7 @@ class PostgresStore:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.lease_wait
         pause = 0.01
-        while (row := await self._fetchrow(_TAKE_LEASE, chat_id, holder, self.lease)) is None:
+        while (row := await self._take(chat_id, holder)) is None:
             if loop.time() >= deadline:
                 raise ChatHeldElsewhere(self.lease_wait)
             await asyncio.sleep(min(pause, max(deadline - loop.time(), 0)))
@@ -373,6 +379,16 @@ class PostgresStore:
             )
         except Exception as exc:  # the lease lapses by itself
             log.warning("could not release a chat's lease (%s); it lapses", type(exc).__name__)
+
+    async def _take(self, chat_id: int, holder: str) -> asyncpg.Record | None:
+        """The lease and the conversation (``_TAKE_LEASE``), or None if the chat is held.
+
+        A deadlock the server broke counts as held, and is tried again: both
+        statements lock the lease row first, so it should not happen."""
+        try:
+            return await self._fetchrow(_TAKE_LEASE, chat_id, holder, self.lease)
+        except asyncpg.DeadlockDetectedError:
+            return None
 
     def _turn(self, chat_id: int) -> _Held | None:
         """The lease this task's turn holds on ``chat_id`` in this store, if any."""

@@ -51,9 +51,9 @@ replies being built, and at 500 users peaked 13 MB above a bare
 python-telegram-bot bot, against 9 MB with fifty in hand, at no more CPU per
 update (docs/operations.md). A slow update (a PDF being drawn, a reply
 waiting out a 429) takes one place of the fifty; updates waiting behind
-another of their own chat take none, so one person tapping on during a PDF
-holds up nobody else. (Updates the inbox kept over a restart, and stored
-ones tried again, are handled whatever the count.)"""
+another of their own chat take none (up to fifty of them), so one person
+tapping on during a PDF holds up nobody else. (Updates the inbox kept over a
+restart, and stored ones tried again, are handled whatever the count.)"""
 RETRY_SECONDS = (1.0, 10.0)
 """The first pause before a stored update that failed is tried again, and the longest:
 the pause doubles each time (Telegram, keeping it, would have resent it too)."""
@@ -191,7 +191,8 @@ class Intake(BotBase):
         their chat's turn, so that those waiting behind another of their own chat,
         which take no place, are known."""
         await asyncio.sleep(0)
-        return MAX_IN_HAND - len(window.in_hand) + self.turns.waiting()
+        # At most as many again: a flood from one chat must not come in whole.
+        return MAX_IN_HAND - len(window.in_hand) + min(self.turns.waiting(), MAX_IN_HAND)
 
     async def _take(self, window: PollWindow, batch: object) -> bool:
         """Keep the updates of a getUpdates answer not yet seen, and start each; whether

@@ -61,7 +61,8 @@ class ChatTurns:
         self._swept = clock()
 
     def waiting(self) -> int:
-        """How many updates wait for their chat's turn, behind another of the same chat."""
+        """How many updates wait for their chat's turn, behind another of the same chat
+        (a waiter cancelled meanwhile counts until its turn would have come)."""
         return sum(len(state.waiting) for state in self._chats.values())
 
     def busy(self, chat: Hashable) -> bool:
@@ -117,7 +118,12 @@ class ChatTurns:
                 c for c, (since, _) in self._blocked.items() if now - since > BLOCK_SECONDS
             ]:
                 del self._blocked[gone]
-        self._blocked.setdefault(chat, (now, set()))[1].add(update_id)
+        blocked = self._blocked.get(chat)
+        if blocked is None or update_id <= min(blocked[1]):
+            # The first, or the lowest came back refused again (a long outage): it is
+            # not lost elsewhere, so the wait starts afresh.
+            blocked = self._blocked[chat] = (now, blocked[1] if blocked else set())
+        blocked[1].add(update_id)
 
     def _applied(self, chat: Hashable, update_id: int) -> None:
         blocked = self._blocked.get(chat)
