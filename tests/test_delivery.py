@@ -86,6 +86,21 @@ async def test_a_chat_waits_for_its_update_that_was_not_applied() -> None:
     assert applied[-1] == ("c", 5)
 
 
+class OneChat:
+    """One chat's updates through ChatTurns, on a clock the test moves: what was applied."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.turns = ChatTurns(clock=lambda: self.now)
+        self.applied: list[int] = []
+
+    async def update(self, update_id: int, fail: bool = False) -> None:
+        async with self.turns.turn("a", update_id):
+            if fail:
+                raise NotApplied(update_id)
+            self.applied.append(update_id)
+
+
 async def test_updates_refused_while_one_waited_come_back_in_order_whatever_order_they_return() -> (
     None
 ):
@@ -93,14 +108,8 @@ async def test_updates_refused_while_one_waited_come_back_in_order_whatever_orde
     after its own pause: in any order, but only the lowest goes next. The chat used to
     remember only the lowest refused update; once it was applied, the next two raced,
     and a typed answer landed on the wrong question."""
-    turns = ChatTurns()
-    applied: list[int] = []
-
-    async def update(update_id: int, fail: bool = False) -> None:
-        async with turns.turn("a", update_id):
-            if fail:
-                raise NotApplied(update_id)
-            applied.append(update_id)
+    chat = OneChat()
+    update = chat.update
 
     with pytest.raises(NotApplied):
         await update(1, fail=True)
@@ -113,61 +122,47 @@ async def test_updates_refused_while_one_waited_come_back_in_order_whatever_orde
     await update(2)
     await update(3)
     await update(4)
-    assert applied == [1, 2, 3, 4]
+    assert chat.applied == [1, 2, 3, 4]
 
 
 async def test_a_chat_whose_refused_updates_went_to_another_replica_is_freed_in_time() -> None:
     """With several replicas, a refused update may be resent to another and never come
     back here. Each later update refused meanwhile must not start the wait afresh: the
     chat is freed BLOCK_SECONDS after the first refusal, however many came since."""
-    now = [0.0]
-    turns = ChatTurns(clock=lambda: now[0])
-    applied: list[int] = []
-
-    async def update(update_id: int, fail: bool = False) -> None:
-        async with turns.turn("a", update_id):
-            if fail:
-                raise NotApplied(update_id)
-            applied.append(update_id)
+    chat = OneChat()
+    update = chat.update
 
     with pytest.raises(NotApplied):
         await update(1, fail=True)
     for update_id, at in ((2, 300.0), (3, BLOCK_SECONDS - 1)):
-        now[0] = at
+        chat.now = at
         with pytest.raises(NotApplied):
             await update(update_id)
-    now[0] = BLOCK_SECONDS + 1
+    chat.now = BLOCK_SECONDS + 1
     await update(4)
-    assert applied == [4]
+    assert chat.applied == [4]
 
 
 async def test_an_outage_longer_than_the_wait_still_keeps_a_chat_in_order() -> None:
     """The lowest refused update that keeps coming back refused (the database down for
     longer than BLOCK_SECONDS) is not lost elsewhere: the chat stays blocked behind it."""
-    now = [0.0]
-    turns = ChatTurns(clock=lambda: now[0])
-    applied: list[int] = []
-
-    async def update(update_id: int, fail: bool = False) -> None:
-        async with turns.turn("a", update_id):
-            if fail:
-                raise NotApplied(update_id)
-            applied.append(update_id)
+    chat = OneChat()
+    update = chat.update
 
     with pytest.raises(NotApplied):
         await update(1, fail=True)
     with pytest.raises(NotApplied):
         await update(2)
     for at in (300.0, 599.0, 900.0, 1200.0):  # 1 is tried again, and fails again
-        now[0] = at
+        chat.now = at
         with pytest.raises(NotApplied):
             await update(1, fail=True)
-    now[0] = 1201.0
+    chat.now = 1201.0
     with pytest.raises(NotApplied):
         await update(2)  # its retry came first: 1 still comes before it
     await update(1)
     await update(2)
-    assert applied == [1, 2]
+    assert chat.applied == [1, 2]
 
 
 async def test_a_slow_chat_holds_up_nobody_else(fake_api: FakeBotAPI, tmp_path: Path) -> None:
